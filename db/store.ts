@@ -1,0 +1,180 @@
+/**
+ * The store: every read and write the server and the web UI make, behind one
+ * interface with a MySQL/MariaDB and a SQLite implementation. Column names
+ * follow IBM ACS's dbinit.sql so its queries and reports keep working; the
+ * extra columns are ours. All SQL lives under db/.
+ */
+
+/** 24 PCRs per bank as lowercase hex; null where not known. */
+export interface PcrBanks {
+  sha256: (string | null)[];
+  sha1: (string | null)[];
+}
+
+export interface MachineRow {
+  id: number;
+  hostname: string;
+  tpmvendor: string;
+  /** Pending enrollment challenge (hex), cleared once used. */
+  challenge: string | null;
+  challengeExpires: Date | null;
+  ekcertificatepem: string;
+  ekcertificatetext: string;
+  /** SHA-256 of the EK's SubjectPublicKeyInfo DER, hex. */
+  ekFingerprint: string;
+  /** 'rsa2048', 'ecc-p256', 'ecc-p384', 'rsa3072' ... */
+  ekAlg: string;
+  /** AK TPMT_PUBLIC, hex, as sent in enrollrequest. */
+  attestpub: string;
+  /** AK name (nameAlg || H(TPMT_PUBLIC)), hex. */
+  akName: string;
+  /** 'rsa' or 'ecc'. */
+  akAlg: string;
+  akcertificatepem: string | null;
+  akcertificatetext: string | null;
+  /** Set when enrollcert completes; null while enrollment is pending. */
+  enrolled: Date | null;
+  /** Host's boot time as it reported it ("YYYY-MM-DD HH:MM:SS"), untrusted. */
+  boottime: string | null;
+  /** Next IMA event index expected this boot. */
+  imaevents: number | null;
+  /** PCR 10 (SHA-256) after imaevents events, hex. */
+  imapcr: string | null;
+  /** IMA PCR 10 in the SHA-1 bank after imaevents events, for SHA-1-only TPMs. */
+  imapcrSha1: string | null;
+  /** PCR white list from the first valid quote after enrollment. */
+  whitelist: PcrBanks | null;
+  /** TPMS_CLOCK_INFO of the last verified quote, for new-boot detection. */
+  resetCount: number | null;
+  restartCount: number | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewMachine = Omit<MachineRow, 'id' | 'createdAt' | 'updatedAt'>;
+export type MachinePatch = Partial<Omit<MachineRow, 'id' | 'hostname' | 'createdAt' | 'updatedAt'>>;
+
+export interface AttestationRow {
+  id: number;
+  machineId: number;
+  hostname: string;
+  userid: string;
+  boottime: string | null;
+  /** When the nonce was issued. */
+  timestamp: Date;
+  nonce: string;
+  nonceExpires: Date;
+  pcrselect: string;
+  /** What the nonce response asked for: 0 = full firmware log, -1 = none. */
+  biosentry: number;
+  imaentry: number;
+  /** The server decided this attestation starts a new boot. */
+  newBoot: boolean;
+  /** The quote request JSON without its events; null until a quote arrives. */
+  quote: string | null;
+  /** When the quote arrived (the nonce is used from then on). */
+  quoted: Date | null;
+  pcrs: PcrBanks | null;
+  pcrschanged: boolean | null;
+  pcrinvalid: boolean | null;
+  quoteverified: boolean | null;
+  logverified: boolean | null;
+  logentries: number | null;
+  imaevents: number | null;
+  imaver: boolean | null;
+  imasigver: boolean | null;
+  resetCount: number | null;
+  restartCount: number | null;
+  /** Error code (8 hex digits) and reason when the quote was refused. */
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+export type NewAttestation = Pick<
+  AttestationRow,
+  'machineId' | 'hostname' | 'userid' | 'boottime' | 'timestamp' | 'nonce' | 'nonceExpires' | 'pcrselect' | 'biosentry' | 'imaentry' | 'newBoot'
+>;
+export type AttestationPatch = Partial<
+  Pick<
+    AttestationRow,
+    | 'quote' | 'quoted' | 'pcrs' | 'pcrschanged' | 'pcrinvalid' | 'quoteverified' | 'logverified' | 'logentries'
+    | 'imaevents' | 'imaver' | 'imasigver' | 'resetCount' | 'restartCount' | 'errorCode' | 'errorMessage' | 'newBoot'
+  >
+>;
+
+export interface BiosEventRow {
+  machineId: number;
+  attestationId: number;
+  hostname: string;
+  timestamp: Date;
+  entrynum: number;
+  /** The event as sent on the wire (IBM big-endian encoding), hex. */
+  biosEntry: string;
+  pcrindex: number;
+  pcrsha1: string | null;
+  pcrsha256: string | null;
+  /** Event type name, e.g. EV_SEPARATOR. */
+  eventtype: string;
+  /** Printable event data. */
+  event: string;
+}
+
+export interface ImaEventRow {
+  machineId: number;
+  attestationId: number;
+  hostname: string;
+  boottime: string | null;
+  timestamp: Date;
+  entrynum: number;
+  /** The event as sent on the wire, hex. */
+  imaEntry: string;
+  filename: string;
+  template: string;
+  /** File digest as "alg:hex" when the template carries one. */
+  filehash: string | null;
+  badevent: boolean;
+  nosig: boolean;
+  nokey: boolean;
+  badsig: boolean;
+}
+
+/** Operations inside one transaction. Reads ending in ForUpdate lock the row. */
+export interface StoreTx {
+  machineForUpdate(hostname: string): Promise<MachineRow | undefined>;
+  insertMachine(m: NewMachine): Promise<number>;
+  updateMachine(id: number, patch: MachinePatch): Promise<void>;
+  deleteMachine(id: number): Promise<void>;
+
+  insertAttestation(a: NewAttestation): Promise<number>;
+  /** The attestation a nonce was issued for, locked. */
+  attestationByNonceForUpdate(machineId: number, nonce: string): Promise<AttestationRow | undefined>;
+  /** The newest attestation of a machine whose quote has not arrived, locked. */
+  pendingAttestationForUpdate(machineId: number): Promise<AttestationRow | undefined>;
+  /** The newest attestation of a machine with a verified quote, before id. */
+  lastVerifiedAttestation(machineId: number, beforeId: number): Promise<AttestationRow | undefined>;
+  updateAttestation(id: number, patch: AttestationPatch): Promise<void>;
+
+  insertBiosEvents(rows: BiosEventRow[]): Promise<void>;
+  insertImaEvents(rows: ImaEventRow[]): Promise<void>;
+}
+
+export class StoreError extends Error {
+  override name = 'StoreError';
+  constructor(
+    message: string,
+    /** 80000040 unreachable, 80000041 query failed, 80000042 transaction failed. */
+    readonly code: 0x80000040 | 0x80000041 | 0x80000042,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface Store {
+  readonly dialect: 'mysql' | 'sqlite';
+  /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  getMachine(hostname: string): Promise<MachineRow | undefined>;
+  getAttestation(id: number): Promise<AttestationRow | undefined>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,17 @@
+import { pino, type Logger } from 'pino';
+
+/**
+ * One logger factory for every process: JSON lines by default (what log
+ * shippers read), human-readable when stderr is a terminal.
+ */
+export function createLogger(opts: { name: string; level?: string; pretty?: boolean }): Logger {
+  const pretty = opts.pretty ?? process.stderr.isTTY;
+  return pino({
+    name: opts.name,
+    level: opts.level ?? process.env.ACS_LOG_LEVEL ?? 'info',
+    redact: { paths: ['password', '*.password', 'caKey', '*.caKey', 'privateKey', '*.privateKey'], censor: '[redacted]' },
+    transport: pretty ? { target: 'pino-pretty', options: { destination: 2, colorize: true } } : undefined,
+  }, pretty ? undefined : pino.destination(2));
+}
+
+export type { Logger };
