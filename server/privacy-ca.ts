@@ -1,0 +1,116 @@
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildCertificate, type Extension } from './x509-builder.js';
+
+/** The privacy CA key or certificate is missing, unreadable or exposed. */
+export class PrivacyCaError extends Error {
+  override name = 'PrivacyCaError';
+}
+
+export const CA_KEY_FILE = 'cakey.pem';
+export const CA_CERT_FILE = 'cacert.pem';
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+/**
+ * The privacy CA: issues an X.509 certificate for each AK whose residence in
+ * the same TPM as a trusted EK was proven by credential activation
+ * (TPM 2.0 Part 1 §24, TCG "Privacy CA" model). Its key never leaves caDir.
+ */
+export class PrivacyCa {
+  private constructor(
+    private readonly key: KeyObject,
+    readonly cert: X509Certificate,
+  ) {}
+
+  get certPem(): string {
+    return this.cert.toString();
+  }
+
+  /** Creates the CA key (0600) and self-signed certificate unless both exist. Returns true if created. */
+  static async init(caDir: string, subjectCn = 'ACS Privacy CA'): Promise<boolean> {
+    await mkdir(caDir, { recursive: true, mode: 0o700 });
+    const keyPath = join(caDir, CA_KEY_FILE);
+    if (await exists(keyPath)) return false;
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const now = new Date();
+    const der = buildCertificate({
+      serial: serialNumber(),
+      issuer: [['CN', subjectCn]],
+      subject: [['CN', subjectCn]],
+      notBefore: now,
+      notAfter: new Date(now.getTime() + 20 * YEAR_MS),
+      publicKey,
+      extensions: [
+        { name: 'basicConstraints', critical: true, cA: true },
+        { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
+        { name: 'subjectKeyIdentifier' },
+      ],
+      signingKey: privateKey,
+    });
+    await writeFile(keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    await chmod(keyPath, 0o600);
+    await writeFile(join(caDir, CA_CERT_FILE), new X509Certificate(der).toString(), { mode: 0o644 });
+    return true;
+  }
+
+  /** Loads the CA, refusing a key file that group or others can read. */
+  static async load(caDir: string): Promise<PrivacyCa> {
+    const keyPath = join(caDir, CA_KEY_FILE);
+    let mode: number;
+    try {
+      mode = (await stat(keyPath)).mode;
+    } catch {
+      throw new PrivacyCaError(`privacy CA key ${keyPath} not found: run "acs-server init --ca-dir ${caDir}"`);
+    }
+    if ((mode & 0o077) !== 0) {
+      throw new PrivacyCaError(`privacy CA key ${keyPath} is accessible by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+    }
+    const key = createPrivateKey(await readFile(keyPath));
+    const cert = new X509Certificate(await readFile(join(caDir, CA_CERT_FILE)));
+    if (!cert.checkPrivateKey(key)) throw new PrivacyCaError('privacy CA certificate does not match its key');
+    return new PrivacyCa(key, cert);
+  }
+
+  /**
+   * Issues the AK certificate: subject CN = hostname, key usage
+   * digitalSignature only (a restricted signing key signs TPM-generated data
+   * only, TPM 2.0 Part 1 §25.2), not a CA.
+   */
+  issueAkCertificate(hostname: string, akPublicKey: KeyObject, validityYears = 20): X509Certificate {
+    const now = new Date();
+    const extensions: Extension[] = [
+      { name: 'basicConstraints', critical: true, cA: false },
+      { name: 'keyUsage', critical: true, digitalSignature: true },
+      { name: 'subjectKeyIdentifier' },
+      { name: 'authorityKeyIdentifier', issuer: this.cert },
+    ];
+    const der = buildCertificate({
+      serial: serialNumber(),
+      issuerDer: this.cert.raw,
+      subject: [['CN', hostname]],
+      notBefore: now,
+      notAfter: new Date(now.getTime() + validityYears * YEAR_MS),
+      publicKey: akPublicKey,
+      extensions,
+      signingKey: this.key,
+    });
+    return new X509Certificate(der);
+  }
+}
+
+/** 16 random bytes, top bit cleared so the INTEGER stays positive (RFC 5280 §4.1.2.2). */
+function serialNumber(): Buffer {
+  const s = randomBytes(16);
+  s[0] = (s[0] & 0x7f) | 0x01;
+  return s;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
