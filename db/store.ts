@@ -30,6 +30,15 @@ export interface MachineRow {
   akName: string;
   /** 'rsa' or 'ecc'. */
   akAlg: string;
+  /**
+   * The AK of an enrollrequest awaiting its enrollcert (columns
+   * pending_attestpub, pending_ak_name, pending_ak_alg). It replaces
+   * attestpub/akName/akAlg only when the challenge is answered, so replaying
+   * an enrolled machine's enrollrequest cannot disturb its attestations.
+   */
+  pendingAttestpub: string | null;
+  pendingAkName: string | null;
+  pendingAkAlg: string | null;
   akcertificatepem: string | null;
   akcertificatetext: string | null;
   /** Set when enrollcert completes; null while enrollment is pending. */
@@ -83,6 +92,8 @@ export interface AttestationRow {
   imaevents: number | null;
   imaver: boolean | null;
   imasigver: boolean | null;
+  /** The IMA log did not parse or its template hashes did not match. */
+  badimalog: boolean | null;
   resetCount: number | null;
   restartCount: number | null;
   /** Error code (8 hex digits) and reason when the quote was refused. */
@@ -98,7 +109,7 @@ export type AttestationPatch = Partial<
   Pick<
     AttestationRow,
     | 'quote' | 'quoted' | 'pcrs' | 'pcrschanged' | 'pcrinvalid' | 'quoteverified' | 'logverified' | 'logentries'
-    | 'imaevents' | 'imaver' | 'imasigver' | 'resetCount' | 'restartCount' | 'errorCode' | 'errorMessage' | 'newBoot'
+    | 'imaevents' | 'imaver' | 'imasigver' | 'badimalog' | 'resetCount' | 'restartCount' | 'errorCode' | 'errorMessage' | 'newBoot'
   >
 >;
 
@@ -141,6 +152,8 @@ export interface ImaEventRow {
 /** Operations inside one transaction. Reads ending in ForUpdate lock the row. */
 export interface StoreTx {
   machineForUpdate(hostname: string): Promise<MachineRow | undefined>;
+  /** Machines (enrolled or pending) whose EK has this fingerprint; needs an index on ek_fingerprint. */
+  machinesByEkFingerprint(ekFingerprint: string): Promise<MachineRow[]>;
   insertMachine(m: NewMachine): Promise<number>;
   updateMachine(id: number, patch: MachinePatch): Promise<void>;
   deleteMachine(id: number): Promise<void>;
@@ -167,6 +180,19 @@ export class StoreError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/** A unique index refused a row (hostname, nonce): the caller may want to say so precisely. */
+export class DuplicateKeyError extends StoreError {
+  override name = 'DuplicateKeyError';
+  constructor(
+    message: string,
+    /** The index that was violated, e.g. machines_hostname_uq or attestlog_nonce_uq. */
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, 0x80000041, options);
   }
 }
 

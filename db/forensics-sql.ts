@@ -1,0 +1,179 @@
+/**
+ * ForensicsQueries in SQL both dialects accept. The machine's last report is
+ * found with one correlated MAX(id) per machine over attestlog(machine_id, id);
+ * pages are keyset-paginated (id, or entrynum then id) so deep pages stay cheap.
+ */
+import { formatTime, parseTime, type SqlDriver, type SqlRow, type SqlValue } from './driver.js';
+import { attestationCodec, biosEventCodec, imaEventCodec, machineCodec } from './rows.js';
+import {
+  DEFAULT_STALE_AFTER_MS, IMA_STATUSES, MACHINE_STATES, QueryInputError,
+  type BiosLog, type ForensicsQueries, type ImaBoot, type ImaFilter, type ImaStatus, type MachineState, type MachineSummary,
+  type OverviewCounts, type Page, type ReportFilter, type StateOptions, type StoredImaEvent,
+} from './queries.js';
+import { SqlStore } from './sql-store.js';
+import type { AttestationRow, Store } from './store.js';
+
+/** The newest report of machine m. */
+const LAST_REPORT = '(SELECT x.id FROM attestlog x WHERE x.machine_id = m.id AND x.quoted IS NOT NULL ORDER BY x.id DESC LIMIT 1)';
+/** The machine's state from its last report a; the parameter is the stale limit. */
+const STATE = `CASE WHEN a.id IS NULL THEN 'never' WHEN a.error_code IS NOT NULL OR a.pcrinvalid = 1 THEN 'failing'
+  WHEN a.quoted < ? THEN 'stale' ELSE 'trusted' END`;
+const SUMMARY_SELECT = `SELECT ${machineCodec.select('m', 'm_')}, ${attestationCodec.select('a', 'a_')}, ${STATE} AS state
+  FROM machines m LEFT JOIN attestlog a ON a.id = ${LAST_REPORT}`;
+const PROBLEM = '(badevent = 1 OR nosig = 1 OR nokey = 1 OR badsig = 1)';
+const IMA_STATUS_SQL: Record<ImaStatus, string | null> = {
+  all: null,
+  ok: `NOT ${PROBLEM}`,
+  problem: PROBLEM,
+  badevent: 'badevent = 1',
+  nosig: 'nosig = 1',
+  nokey: 'nokey = 1',
+  badsig: 'badsig = 1',
+};
+
+function limitOf(value: number | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new QueryInputError(`limit must be 1..${max}`, 'limit');
+  return value;
+}
+
+function cursorOf(cursor: string | undefined, pattern: RegExp): number[] | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  const m = pattern.exec(cursor);
+  const parts = m?.slice(1).map(Number);
+  if (!parts || parts.some((n) => !Number.isSafeInteger(n))) throw new QueryInputError('malformed cursor', 'cursor');
+  return parts;
+}
+
+function staleBefore(opts: StateOptions = {}): string {
+  const now = opts.now ?? new Date();
+  return formatTime(new Date(now.getTime() - (opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS)));
+}
+
+function summary(row: SqlRow): MachineSummary {
+  return {
+    machine: machineCodec.decode(row, 'm_'),
+    last: row.a_id === null || row.a_id === undefined ? null : attestationCodec.decode(row, 'a_'),
+    state: row.state as MachineState,
+  };
+}
+
+/** Rows fetched with LIMIT n+1 → one page and the cursor of its last item when more follow. */
+function page<T>(items: T[], limit: number, cursor: (last: T) => string): Page<T> {
+  const more = items.length > limit;
+  const shown = more ? items.slice(0, limit) : items;
+  return { items: shown, next: more ? cursor(shown[shown.length - 1]!) : null };
+}
+
+export class SqlForensics implements ForensicsQueries {
+  constructor(private readonly db: SqlDriver) {}
+
+  async machines(opts: StateOptions & { state?: MachineState } = {}): Promise<MachineSummary[]> {
+    const params: SqlValue[] = [staleBefore(opts)];
+    let sql = `SELECT * FROM (${SUMMARY_SELECT}) s`;
+    if (opts.state !== undefined) {
+      if (!MACHINE_STATES.includes(opts.state)) throw new QueryInputError('unknown machine state', 'state');
+      sql += ' WHERE s.state = ?';
+      params.push(opts.state);
+    }
+    return (await this.db.all(`${sql} ORDER BY s.m_hostname`, params)).map(summary);
+  }
+
+  async machine(id: number, opts: StateOptions = {}): Promise<MachineSummary | undefined> {
+    const rows = await this.db.all(`${SUMMARY_SELECT} WHERE m.id = ?`, [staleBefore(opts), id]);
+    return rows.length ? summary(rows[0]!) : undefined;
+  }
+
+  async reports(filter: ReportFilter = {}): Promise<Page<AttestationRow>> {
+    const limit = limitOf(filter.limit, 50, 500);
+    const before = cursorOf(filter.cursor, /^(\d{1,15})$/);
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    const from = filter.latestPerHost ? `machines m JOIN attestlog a ON a.id = ${LAST_REPORT}` : 'attestlog a';
+    if (!filter.includePending && !filter.latestPerHost) where.push('a.quoted IS NOT NULL');
+    if (filter.hostname !== undefined) (where.push('a.hostname = ?'), params.push(filter.hostname));
+    if (filter.machineId !== undefined) (where.push('a.machine_id = ?'), params.push(filter.machineId));
+    if (filter.failed !== undefined) where.push(filter.failed ? 'a.error_code IS NOT NULL' : 'a.error_code IS NULL');
+    if (filter.pcrinvalid !== undefined) where.push(`COALESCE(a.pcrinvalid, 0) = ${filter.pcrinvalid ? 1 : 0}`);
+    if (filter.pcrschanged !== undefined) where.push(`COALESCE(a.pcrschanged, 0) = ${filter.pcrschanged ? 1 : 0}`);
+    if (before) (where.push('a.id < ?'), params.push(before[0]!));
+    const sql = `SELECT ${attestationCodec.select('a')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY a.id DESC LIMIT ?`;
+    const rows = await this.db.all(sql, [...params, limit + 1]);
+    return page(rows.map((r) => attestationCodec.decode(r)), limit, (last) => String(last.id));
+  }
+
+  async report(id: number): Promise<AttestationRow | undefined> {
+    const rows = await this.db.all(`SELECT ${attestationCodec.select('a')} FROM attestlog a WHERE a.id = ?`, [id]);
+    return rows.length ? attestationCodec.decode(rows[0]!) : undefined;
+  }
+
+  async biosLog(attestationId: number): Promise<BiosLog> {
+    const rows = await this.db.all(
+      `SELECT b.id, ${biosEventCodec.select('b')} FROM bioslog b
+       WHERE b.attestation_id = (SELECT MAX(x.attestation_id) FROM bioslog x JOIN attestlog r ON x.machine_id = r.machine_id
+                                 WHERE r.id = ? AND x.attestation_id <= r.id)
+       ORDER BY b.entrynum, b.id`,
+      [attestationId],
+    );
+    const events = rows.map((r) => ({ id: Number(r.id), ...biosEventCodec.decode(r) }));
+    return { attestationId: events[0]?.attestationId ?? null, events };
+  }
+
+  async imaBoots(machineId: number): Promise<ImaBoot[]> {
+    const rows = await this.db.all(
+      `SELECT boottime, COUNT(*) AS events, SUM(CASE WHEN ${PROBLEM} THEN 1 ELSE 0 END) AS problems,
+              MIN(entrynum) AS first_entry, MAX(entrynum) AS last_entry, MIN(timestamp) AS first_seen, MAX(timestamp) AS last_seen
+       FROM imalog WHERE machine_id = ? GROUP BY boottime ORDER BY MAX(id) DESC`,
+      [machineId],
+    );
+    return rows.map((r) => ({
+      boottime: (r.boottime as string | null) ?? null,
+      events: Number(r.events),
+      problems: Number(r.problems),
+      firstEntry: Number(r.first_entry),
+      lastEntry: Number(r.last_entry),
+      firstSeen: parseTime(r.first_seen),
+      lastSeen: parseTime(r.last_seen),
+    }));
+  }
+
+  async imaLog(filter: ImaFilter): Promise<Page<StoredImaEvent>> {
+    const limit = limitOf(filter.limit, 200, 5000);
+    const after = cursorOf(filter.cursor, /^(\d{1,10})\.(\d{1,15})$/);
+    const status = filter.status ?? 'all';
+    if (!IMA_STATUSES.includes(status)) throw new QueryInputError('unknown IMA status', 'status');
+    const where = ['machine_id = ?', filter.boottime === null ? 'boottime IS NULL' : 'boottime = ?'];
+    const params: SqlValue[] = filter.boottime === null ? [filter.machineId] : [filter.machineId, filter.boottime];
+    const statusSql = IMA_STATUS_SQL[status];
+    if (statusSql) where.push(statusSql);
+    if (filter.path) (where.push('INSTR(filename, ?) > 0'), params.push(filter.path));
+    if (after) (where.push('(entrynum > ? OR (entrynum = ? AND id > ?))'), params.push(after[0]!, after[0]!, after[1]!));
+    const rows = await this.db.all(
+      `SELECT id, ${imaEventCodec.select('imalog')} FROM imalog WHERE ${where.join(' AND ')} ORDER BY entrynum, id LIMIT ?`,
+      [...params, limit + 1],
+    );
+    const events = rows.map((r) => ({ id: Number(r.id), ...imaEventCodec.decode(r) }));
+    return page(events, limit, (last) => `${last.entrynum}.${last.id}`);
+  }
+
+  async overview(opts: StateOptions = {}): Promise<OverviewCounts> {
+    const rows = await this.db.all(
+      `SELECT s.state, COUNT(*) AS n FROM (SELECT ${STATE} AS state FROM machines m LEFT JOIN attestlog a ON a.id = ${LAST_REPORT}) s
+       GROUP BY s.state`,
+      [staleBefore(opts)],
+    );
+    const counts: OverviewCounts = { machines: 0, trusted: 0, failing: 0, stale: 0, never: 0 };
+    for (const r of rows) {
+      counts[r.state as MachineState] = Number(r.n);
+      counts.machines += Number(r.n);
+    }
+    return counts;
+  }
+}
+
+/** The read queries over a store from openStore. */
+export function forensicsQueries(store: Store): ForensicsQueries {
+  if (!(store instanceof SqlStore)) throw new TypeError('forensicsQueries needs a store from openStore');
+  return new SqlForensics(store.driver);
+}

@@ -1,0 +1,58 @@
+/**
+ * What the database actually holds after migration: tables, columns in order,
+ * secondary indexes, and (MySQL) column collations. Used to check that the
+ * committed migrations produce the drizzle schema in both dialects.
+ */
+import type { SqlRow } from './driver.js';
+import { SqlStore } from './sql-store.js';
+import type { Store } from './store.js';
+
+export interface TableShape {
+  columns: string[];
+  /** Index name → its columns in order; primary keys left out. */
+  indexes: Record<string, { columns: string[]; unique: boolean }>;
+  /** Collations of the text columns (MySQL only; SQLite compares bytes). */
+  collations: Record<string, string>;
+}
+
+const SQL = {
+  mysql: {
+    columns: `SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name, COLLATION_NAME AS collation_name
+      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION`,
+    indexes: `SELECT TABLE_NAME AS table_name, INDEX_NAME AS index_name, NON_UNIQUE = 0 AS is_unique, COLUMN_NAME AS column_name
+      FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY'
+      ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
+  },
+  sqlite: {
+    columns: `SELECT m.name AS table_name, p.name AS column_name, NULL AS collation_name
+      FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid`,
+    indexes: `SELECT m.name AS table_name, l.name AS index_name, l."unique" AS is_unique, i.name AS column_name
+      FROM sqlite_master m JOIN pragma_index_list(m.name) l JOIN pragma_index_info(l.name) i
+      WHERE m.type = 'table' AND l.origin <> 'pk' ORDER BY m.name, l.name, i.seqno`,
+  },
+};
+
+/** The application tables (drizzle's own bookkeeping and SQLite internals left out). */
+export async function describeSchema(store: Store): Promise<Record<string, TableShape>> {
+  if (!(store instanceof SqlStore)) throw new TypeError('describeSchema needs a store from openStore');
+  const sql = SQL[store.driver.dialect];
+  const tables: Record<string, TableShape> = {};
+  const table = (r: SqlRow): TableShape | undefined => {
+    const name = String(r.table_name);
+    if (name.startsWith('__drizzle') || name.startsWith('sqlite_')) return undefined;
+    return (tables[name] ??= { columns: [], indexes: {}, collations: {} });
+  };
+  for (const r of await store.driver.all(sql.columns)) {
+    const t = table(r);
+    if (!t) continue;
+    t.columns.push(String(r.column_name));
+    if (r.collation_name) t.collations[String(r.column_name)] = String(r.collation_name);
+  }
+  for (const r of await store.driver.all(sql.indexes)) {
+    const t = table(r);
+    if (!t) continue;
+    const index = (t.indexes[String(r.index_name)] ??= { columns: [], unique: Number(r.is_unique) === 1 });
+    index.columns.push(String(r.column_name));
+  }
+  return tables;
+}

@@ -1,0 +1,189 @@
+/**
+ * MySQL/MariaDB driver over a mysql2 pool. Statements are server-side prepared
+ * (execute), times travel as "YYYY-MM-DD HH:MM:SS.sss" strings (dateStrings)
+ * so both dialects hand the store the same shapes. A dropped connection is
+ * removed from the pool and replaced on the next query; it never reaches the
+ * process as an unhandled 'error' event.
+ */
+import mysql from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise';
+import type { RunResult, SqlConnection, SqlDriver, SqlRow, SqlValue } from './driver.js';
+import { migrateMysql } from './migrate.js';
+import { DuplicateKeyError, StoreError } from './store.js';
+
+export interface MysqlConfig {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+/** Errors that mean the server is gone or refuses us, not that a statement was wrong. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED', 'POOL_CLOSED',
+]);
+const TX_CONFLICT = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+interface MysqlError { code?: string; fatal?: boolean; sqlMessage?: string; message?: string }
+
+export function mysqlError(err: unknown, what: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const e = (err ?? {}) as MysqlError;
+  const detail = e.sqlMessage ?? e.message ?? String(err);
+  if (e.code === 'ER_DUP_ENTRY') {
+    const key = /for key '(?:[^.']*\.)?([^']+)'/.exec(detail)?.[1] ?? 'unknown';
+    return new DuplicateKeyError(`${what}: ${detail}`, key, { cause: err });
+  }
+  if (e.fatal || (e.code && UNREACHABLE.has(e.code))) {
+    return new StoreError(`database unreachable: ${detail}`, 0x80000040, { cause: err });
+  }
+  if (e.code && TX_CONFLICT.has(e.code)) return new StoreError(`${what}: ${detail}`, 0x80000042, { cause: err });
+  return new StoreError(`${what}: ${detail}`, 0x80000041, { cause: err });
+}
+
+/** Rejects database names we would have to quote beyond recognition. */
+function databaseIdent(name: string): string {
+  if (!/^[A-Za-z0-9_$-]{1,64}$/.test(name)) throw new StoreError(`unsupported database name ${JSON.stringify(name)}`, 0x80000040);
+  return `\`${name}\``;
+}
+
+type Executor = Pick<PoolConnection, 'execute'>;
+
+async function all(on: Executor, sql: string, params: readonly SqlValue[]): Promise<SqlRow[]> {
+  const [rows] = await on.execute(sql, params as SqlValue[]);
+  return rows as SqlRow[];
+}
+
+async function run(on: Executor, sql: string, params: readonly SqlValue[]): Promise<RunResult> {
+  const [res] = await on.execute(sql, params as SqlValue[]);
+  const header = res as ResultSetHeader;
+  return { insertId: Number(header.insertId), changes: header.affectedRows };
+}
+
+function connectionOn(conn: PoolConnection): SqlConnection {
+  return {
+    all: (sql, params = []) => all(conn, sql, params).catch((e) => Promise.reject(mysqlError(e, 'query failed'))),
+    run: (sql, params = []) => run(conn, sql, params).catch((e) => Promise.reject(mysqlError(e, 'query failed'))),
+  };
+}
+
+function isConnectionLoss(err: StoreError): boolean {
+  return err.code === 0x80000040;
+}
+
+export class MysqlDriver implements SqlDriver {
+  readonly dialect = 'mysql' as const;
+  readonly forUpdate = ' FOR UPDATE';
+  readonly maxParams = 65535;
+  private readonly pool: Pool;
+
+  constructor(readonly config: MysqlConfig) {
+    this.pool = mysql.createPool({
+      host: config.host,
+      port: config.port,
+      user: config.user,
+      password: config.password,
+      database: config.database,
+      charset: 'UTF8MB4_GENERAL_CI',
+      timezone: 'Z',
+      dateStrings: true,
+      supportBigNumbers: true,
+      connectionLimit: 10,
+      waitForConnections: true,
+      queueLimit: 0,
+      connectTimeout: 5000,
+      enableKeepAlive: true,
+      maxPreparedStatements: 256,
+    });
+    // A connection that dies while idle emits 'error' more than once; the
+    // pool's own handler only listens once.
+    this.pool.pool.on('connection', (conn) => conn.on('error', () => {}));
+  }
+
+  /** CREATE DATABASE IF NOT EXISTS, on a connection without a default database. */
+  static async createDatabase(config: MysqlConfig): Promise<void> {
+    const ident = databaseIdent(config.database);
+    let conn: mysql.Connection | undefined;
+    try {
+      conn = await mysql.createConnection({ host: config.host, port: config.port, user: config.user, password: config.password, connectTimeout: 5000 });
+      conn.on('error', () => {});
+      await conn.query(`CREATE DATABASE IF NOT EXISTS ${ident} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    } catch (e) {
+      throw mysqlError(e, 'create database failed');
+    } finally {
+      await conn?.end().catch(() => {});
+    }
+  }
+
+  async all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    try {
+      return await all(this.pool, sql, params);
+    } catch (e) {
+      const err = mysqlError(e, 'query failed');
+      // A read on a connection the server dropped is safe to repeat once on a fresh one.
+      if (!isConnectionLoss(err)) throw err;
+      return all(this.pool, sql, params).catch((e2) => Promise.reject(mysqlError(e2, 'query failed')));
+    }
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    return run(this.pool, sql, params).catch((e) => Promise.reject(mysqlError(e, 'query failed')));
+  }
+
+  async transaction<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
+    let conn: PoolConnection;
+    try {
+      conn = await this.pool.getConnection();
+    } catch (e) {
+      throw mysqlError(e, 'no connection');
+    }
+    try {
+      await conn.query('START TRANSACTION');
+    } catch (e) {
+      conn.destroy();
+      throw mysqlError(e, 'begin failed');
+    }
+    let result: T;
+    try {
+      result = await fn(connectionOn(conn));
+    } catch (e) {
+      try {
+        await conn.query('ROLLBACK');
+        conn.release();
+      } catch {
+        conn.destroy();
+      }
+      throw e;
+    }
+    try {
+      await conn.query('COMMIT');
+      conn.release();
+    } catch (e) {
+      conn.destroy();
+      const err = mysqlError(e, 'commit failed');
+      throw err.code === 0x80000041 ? new StoreError(err.message, 0x80000042, { cause: e }) : err;
+    }
+    return result;
+  }
+
+  async migrate(): Promise<void> {
+    let conn: mysql.Connection | undefined;
+    try {
+      conn = await mysql.createConnection({ ...this.config, multipleStatements: false, connectTimeout: 5000 });
+      conn.on('error', () => {});
+      await migrateMysql(conn);
+    } catch (e) {
+      throw mysqlError(e, 'migration failed');
+    } finally {
+      await conn?.end().catch(() => {});
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => {});
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Read-only queries behind the web UI and JSON API: machine list with each
+ * machine's last report and state, reports paged by cursor, firmware and IMA
+ * logs. Each call is a fixed number of statements (joins, no query per row).
+ * forensicsQueries(store) in forensics-sql.ts gives the implementation.
+ *
+ * A report is an attestlog row whose quote arrived (`quoted` set). A report
+ * failed when the server refused the quote (`error_code` set). A machine is
+ *   never    — no report yet (including machines still enrolling),
+ *   failing  — its last report failed or its PCRs left the white list (pcrinvalid),
+ *   stale    — its last report passed but is older than the stale limit,
+ *   trusted  — otherwise.
+ */
+import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow } from './store.js';
+
+export type MachineState = 'trusted' | 'failing' | 'stale' | 'never';
+export const MACHINE_STATES: readonly MachineState[] = ['trusted', 'failing', 'stale', 'never'];
+
+/** How old a passing last report may be before its machine counts as stale, by default. */
+export const DEFAULT_STALE_AFTER_MS = 24 * 60 * 60 * 1000;
+
+export interface StateOptions {
+  /** Default DEFAULT_STALE_AFTER_MS. */
+  staleAfterMs?: number;
+  /** The clock, for tests. */
+  now?: Date;
+}
+
+export interface MachineSummary {
+  machine: MachineRow;
+  /** The newest report, or null. */
+  last: AttestationRow | null;
+  state: MachineState;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next: string | null;
+}
+
+export interface ReportFilter {
+  /** Exact hostname. */
+  hostname?: string;
+  machineId?: number;
+  failed?: boolean;
+  pcrinvalid?: boolean;
+  pcrschanged?: boolean;
+  /** Only each machine's newest report (filters apply to it). */
+  latestPerHost?: boolean;
+  /** Also list nonces whose quote never arrived. */
+  includePending?: boolean;
+  cursor?: string;
+  /** 1..500, default 50. */
+  limit?: number;
+}
+
+export type StoredBiosEvent = BiosEventRow & { id: number };
+export type StoredImaEvent = ImaEventRow & { id: number };
+
+export interface BiosLog {
+  /** The attestation that carried the log: the one asked for, or the latest earlier one of its machine that had one. */
+  attestationId: number | null;
+  events: StoredBiosEvent[];
+}
+
+/** `problem` is any of badevent/nosig/nokey/badsig; `ok` is none of them. */
+export type ImaStatus = 'all' | 'ok' | 'problem' | 'badevent' | 'nosig' | 'nokey' | 'badsig';
+export const IMA_STATUSES: readonly ImaStatus[] = ['all', 'ok', 'problem', 'badevent', 'nosig', 'nokey', 'badsig'];
+
+export interface ImaFilter {
+  machineId: number;
+  /** The boot, as stored on the events (host-reported boottime); null for events without one. */
+  boottime: string | null;
+  status?: ImaStatus;
+  /** Case-sensitive substring of the file name. */
+  path?: string;
+  cursor?: string;
+  /** 1..5000, default 200. */
+  limit?: number;
+}
+
+export interface ImaBoot {
+  boottime: string | null;
+  events: number;
+  /** Events with any problem flag. */
+  problems: number;
+  firstEntry: number;
+  lastEntry: number;
+  firstSeen: Date;
+  lastSeen: Date;
+}
+
+export interface OverviewCounts {
+  machines: number;
+  trusted: number;
+  failing: number;
+  stale: number;
+  never: number;
+}
+
+export interface ForensicsQueries {
+  /** All machines ordered by hostname, optionally only those in one state. */
+  machines(opts?: StateOptions & { state?: MachineState }): Promise<MachineSummary[]>;
+  machine(id: number, opts?: StateOptions): Promise<MachineSummary | undefined>;
+  /** Reports newest first. */
+  reports(filter?: ReportFilter): Promise<Page<AttestationRow>>;
+  report(id: number): Promise<AttestationRow | undefined>;
+  biosLog(attestationId: number): Promise<BiosLog>;
+  /** The boots a machine has IMA events for, newest first. */
+  imaBoots(machineId: number): Promise<ImaBoot[]>;
+  /** IMA events of one machine and boot in log order. */
+  imaLog(filter: ImaFilter): Promise<Page<StoredImaEvent>>;
+  overview(opts?: StateOptions): Promise<OverviewCounts>;
+}
+
+/** A filter value the caller passed (cursor, limit, status) is malformed. */
+export class QueryInputError extends Error {
+  override name = 'QueryInputError';
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
+    super(message);
+  }
+}
+

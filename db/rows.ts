@@ -1,0 +1,227 @@
+/**
+ * Mapping between the store's row types and table columns: which column holds
+ * each field, and how values are encoded for binding and decoded from either
+ * driver (booleans as 0/1, times as UTC text, PcrBanks as 48 columns).
+ */
+import { ident, parseTime, sqlValue, type SqlRow, type SqlValue } from './driver.js';
+import { getTableConfig } from 'drizzle-orm/mysql-core';
+import { PCR_BANKS, PCR_COUNT, pcrColumn } from './schema/columns.js';
+import * as mysqlSchema from './schema/mysql.js';
+import { StoreError } from './store.js';
+import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow, PcrBanks } from './store.js';
+
+type Kind = 'text' | 'int' | 'bool' | 'time' | 'boottime' | 'pcrs';
+type Field = readonly [key: string, column: string, kind: Kind];
+
+/**
+ * Size limits of the text columns, read from the MySQL schema (characters for
+ * CHAR/VARCHAR, bytes for TEXT types) and enforced for both dialects, so an
+ * oversized value fails the same way in SQLite as in MySQL's strict mode.
+ */
+const TEXT_BYTES: Record<string, number> = { text: 65_535, mediumtext: 16_777_215 };
+const LIMITS = new Map<string, (v: string) => boolean>();
+for (const table of [mysqlSchema.machines, mysqlSchema.attestlog, mysqlSchema.bioslog, mysqlSchema.imalog]) {
+  const config = getTableConfig(table);
+  for (const col of config.columns) {
+    const { length, textType } = col as { length?: number; textType?: string };
+    const key = `${config.name}.${col.name}`;
+    if (length !== undefined) LIMITS.set(key, (v) => v.length <= length || [...v].length <= length);
+    else if (textType && TEXT_BYTES[textType]) LIMITS.set(key, (v) => Buffer.byteLength(v, 'utf8') <= TEXT_BYTES[textType]!);
+  }
+}
+
+const BOOTTIME = /^(\d{4})-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+const HEX = /^[0-9a-fA-F]{0,64}$/;
+
+function bad(what: string): never {
+  throw new StoreError(what, 0x80000041);
+}
+
+/** The host's boot time is client data: only a real "YYYY-MM-DD HH:MM:SS" both dialects store alike is accepted. */
+function encodeBoottime(v: unknown): SqlValue {
+  if (v === null || v === undefined) return null;
+  const m = typeof v === 'string' ? BOOTTIME.exec(v) : null;
+  const valid = m !== null && Number(m[1]) >= 1000 && new Date(`${m[0].replace(' ', 'T')}Z`).toISOString().slice(0, 19) === m[0].replace(' ', 'T');
+  return valid ? m[0] : bad(`boottime ${JSON.stringify(v)} is not "YYYY-MM-DD HH:MM:SS"`);
+}
+
+function encodePcrs(v: unknown): SqlValue[] {
+  if (v === null || v === undefined) return new Array<SqlValue>(PCR_COUNT * PCR_BANKS.length).fill(null);
+  const banks = v as PcrBanks;
+  return PCR_BANKS.flatMap((bank) => {
+    const values = banks[bank];
+    if (!Array.isArray(values) || values.length !== PCR_COUNT) bad(`PCR bank ${bank} must hold ${PCR_COUNT} entries`);
+    return values.map((pcr) => (pcr === null || (typeof pcr === 'string' && HEX.test(pcr)) ? pcr : bad(`PCR value is not hex`)));
+  });
+}
+
+function decodePcrs(row: SqlRow, prefix: string): PcrBanks | null {
+  const read = (bank: (typeof PCR_BANKS)[number]) =>
+    Array.from({ length: PCR_COUNT }, (_, i) => (row[prefix + pcrColumn(i, bank)] as string | null) ?? null);
+  const banks = { sha256: read('sha256'), sha1: read('sha1') };
+  return banks.sha256.some((p) => p !== null) || banks.sha1.some((p) => p !== null) ? banks : null;
+}
+
+function decode(kind: Kind, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  switch (kind) {
+    case 'int':
+      return Number(v);
+    case 'bool':
+      return Number(v) !== 0;
+    case 'time':
+      return parseTime(v);
+    default:
+      return String(v);
+  }
+}
+
+function encodeValue(table: string, [, column, kind]: Field, v: unknown): SqlValue[] {
+  if (kind === 'pcrs') return encodePcrs(v);
+  if (kind === 'boottime') return [encodeBoottime(v)];
+  const value = sqlValue(v);
+  if (typeof value === 'string' && !(LIMITS.get(`${table}.${column}`)?.(value) ?? true)) bad(`${table}.${column} value is too long`);
+  return [value];
+}
+
+function physical(field: Field): string[] {
+  const [, column, kind] = field;
+  return kind === 'pcrs' ? PCR_BANKS.flatMap((bank) => Array.from({ length: PCR_COUNT }, (_, i) => pcrColumn(i, bank))) : [column];
+}
+
+/** One table's field ↔ column mapping. */
+export class RowCodec<T> {
+  /** Every physical column, in field order. */
+  readonly columns: readonly string[];
+
+  constructor(
+    readonly table: string,
+    private readonly fields: readonly Field[],
+  ) {
+    this.columns = fields.flatMap(physical);
+  }
+
+  /** The SELECT list for this table: `alias`.`col` [AS `prefix+col`]. */
+  select(alias = this.table, prefix = ''): string {
+    return this.columns.map((c) => `${ident(alias)}.${ident(c)}${prefix ? ` AS ${ident(prefix + c)}` : ''}`).join(', ');
+  }
+
+  /** Columns and parameters for the fields present in values (undefined fields are left out), in column order. */
+  encode(values: Partial<T>): { columns: string[]; params: SqlValue[] } {
+    const columns: string[] = [];
+    const params: SqlValue[] = [];
+    const record = values as Record<string, unknown>;
+    for (const field of this.fields) {
+      if (record[field[0]] === undefined) continue;
+      columns.push(...physical(field));
+      params.push(...encodeValue(this.table, field, record[field[0]]));
+    }
+    return { columns, params };
+  }
+
+  /** Parameters for a full row in `columns` order (batch inserts); missing fields bind NULL. */
+  encodeRow(values: T): SqlValue[] {
+    const record = values as Record<string, unknown>;
+    return this.fields.flatMap((field) => encodeValue(this.table, field, record[field[0]]));
+  }
+
+  decode(row: SqlRow, prefix = ''): T {
+    const out: Record<string, unknown> = {};
+    for (const [key, column, kind] of this.fields) {
+      out[key] = kind === 'pcrs' ? decodePcrs(row, prefix) : decode(kind, row[prefix + column]);
+    }
+    return out as T;
+  }
+}
+
+export const machineCodec = new RowCodec<MachineRow>('machines', [
+  ['id', 'id', 'int'],
+  ['hostname', 'hostname', 'text'],
+  ['tpmvendor', 'tpmvendor', 'text'],
+  ['challenge', 'challenge', 'text'],
+  ['ekcertificatepem', 'ekcertificatepem', 'text'],
+  ['ekcertificatetext', 'ekcertificatetext', 'text'],
+  ['attestpub', 'attestpub', 'text'],
+  ['akcertificatepem', 'akcertificatepem', 'text'],
+  ['akcertificatetext', 'akcertificatetext', 'text'],
+  ['enrolled', 'enrolled', 'time'],
+  ['boottime', 'boottime', 'boottime'],
+  ['imaevents', 'imaevents', 'int'],
+  ['imapcr', 'imapcr', 'text'],
+  ['whitelist', 'pcr', 'pcrs'],
+  ['challengeExpires', 'challenge_expires', 'time'],
+  ['ekFingerprint', 'ek_fingerprint', 'text'],
+  ['ekAlg', 'ek_alg', 'text'],
+  ['akName', 'ak_name', 'text'],
+  ['akAlg', 'ak_alg', 'text'],
+  ['pendingAttestpub', 'pending_attestpub', 'text'],
+  ['pendingAkName', 'pending_ak_name', 'text'],
+  ['pendingAkAlg', 'pending_ak_alg', 'text'],
+  ['imapcrSha1', 'imapcr_sha1', 'text'],
+  ['resetCount', 'reset_count', 'int'],
+  ['restartCount', 'restart_count', 'int'],
+  ['createdAt', 'created_at', 'time'],
+  ['updatedAt', 'updated_at', 'time'],
+]);
+
+export const attestationCodec = new RowCodec<AttestationRow>('attestlog', [
+  ['id', 'id', 'int'],
+  ['userid', 'userid', 'text'],
+  ['hostname', 'hostname', 'text'],
+  ['boottime', 'boottime', 'boottime'],
+  ['timestamp', 'timestamp', 'time'],
+  ['nonce', 'nonce', 'text'],
+  ['pcrselect', 'pcrselect', 'text'],
+  ['quote', 'quote', 'text'],
+  ['pcrs', 'pcr', 'pcrs'],
+  ['pcrschanged', 'pcrschanged', 'bool'],
+  ['pcrinvalid', 'pcrinvalid', 'bool'],
+  ['quoteverified', 'quoteverified', 'bool'],
+  ['logverified', 'logverified', 'bool'],
+  ['logentries', 'logentries', 'int'],
+  ['imaevents', 'imaevents', 'int'],
+  ['imaver', 'imaver', 'bool'],
+  ['imasigver', 'imasigver', 'bool'],
+  ['badimalog', 'badimalog', 'bool'],
+  ['machineId', 'machine_id', 'int'],
+  ['nonceExpires', 'nonce_expires', 'time'],
+  ['biosentry', 'biosentry', 'int'],
+  ['imaentry', 'imaentry', 'int'],
+  ['newBoot', 'new_boot', 'bool'],
+  ['quoted', 'quoted', 'time'],
+  ['resetCount', 'reset_count', 'int'],
+  ['restartCount', 'restart_count', 'int'],
+  ['errorCode', 'error_code', 'text'],
+  ['errorMessage', 'error_message', 'text'],
+]);
+
+export const biosEventCodec = new RowCodec<BiosEventRow>('bioslog', [
+  ['hostname', 'hostname', 'text'],
+  ['timestamp', 'timestamp', 'time'],
+  ['entrynum', 'entrynum', 'int'],
+  ['biosEntry', 'bios_entry', 'text'],
+  ['pcrindex', 'pcrindex', 'int'],
+  ['pcrsha1', 'pcrsha1', 'text'],
+  ['pcrsha256', 'pcrsha256', 'text'],
+  ['eventtype', 'eventtype', 'text'],
+  ['event', 'event', 'text'],
+  ['machineId', 'machine_id', 'int'],
+  ['attestationId', 'attestation_id', 'int'],
+]);
+
+export const imaEventCodec = new RowCodec<ImaEventRow>('imalog', [
+  ['hostname', 'hostname', 'text'],
+  ['boottime', 'boottime', 'boottime'],
+  ['timestamp', 'timestamp', 'time'],
+  ['entrynum', 'entrynum', 'int'],
+  ['imaEntry', 'ima_entry', 'text'],
+  ['filename', 'filename', 'text'],
+  ['badevent', 'badevent', 'bool'],
+  ['nosig', 'nosig', 'bool'],
+  ['nokey', 'nokey', 'bool'],
+  ['badsig', 'badsig', 'bool'],
+  ['machineId', 'machine_id', 'int'],
+  ['attestationId', 'attestation_id', 'int'],
+  ['template', 'template', 'text'],
+  ['filehash', 'filehash', 'text'],
+]);

@@ -1,0 +1,146 @@
+/**
+ * MySQL/MariaDB schema: IBM ACS's dbinit.sql tables and columns (same names,
+ * same order), followed by our columns in snake_case. Times are DATETIME(3)
+ * in UTC; the host-reported boottime stays a plain DATETIME as IBM has it.
+ * sqlite.ts mirrors this file column for column (test/db/schema-parity).
+ */
+import { boolean, char, datetime, index, int, mediumtext, mysqlTable, text, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
+import { pcrColumns } from './columns.js';
+
+const id = () => int('id', { unsigned: true }).autoincrement().primaryKey();
+const time = (name: string) => datetime(name, { mode: 'string', fsp: 3 });
+const boottime = () => datetime('boottime', { mode: 'string' });
+const hex64 = (name: string) => char(name, { length: 64 });
+const count = (name: string) => int(name, { unsigned: true });
+
+export const machines = mysqlTable(
+  'machines',
+  {
+    id: id(),
+    hostname: varchar('hostname', { length: 255 }).notNull(),
+    tpmvendor: varchar('tpmvendor', { length: 64 }).notNull(),
+    challenge: varchar('challenge', { length: 128 }),
+    ekcertificatepem: text('ekcertificatepem').notNull(),
+    ekcertificatetext: mediumtext('ekcertificatetext').notNull(),
+    attestpub: text('attestpub').notNull(),
+    akcertificatepem: text('akcertificatepem'),
+    akcertificatetext: mediumtext('akcertificatetext'),
+    enrolled: time('enrolled'),
+    boottime: boottime(),
+    imaevents: count('imaevents'),
+    imapcr: hex64('imapcr'),
+    ...pcrColumns(hex64),
+    challenge_expires: time('challenge_expires'),
+    ek_fingerprint: hex64('ek_fingerprint').notNull(),
+    ek_alg: varchar('ek_alg', { length: 32 }).notNull(),
+    ak_name: varchar('ak_name', { length: 200 }).notNull(),
+    ak_alg: varchar('ak_alg', { length: 16 }).notNull(),
+    pending_attestpub: text('pending_attestpub'),
+    pending_ak_name: varchar('pending_ak_name', { length: 200 }),
+    pending_ak_alg: varchar('pending_ak_alg', { length: 16 }),
+    imapcr_sha1: hex64('imapcr_sha1'),
+    reset_count: count('reset_count'),
+    restart_count: count('restart_count'),
+    created_at: time('created_at').notNull(),
+    updated_at: time('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('machines_hostname_uq').on(t.hostname), index('machines_ek_fingerprint_idx').on(t.ek_fingerprint)],
+);
+
+export const attestlog = mysqlTable(
+  'attestlog',
+  {
+    id: id(),
+    userid: varchar('userid', { length: 255 }).notNull(),
+    hostname: varchar('hostname', { length: 255 }).notNull(),
+    boottime: boottime(),
+    timestamp: time('timestamp').notNull(),
+    nonce: char('nonce', { length: 64 }).notNull(),
+    pcrselect: text('pcrselect').notNull(),
+    quote: mediumtext('quote'),
+    ...pcrColumns(hex64),
+    pcrschanged: boolean('pcrschanged'),
+    pcrinvalid: boolean('pcrinvalid'),
+    quoteverified: boolean('quoteverified'),
+    logverified: boolean('logverified'),
+    logentries: count('logentries'),
+    imaevents: count('imaevents'),
+    imaver: boolean('imaver'),
+    imasigver: boolean('imasigver'),
+    badimalog: boolean('badimalog'),
+    machine_id: int('machine_id', { unsigned: true })
+      .notNull()
+      .references(() => machines.id, { onDelete: 'cascade' }),
+    nonce_expires: time('nonce_expires').notNull(),
+    biosentry: int('biosentry').notNull(),
+    imaentry: int('imaentry').notNull(),
+    new_boot: boolean('new_boot').notNull(),
+    quoted: time('quoted'),
+    reset_count: count('reset_count'),
+    restart_count: count('restart_count'),
+    error_code: char('error_code', { length: 8 }),
+    error_message: text('error_message'),
+  },
+  (t) => [
+    uniqueIndex('attestlog_nonce_uq').on(t.nonce),
+    index('attestlog_machine_idx').on(t.machine_id, t.id),
+    index('attestlog_hostname_idx').on(t.hostname, t.id),
+    index('attestlog_error_idx').on(t.error_code, t.id),
+    index('attestlog_pcrinvalid_idx').on(t.pcrinvalid, t.id),
+  ],
+);
+
+export const bioslog = mysqlTable(
+  'bioslog',
+  {
+    id: id(),
+    hostname: varchar('hostname', { length: 255 }).notNull(),
+    timestamp: time('timestamp').notNull(),
+    entrynum: count('entrynum').notNull(),
+    bios_entry: mediumtext('bios_entry').notNull(),
+    pcrindex: count('pcrindex').notNull(),
+    pcrsha1: hex64('pcrsha1'),
+    pcrsha256: hex64('pcrsha256'),
+    eventtype: varchar('eventtype', { length: 64 }).notNull(),
+    event: mediumtext('event').notNull(),
+    machine_id: int('machine_id', { unsigned: true })
+      .notNull()
+      .references(() => machines.id, { onDelete: 'cascade' }),
+    attestation_id: int('attestation_id', { unsigned: true })
+      .notNull()
+      .references(() => attestlog.id, { onDelete: 'cascade' }),
+  },
+  (t) => [
+    index('bioslog_attestation_idx').on(t.attestation_id, t.entrynum),
+    index('bioslog_machine_idx').on(t.machine_id, t.attestation_id),
+  ],
+);
+
+export const imalog = mysqlTable(
+  'imalog',
+  {
+    id: id(),
+    hostname: varchar('hostname', { length: 255 }).notNull(),
+    boottime: boottime(),
+    timestamp: time('timestamp').notNull(),
+    entrynum: count('entrynum').notNull(),
+    ima_entry: mediumtext('ima_entry').notNull(),
+    filename: text('filename').notNull(),
+    badevent: boolean('badevent').notNull(),
+    nosig: boolean('nosig').notNull(),
+    nokey: boolean('nokey').notNull(),
+    badsig: boolean('badsig').notNull(),
+    machine_id: int('machine_id', { unsigned: true })
+      .notNull()
+      .references(() => machines.id, { onDelete: 'cascade' }),
+    attestation_id: int('attestation_id', { unsigned: true })
+      .notNull()
+      .references(() => attestlog.id, { onDelete: 'cascade' }),
+    template: varchar('template', { length: 64 }).notNull(),
+    filehash: varchar('filehash', { length: 160 }),
+  },
+  (t) => [
+    index('imalog_attestation_idx').on(t.attestation_id, t.entrynum),
+    index('imalog_machine_boot_idx').on(t.machine_id, t.boottime, t.entrynum),
+  ],
+);

@@ -1,0 +1,142 @@
+/**
+ * SQLite schema, column for column the same as mysql.ts (test/db/schema-parity
+ * keeps them in step). Times are TEXT "YYYY-MM-DD HH:MM:SS.sss" in UTC, which
+ * sorts and compares like MySQL's DATETIME; booleans are 0/1 integers.
+ */
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { pcrColumns } from './columns.js';
+
+const id = () => integer('id').primaryKey({ autoIncrement: true });
+const flag = (name: string) => integer(name, { mode: 'boolean' });
+
+export const machines = sqliteTable(
+  'machines',
+  {
+    id: id(),
+    hostname: text('hostname').notNull(),
+    tpmvendor: text('tpmvendor').notNull(),
+    challenge: text('challenge'),
+    ekcertificatepem: text('ekcertificatepem').notNull(),
+    ekcertificatetext: text('ekcertificatetext').notNull(),
+    attestpub: text('attestpub').notNull(),
+    akcertificatepem: text('akcertificatepem'),
+    akcertificatetext: text('akcertificatetext'),
+    enrolled: text('enrolled'),
+    boottime: text('boottime'),
+    imaevents: integer('imaevents'),
+    imapcr: text('imapcr'),
+    ...pcrColumns((name) => text(name)),
+    challenge_expires: text('challenge_expires'),
+    ek_fingerprint: text('ek_fingerprint').notNull(),
+    ek_alg: text('ek_alg').notNull(),
+    ak_name: text('ak_name').notNull(),
+    ak_alg: text('ak_alg').notNull(),
+    pending_attestpub: text('pending_attestpub'),
+    pending_ak_name: text('pending_ak_name'),
+    pending_ak_alg: text('pending_ak_alg'),
+    imapcr_sha1: text('imapcr_sha1'),
+    reset_count: integer('reset_count'),
+    restart_count: integer('restart_count'),
+    created_at: text('created_at').notNull(),
+    updated_at: text('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('machines_hostname_uq').on(t.hostname), index('machines_ek_fingerprint_idx').on(t.ek_fingerprint)],
+);
+
+export const attestlog = sqliteTable(
+  'attestlog',
+  {
+    id: id(),
+    userid: text('userid').notNull(),
+    hostname: text('hostname').notNull(),
+    boottime: text('boottime'),
+    timestamp: text('timestamp').notNull(),
+    nonce: text('nonce').notNull(),
+    pcrselect: text('pcrselect').notNull(),
+    quote: text('quote'),
+    ...pcrColumns((name) => text(name)),
+    pcrschanged: flag('pcrschanged'),
+    pcrinvalid: flag('pcrinvalid'),
+    quoteverified: flag('quoteverified'),
+    logverified: flag('logverified'),
+    logentries: integer('logentries'),
+    imaevents: integer('imaevents'),
+    imaver: flag('imaver'),
+    imasigver: flag('imasigver'),
+    badimalog: flag('badimalog'),
+    machine_id: integer('machine_id')
+      .notNull()
+      .references(() => machines.id, { onDelete: 'cascade' }),
+    nonce_expires: text('nonce_expires').notNull(),
+    biosentry: integer('biosentry').notNull(),
+    imaentry: integer('imaentry').notNull(),
+    new_boot: flag('new_boot').notNull(),
+    quoted: text('quoted'),
+    reset_count: integer('reset_count'),
+    restart_count: integer('restart_count'),
+    error_code: text('error_code'),
+    error_message: text('error_message'),
+  },
+  (t) => [
+    uniqueIndex('attestlog_nonce_uq').on(t.nonce),
+    index('attestlog_machine_idx').on(t.machine_id, t.id),
+    index('attestlog_hostname_idx').on(t.hostname, t.id),
+    index('attestlog_error_idx').on(t.error_code, t.id),
+    index('attestlog_pcrinvalid_idx').on(t.pcrinvalid, t.id),
+  ],
+);
+
+export const bioslog = sqliteTable(
+  'bioslog',
+  {
+    id: id(),
+    hostname: text('hostname').notNull(),
+    timestamp: text('timestamp').notNull(),
+    entrynum: integer('entrynum').notNull(),
+    bios_entry: text('bios_entry').notNull(),
+    pcrindex: integer('pcrindex').notNull(),
+    pcrsha1: text('pcrsha1'),
+    pcrsha256: text('pcrsha256'),
+    eventtype: text('eventtype').notNull(),
+    event: text('event').notNull(),
+    machine_id: integer('machine_id')
+      .notNull()
+      .references(() => machines.id, { onDelete: 'cascade' }),
+    attestation_id: integer('attestation_id')
+      .notNull()
+      .references(() => attestlog.id, { onDelete: 'cascade' }),
+  },
+  (t) => [
+    index('bioslog_attestation_idx').on(t.attestation_id, t.entrynum),
+    index('bioslog_machine_idx').on(t.machine_id, t.attestation_id),
+  ],
+);
+
+export const imalog = sqliteTable(
+  'imalog',
+  {
+    id: id(),
+    hostname: text('hostname').notNull(),
+    boottime: text('boottime'),
+    timestamp: text('timestamp').notNull(),
+    entrynum: integer('entrynum').notNull(),
+    ima_entry: text('ima_entry').notNull(),
+    filename: text('filename').notNull(),
+    badevent: flag('badevent').notNull(),
+    nosig: flag('nosig').notNull(),
+    nokey: flag('nokey').notNull(),
+    badsig: flag('badsig').notNull(),
+    machine_id: integer('machine_id')
+      .notNull()
+      .references(() => machines.id, { onDelete: 'cascade' }),
+    attestation_id: integer('attestation_id')
+      .notNull()
+      .references(() => attestlog.id, { onDelete: 'cascade' }),
+    template: text('template').notNull(),
+    filehash: text('filehash'),
+  },
+  (t) => [
+    index('imalog_attestation_idx').on(t.attestation_id, t.entrynum),
+    index('imalog_machine_boot_idx').on(t.machine_id, t.boottime, t.entrynum),
+  ],
+);

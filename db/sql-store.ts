@@ -1,0 +1,171 @@
+/**
+ * The Store over a SqlDriver: one implementation for MySQL/MariaDB and SQLite.
+ * Every statement is parameterized; identifiers come only from the schema.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ident, type SqlConnection, type SqlDriver, type SqlValue } from './driver.js';
+import { attestationCodec, biosEventCodec, imaEventCodec, machineCodec, type RowCodec } from './rows.js';
+import { StoreError } from './store.js';
+import type {
+  AttestationPatch, AttestationRow, BiosEventRow, ImaEventRow, MachinePatch, MachineRow, NewAttestation, NewMachine, Store, StoreTx,
+} from './store.js';
+
+/** Rows per multi-row INSERT; also bounded by the dialect's placeholder limit and BATCH_BYTES. */
+const BATCH_ROWS = 500;
+/** Keeps one INSERT well under MySQL's default max_allowed_packet (16 MiB in MariaDB, 4 MiB in MySQL 5.7). */
+const BATCH_BYTES = 2 * 1024 * 1024;
+
+const MACHINE_SELECT = `SELECT ${machineCodec.select()} FROM machines`;
+const ATTESTATION_SELECT = `SELECT ${attestationCodec.select()} FROM attestlog`;
+
+function insertSql(table: string, columns: readonly string[], rows: number): string {
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  return `INSERT INTO ${ident(table)} (${columns.map(ident).join(', ')}) VALUES ${Array(rows).fill(tuple).join(', ')}`;
+}
+
+function updateSql(table: string, columns: readonly string[]): string {
+  return `UPDATE ${ident(table)} SET ${columns.map((c) => `${ident(c)} = ?`).join(', ')} WHERE id = ?`;
+}
+
+function rowBytes(params: readonly SqlValue[]): number {
+  let n = params.length * 8;
+  for (const p of params) if (typeof p === 'string') n += p.length;
+  return n;
+}
+
+/** Inserts rows with multi-row INSERTs, cutting chunks by row count, placeholder count and size. */
+async function insertMany<T>(conn: SqlConnection, driver: SqlDriver, codec: RowCodec<T>, rows: readonly T[]): Promise<void> {
+  const width = codec.columns.length;
+  const maxRows = Math.min(BATCH_ROWS, Math.floor(driver.maxParams / width));
+  let params: SqlValue[] = [];
+  let count = 0;
+  let bytes = 0;
+  const flush = async () => {
+    if (count === 0) return;
+    await conn.run(insertSql(codec.table, codec.columns, count), params);
+    params = [];
+    count = 0;
+    bytes = 0;
+  };
+  for (const row of rows) {
+    const encoded = codec.encodeRow(row);
+    const size = rowBytes(encoded);
+    if (count > 0 && bytes + size > BATCH_BYTES) await flush();
+    params.push(...encoded);
+    count += 1;
+    bytes += size;
+    if (count === maxRows) await flush();
+  }
+  await flush();
+}
+
+class SqlStoreTx implements StoreTx {
+  constructor(
+    private readonly conn: SqlConnection,
+    private readonly driver: SqlDriver,
+  ) {}
+
+  private async one<T>(codec: RowCodec<T>, sql: string, params: SqlValue[]): Promise<T | undefined> {
+    const rows = await this.conn.all(sql, params);
+    return rows.length ? codec.decode(rows[0]!) : undefined;
+  }
+
+  machineForUpdate(hostname: string): Promise<MachineRow | undefined> {
+    return this.one(machineCodec, `${MACHINE_SELECT} WHERE hostname = ?${this.driver.forUpdate}`, [hostname]);
+  }
+
+  async machinesByEkFingerprint(ekFingerprint: string): Promise<MachineRow[]> {
+    const rows = await this.conn.all(`${MACHINE_SELECT} WHERE ek_fingerprint = ? ORDER BY id`, [ekFingerprint]);
+    return rows.map((r) => machineCodec.decode(r));
+  }
+
+  async insertMachine(m: NewMachine): Promise<number> {
+    const now = new Date();
+    const { columns, params } = machineCodec.encode({ ...m, createdAt: now, updatedAt: now });
+    return (await this.conn.run(insertSql('machines', columns, 1), params)).insertId;
+  }
+
+  async updateMachine(id: number, patch: MachinePatch): Promise<void> {
+    const { columns, params } = machineCodec.encode({ ...patch, updatedAt: new Date() });
+    await this.conn.run(updateSql('machines', columns), [...params, id]);
+  }
+
+  async deleteMachine(id: number): Promise<void> {
+    await this.conn.run('DELETE FROM machines WHERE id = ?', [id]);
+  }
+
+  async insertAttestation(a: NewAttestation): Promise<number> {
+    const { columns, params } = attestationCodec.encode(a);
+    return (await this.conn.run(insertSql('attestlog', columns, 1), params)).insertId;
+  }
+
+  attestationByNonceForUpdate(machineId: number, nonce: string): Promise<AttestationRow | undefined> {
+    return this.one(attestationCodec, `${ATTESTATION_SELECT} WHERE nonce = ? AND machine_id = ?${this.driver.forUpdate}`, [nonce, machineId]);
+  }
+
+  pendingAttestationForUpdate(machineId: number): Promise<AttestationRow | undefined> {
+    return this.one(
+      attestationCodec,
+      `${ATTESTATION_SELECT} WHERE machine_id = ? AND quoted IS NULL ORDER BY id DESC LIMIT 1${this.driver.forUpdate}`,
+      [machineId],
+    );
+  }
+
+  lastVerifiedAttestation(machineId: number, beforeId: number): Promise<AttestationRow | undefined> {
+    return this.one(
+      attestationCodec,
+      `${ATTESTATION_SELECT} WHERE machine_id = ? AND id < ? AND quoteverified = 1 ORDER BY id DESC LIMIT 1`,
+      [machineId, beforeId],
+    );
+  }
+
+  async updateAttestation(id: number, patch: AttestationPatch): Promise<void> {
+    const { columns, params } = attestationCodec.encode(patch);
+    if (columns.length) await this.conn.run(updateSql('attestlog', columns), [...params, id]);
+  }
+
+  insertBiosEvents(rows: BiosEventRow[]): Promise<void> {
+    return insertMany(this.conn, this.driver, biosEventCodec, rows);
+  }
+
+  insertImaEvents(rows: ImaEventRow[]): Promise<void> {
+    return insertMany(this.conn, this.driver, imaEventCodec, rows);
+  }
+}
+
+export class SqlStore implements Store {
+  /** The connection of the transaction running in the current async context, if any. */
+  private readonly current = new AsyncLocalStorage<SqlConnection>();
+
+  constructor(readonly driver: SqlDriver) {}
+
+  get dialect(): 'mysql' | 'sqlite' {
+    return this.driver.dialect;
+  }
+
+  /** Reads outside a transaction; inside one they run on its connection (SQLite would otherwise wait on itself). */
+  protected get conn(): SqlConnection {
+    return this.current.getStore() ?? this.driver;
+  }
+
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.current.getStore()) {
+      return Promise.reject(new StoreError('transactions do not nest', 0x80000042));
+    }
+    return this.driver.transaction((conn) => this.current.run(conn, () => fn(new SqlStoreTx(conn, this.driver))));
+  }
+
+  async getMachine(hostname: string): Promise<MachineRow | undefined> {
+    const rows = await this.conn.all(`${MACHINE_SELECT} WHERE hostname = ?`, [hostname]);
+    return rows.length ? machineCodec.decode(rows[0]!) : undefined;
+  }
+
+  async getAttestation(id: number): Promise<AttestationRow | undefined> {
+    const rows = await this.conn.all(`${ATTESTATION_SELECT} WHERE id = ?`, [id]);
+    return rows.length ? attestationCodec.decode(rows[0]!) : undefined;
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The reads behind the web UI beyond ForensicsQueries: a machine by hostname
+ * and the boots a machine reported. Same driver, same rules: parameterized
+ * SQL in the subset both dialects accept, a fixed number of statements per
+ * call.
+ *
+ * A boot is identified by the boot time the host reported with its nonce
+ * request (attestlog.boottime, imalog.boottime), as IBM ACS groups them.
+ */
+import { parseTime, type SqlDriver } from './driver.js';
+import { SqlForensics } from './forensics-sql.js';
+import type { ForensicsQueries } from './queries.js';
+import { SqlStore } from './sql-store.js';
+import type { MachineRow, Store } from './store.js';
+
+export interface MachineBoot {
+  /** Host-reported "YYYY-MM-DD HH:MM:SS"; null for reports that carried none. */
+  boottime: string | null;
+  /** Reports (quotes received) in this boot. */
+  reports: number;
+  /** Of those, refused ones (error_code set). */
+  failed: number;
+  firstReportId: number;
+  lastReportId: number;
+  firstQuoted: Date;
+  lastQuoted: Date;
+  /** The newest report of this boot that carried a firmware log; null when none was stored. */
+  biosAttestationId: number | null;
+}
+
+export interface WebQueries extends ForensicsQueries {
+  machineByHostname(hostname: string): Promise<MachineRow | undefined>;
+  /** The boots a machine has reports for, newest first. */
+  machineBoots(machineId: number): Promise<MachineBoot[]>;
+}
+
+class SqlWebQueries extends SqlForensics implements WebQueries {
+  private readonly rows: SqlStore;
+
+  constructor(private readonly sql: SqlDriver) {
+    super(sql);
+    this.rows = new SqlStore(sql);
+  }
+
+  machineByHostname(hostname: string): Promise<MachineRow | undefined> {
+    return this.rows.getMachine(hostname);
+  }
+
+  async machineBoots(machineId: number): Promise<MachineBoot[]> {
+    const rows = await this.sql.all(
+      `SELECT a.boottime, COUNT(*) AS reports, SUM(CASE WHEN a.error_code IS NOT NULL THEN 1 ELSE 0 END) AS failed,
+              MIN(a.id) AS first_id, MAX(a.id) AS last_id, MIN(a.quoted) AS first_quoted, MAX(a.quoted) AS last_quoted,
+              MAX(b.attestation_id) AS bios_id
+       FROM attestlog a
+       LEFT JOIN (SELECT DISTINCT attestation_id FROM bioslog WHERE machine_id = ?) b ON b.attestation_id = a.id
+       WHERE a.machine_id = ? AND a.quoted IS NOT NULL
+       GROUP BY a.boottime ORDER BY MAX(a.id) DESC`,
+      [machineId, machineId],
+    );
+    return rows.map((r) => ({
+      boottime: (r.boottime as string | null) ?? null,
+      reports: Number(r.reports),
+      failed: Number(r.failed),
+      firstReportId: Number(r.first_id),
+      lastReportId: Number(r.last_id),
+      firstQuoted: parseTime(r.first_quoted),
+      lastQuoted: parseTime(r.last_quoted),
+      biosAttestationId: r.bios_id === null || r.bios_id === undefined ? null : Number(r.bios_id),
+    }));
+  }
+}
+
+/** The web's queries over a driver (possibly a counting wrapper around the store's own). */
+export function webQueries(driver: SqlDriver): WebQueries {
+  return new SqlWebQueries(driver);
+}
+
+/** The driver under a store from openStore. */
+export function storeDriver(store: Store): SqlDriver {
+  if (!(store instanceof SqlStore)) throw new TypeError('the web UI needs a store from openStore');
+  return store.driver;
+}

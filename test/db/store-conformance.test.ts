@@ -1,0 +1,211 @@
+/**
+ * The Store contract, row by row, against SQLite and a real MariaDB.
+ */
+import t from 'tap';
+import { forensicsQueries } from '../../db/forensics-sql.js';
+import { DuplicateKeyError, StoreError, type MachineRow } from '../../db/store.js';
+import { BACKENDS, at, biosEvents, hex, imaEvents, newAttestation, newMachine, pcrBanks } from '../helpers/store-fixtures.js';
+
+const HOSTILE_HOSTNAMES = [
+  `<img src=x onerror=alert(1)>'; DROP TABLE machines; --`,
+  `host"with"double'and'single\`back\`quotes`,
+  'back\\slash\\\\ and 100% _under_ %',
+  'ünïcødé-ホスト-主机-😀-\u{1F9EA}',
+  'Combining e\u0301 vs \u00e9',
+  'tab\tnewline\ncr\r',
+  'CaseSensitive.example',
+  'casesensitive.example',
+  'x'.repeat(255),
+  '\u{1F600}'.repeat(255),
+];
+
+for (const backend of BACKENDS) {
+  t.test(backend.name, async (t) => {
+    const store = await backend.open(t);
+    const queries = forensicsQueries(store);
+    t.equal(store.dialect, backend.name === 'sqlite' ? 'sqlite' : 'mysql');
+
+    let machine: MachineRow;
+
+    t.test('insertMachine / getMachine round-trip every field', async (t) => {
+      const m = newMachine('alpha.example', { enrolled: at('2030-01-01T00:00:01.500Z'), imaevents: 7, resetCount: 4294967295 });
+      const before = Date.now();
+      const id = await store.transaction((tx) => tx.insertMachine(m));
+      t.ok(Number.isInteger(id) && id > 0, 'insert returns the new id');
+      const got = await store.getMachine('alpha.example');
+      t.ok(got);
+      machine = got!;
+      const { id: gotId, createdAt, updatedAt, ...fields } = machine;
+      t.equal(gotId, id);
+      t.same(fields, m, 'every field reads back as written');
+      t.ok(createdAt instanceof Date && createdAt.getTime() >= before - 1000 && createdAt.getTime() <= Date.now() + 1000);
+      t.same(updatedAt, createdAt);
+      t.equal(await store.getMachine('ALPHA.example'), undefined, 'hostnames compare exactly');
+    });
+
+    t.test('updateMachine patches only the given fields', async (t) => {
+      const whitelist = pcrBanks('white');
+      await new Promise((r) => setTimeout(r, 5));
+      await store.transaction(async (tx) => {
+        const locked = await tx.machineForUpdate('alpha.example');
+        t.same(locked, machine, 'machineForUpdate reads the same row');
+        await tx.updateMachine(machine.id, {
+          challenge: null, challengeExpires: null, whitelist, imapcr: hex('imapcr'), imapcrSha1: hex('imapcr1', 20), imaevents: 1234,
+          akcertificatepem: 'AK PEM', akcertificatetext: 'AK TEXT', restartCount: 0, boottime: null,
+        });
+      });
+      const got = (await store.getMachine('alpha.example'))!;
+      t.same(got.whitelist, whitelist, 'PCR white list: 48 columns back into two banks, nulls kept');
+      t.equal(got.challenge, null);
+      t.equal(got.challengeExpires, null);
+      t.equal(got.imapcr, hex('imapcr'));
+      t.equal(got.imapcrSha1, hex('imapcr1', 20));
+      t.equal(got.imaevents, 1234);
+      t.equal(got.akcertificatepem, 'AK PEM');
+      t.equal(got.restartCount, 0);
+      t.equal(got.boottime, null);
+      t.equal(got.ekcertificatepem, machine.ekcertificatepem, 'untouched fields stay');
+      t.equal(got.resetCount, 4294967295);
+      t.ok(got.updatedAt.getTime() > got.createdAt.getTime(), 'updatedAt moves');
+      t.same(got.createdAt, machine.createdAt);
+      t.equal(await store.transaction((tx) => tx.machineForUpdate('nobody.example')), undefined);
+    });
+
+    t.test('machinesByEkFingerprint lists every machine with that EK in id order', async (t) => {
+      const shared = hex('shared ek');
+      const ids = await store.transaction(async (tx) => [
+        await tx.insertMachine(newMachine('ek-one.example', { ekFingerprint: shared })),
+        await tx.insertMachine(newMachine('ek-two.example', { ekFingerprint: shared, pendingAttestpub: 'aa', pendingAkName: 'bb', pendingAkAlg: 'ecc' })),
+      ]);
+      const found = await store.transaction((tx) => tx.machinesByEkFingerprint(shared));
+      t.same(found.map((m) => m.id), ids);
+      t.same([found[1]!.pendingAttestpub, found[1]!.pendingAkName, found[1]!.pendingAkAlg], ['aa', 'bb', 'ecc']);
+      t.same(await store.transaction((tx) => tx.machinesByEkFingerprint(hex('nobody'))), []);
+    });
+
+    t.test('a duplicate hostname is a DuplicateKeyError naming the index', async (t) => {
+      const err = await store.transaction((tx) => tx.insertMachine(newMachine('alpha.example'))).catch((e) => e);
+      t.type(err, DuplicateKeyError);
+      t.equal(err.code, 0x80000041);
+      t.equal(err.key, 'machines_hostname_uq');
+    });
+
+    t.test('hostile hostnames are stored and found verbatim', async (t) => {
+      for (const hostname of HOSTILE_HOSTNAMES) {
+        await store.transaction((tx) => tx.insertMachine(newMachine(hostname)));
+      }
+      for (const hostname of HOSTILE_HOSTNAMES) {
+        const got = await store.getMachine(hostname);
+        t.equal(got?.hostname, hostname, JSON.stringify(hostname).slice(0, 40));
+      }
+      const all = (await queries.machines()).map((s) => s.machine.hostname);
+      for (const hostname of HOSTILE_HOSTNAMES) t.ok(all.includes(hostname));
+      t.equal(await store.getMachine('Combining \u00e9 vs \u00e9'), undefined, 'no Unicode folding');
+      t.equal(await store.getMachine('x'.repeat(255) + ' '), undefined, 'no trailing-space folding');
+    });
+
+    t.test('attestations: insert, find by nonce, pending, update, last verified', async (t) => {
+      const a1 = newAttestation(machine.id, machine.hostname, 'a1');
+      const id1 = await store.transaction((tx) => tx.insertAttestation(a1));
+      const row = (await store.getAttestation(id1))!;
+      t.same(row, {
+        ...a1, id: id1, quote: null, quoted: null, pcrs: null, pcrschanged: null, pcrinvalid: null, quoteverified: null,
+        logverified: null, logentries: null, imaevents: null, imaver: null, imasigver: null, badimalog: null,
+        resetCount: null, restartCount: null, errorCode: null, errorMessage: null,
+      }, 'a new attestation has only the nonce fields');
+
+      const id2 = await store.transaction((tx) => tx.insertAttestation(newAttestation(machine.id, machine.hostname, 'a2', { newBoot: false, biosentry: -1, imaentry: 42 })));
+      t.ok(id2 > id1);
+      await store.transaction(async (tx) => {
+        t.equal((await tx.attestationByNonceForUpdate(machine.id, a1.nonce))?.id, id1);
+        t.equal(await tx.attestationByNonceForUpdate(machine.id + 1000, a1.nonce), undefined, 'a nonce is bound to its machine');
+        t.equal(await tx.attestationByNonceForUpdate(machine.id, hex('unknown')), undefined);
+        t.equal((await tx.pendingAttestationForUpdate(machine.id))?.id, id2, 'newest pending first');
+      });
+
+      const pcrs = pcrBanks('quote');
+      const patch = {
+        quote: '{"command":"quote","hostname":"alpha"}', quoted: at('2030-01-02T03:04:06.250Z'), pcrs, pcrschanged: false,
+        pcrinvalid: true, quoteverified: true, logverified: true, logentries: 5000, imaevents: 4321, imaver: true,
+        imasigver: false, badimalog: false, resetCount: 4, restartCount: 0, newBoot: true,
+      };
+      await store.transaction((tx) => tx.updateAttestation(id2, patch));
+      const updated = (await store.getAttestation(id2))!;
+      t.same({ ...updated }, { ...newAttestation(machine.id, machine.hostname, 'a2', { biosentry: -1, imaentry: 42 }), ...patch, id: id2, errorCode: null, errorMessage: null });
+
+      await store.transaction(async (tx) => {
+        t.equal((await tx.pendingAttestationForUpdate(machine.id))?.id, id1, 'a quoted attestation is no longer pending');
+        t.equal((await tx.lastVerifiedAttestation(machine.id, id2 + 1))?.id, id2);
+        t.equal(await tx.lastVerifiedAttestation(machine.id, id2), undefined, 'only before the given id');
+        await tx.updateAttestation(id1, { quoted: at('2030-01-02T03:04:07Z'), quoteverified: false, errorCode: '80000005', errorMessage: 'quote signature invalid' });
+        t.equal(await tx.pendingAttestationForUpdate(machine.id), undefined);
+      });
+      const refused = (await store.getAttestation(id1))!;
+      t.equal(refused.errorCode, '80000005');
+      t.equal(refused.errorMessage, 'quote signature invalid');
+      t.equal(refused.quoteverified, false);
+      t.equal(await store.getAttestation(id2 + 1000), undefined);
+    });
+
+    t.test('a reused nonce is refused by the unique index', async (t) => {
+      const err = await store
+        .transaction((tx) => tx.insertAttestation(newAttestation(machine.id, machine.hostname, 'a1')))
+        .catch((e) => e);
+      t.type(err, DuplicateKeyError);
+      t.equal(err.key, 'attestlog_nonce_uq');
+    });
+
+    t.test('firmware and IMA events are stored row for row', async (t) => {
+      const id = await store.transaction((tx) => tx.insertAttestation(newAttestation(machine.id, machine.hostname, 'events')));
+      const bios = biosEvents(machine.id, id, machine.hostname, 40);
+      const ima = imaEvents(machine.id, id, machine.hostname, 0, 30, { template: 'ima-sig', badsig: true });
+      ima[5]!.filehash = null;
+      ima[6]!.imaEntry = hex('ima-buf', 4096);
+      await store.transaction(async (tx) => {
+        await tx.insertBiosEvents(bios);
+        await tx.insertImaEvents(ima);
+        await tx.insertImaEvents([]);
+      });
+      const log = await queries.biosLog(id);
+      t.equal(log.attestationId, id);
+      t.same(log.events.map(({ id: _id, ...e }) => e), bios, 'firmware events read back exactly (a 25 KB event included)');
+      const page = await queries.imaLog({ machineId: machine.id, boottime: '2030-01-01 00:00:00', limit: 100 });
+      t.same(page.items.map(({ id: _id, ...e }) => e), ima, 'IMA events read back exactly (an 8 KB event included)');
+    });
+
+    t.test('bad values are typed errors, not crashes', async (t) => {
+      const errs = await Promise.all([
+        store.transaction((tx) => tx.updateMachine(machine.id, { boottime: '2030-02-30 00:00:00' })).catch((e) => e),
+        store.transaction((tx) => tx.updateMachine(machine.id, { boottime: "1'; DROP TABLE machines; --" })).catch((e) => e),
+        store.transaction((tx) => tx.updateMachine(machine.id, { whitelist: { sha256: [], sha1: [] } })).catch((e) => e),
+        store.transaction((tx) => tx.updateMachine(machine.id, { enrolled: new Date(NaN) })).catch((e) => e),
+        store.transaction((tx) => tx.insertMachine({ ...newMachine('null.example'), ekcertificatepem: null as unknown as string })).catch((e) => e),
+        store.transaction((tx) => tx.insertMachine(newMachine('y'.repeat(256)))).catch((e) => e),
+        store.transaction((tx) => tx.updateMachine(machine.id, { ekcertificatepem: 'p'.repeat(65_536) })).catch((e) => e),
+      ]);
+      for (const err of errs) {
+        t.type(err, StoreError);
+        t.equal(err.code, 0x80000041, err.message);
+      }
+      t.equal((await store.getMachine('alpha.example'))?.boottime, null, 'nothing was written');
+      t.equal(await store.getMachine('null.example'), undefined);
+      t.equal(await store.getMachine('y'.repeat(256)), undefined, 'over-long values fail alike in both dialects');
+    });
+
+    t.test('deleteMachine removes its attestations and events', async (t) => {
+      const victim = await store.transaction((tx) => tx.insertMachine(newMachine('victim.example')));
+      const aid = await store.transaction(async (tx) => {
+        const aid = await tx.insertAttestation(newAttestation(victim, 'victim.example', 'victim'));
+        await tx.insertBiosEvents(biosEvents(victim, aid, 'victim.example', 3));
+        await tx.insertImaEvents(imaEvents(victim, aid, 'victim.example', 0, 3));
+        return aid;
+      });
+      await store.transaction((tx) => tx.deleteMachine(victim));
+      t.equal(await store.getMachine('victim.example'), undefined);
+      t.equal(await store.getAttestation(aid), undefined);
+      t.same((await queries.biosLog(aid)).events, []);
+      t.same((await queries.imaLog({ machineId: victim, boottime: '2030-01-01 00:00:00' })).items, []);
+      t.ok(await store.getMachine('alpha.example'), 'other machines stay');
+    });
+  });
+}
