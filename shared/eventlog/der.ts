@@ -1,0 +1,40 @@
+/**
+ * Minimal DER (ITU-T X.690 §8.1, definite lengths only) TLV reader, for the
+ * few fields IMA signature checks need: an ECDSA-Sig-Value and the BIT STRING
+ * of a SubjectPublicKeyInfo. Throws RangeError on malformed input.
+ */
+
+export interface DerNode {
+  tag: number;
+  /** Offset of the contents. */
+  start: number;
+  /** Offset just past the contents. */
+  end: number;
+}
+
+export function readDer(b: Uint8Array, off: number, limit = b.length): DerNode {
+  if (off + 2 > limit) throw new RangeError('truncated DER header');
+  const tag = b[off];
+  let len = b[off + 1];
+  let start = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || start + n > limit) throw new RangeError('unsupported DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[start + i];
+    start += n;
+  }
+  if (start + len > limit) throw new RangeError('DER length runs past the data');
+  return { tag, start, end: start + len };
+}
+
+/** The children of a constructed node. */
+export function derChildren(b: Uint8Array, node: DerNode): DerNode[] {
+  const out: DerNode[] = [];
+  for (let off = node.start; off < node.end;) {
+    const child = readDer(b, off, node.end);
+    out.push(child);
+    off = child.end;
+  }
+  return out;
+}

@@ -1,0 +1,213 @@
+/**
+ * IMA file signatures (the 'sig' template field, the security.ima xattr):
+ * struct signature_v2_hdr in security/integrity/integrity.h:
+ *   type u8 (EVM_IMA_XATTR_DIGSIG = 3, IMA_VERITY_DIGSIG = 6) | version u8 |
+ *   hash_algo u8 (enum hash_algo) | keyid [4] | sig_size u16 BE | signature
+ * Version 2 signs the file digest; version 3 signs H(struct ima_file_id) =
+ * H(type | file hash_algo | file digest) (ima_appraise.c calc_file_id_hash). RSA signatures are PKCS#1 v1.5
+ * over the digest, ECDSA signatures a DER ECDSA-Sig-Value. The key id is the
+ * last 4 bytes of SHA-1 over the key bits (the SubjectPublicKeyInfo BIT
+ * STRING), as the kernel's asymmetric-key id.
+ */
+import { X509Certificate, createPublicKey, hash, publicDecrypt, constants, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { derChildren, readDer } from './der.js';
+import { verifyEcdsaDigest } from './ecdsa-digest.js';
+import { EventLogError } from './errors.js';
+import type { ImaTemplateInfo } from './ima-template.js';
+
+export type ImaSignatureStatus = 'ok' | 'nosig' | 'nokey' | 'badsig';
+
+export class ImaKeyError extends Error {
+  override name = 'ImaKeyError';
+
+  constructor(readonly file: string, message: string) {
+    super(`${file}: ${message}`);
+  }
+}
+
+/** enum hash_algo (include/uapi/linux/hash_info.h) → Node hash name, where Node has it. */
+const KERNEL_HASH_ALGOS: readonly (string | null)[] = [
+  'md4', 'md5', 'sha1', 'ripemd160', 'sha256', 'sha384', 'sha512', 'sha224', null, null, null,
+  null, null, null, null, null, null, 'sm3', null, null, 'sha3-256', 'sha3-384', 'sha3-512',
+];
+
+/** hash_algo_name[] spellings in d-ng fields → Node names. */
+function nodeHashName(kernelName: string): string {
+  return kernelName === 'rmd160' ? 'ripemd160' : kernelName === 'sm3_256' ? 'sm3' : kernelName;
+}
+
+/** DER DigestAlgorithm OIDs for the PKCS#1 v1.5 DigestInfo (RFC 8017 §9.2, note 1). */
+const DIGEST_OIDS: Record<string, string> = {
+  sha1: '2b0e03021a',
+  sha224: '608648016503040204',
+  sha256: '608648016503040201',
+  sha384: '608648016503040202',
+  sha512: '608648016503040203',
+  'sha3-256': '608648016503040208',
+  'sha3-384': '608648016503040209',
+  'sha3-512': '60864801650304020a',
+};
+
+function digestInfo(alg: string, digest: Buffer): Buffer | null {
+  const oid = DIGEST_OIDS[alg];
+  if (!oid) return null;
+  const algId = Buffer.from(`06${(oid.length / 2).toString(16).padStart(2, '0')}${oid}0500`, 'hex');
+  const inner = Buffer.concat([Buffer.from([0x30, algId.length]), algId, Buffer.from([0x04, digest.length]), digest]);
+  return Buffer.concat([Buffer.from([0x30, inner.length]), inner]);
+}
+
+export interface ImaSignature {
+  type: number;
+  version: number;
+  /** enum hash_algo value. */
+  hashAlgo: number;
+  /** Node name of hashAlgo, or null when Node cannot compute it. */
+  hashAlg: string | null;
+  keyId: string;
+  signature: Buffer;
+}
+
+const EVM_IMA_XATTR_DIGSIG = 3;
+const IMA_VERITY_DIGSIG = 6;
+
+export function parseImaSignature(sig: Buffer): ImaSignature {
+  if (sig.length < 9) throw new EventLogError(`signature of ${sig.length} bytes is shorter than its header`);
+  const size = sig.readUInt16BE(7);
+  if (sig.length !== 9 + size) throw new EventLogError(`signature size field ${size} does not match ${sig.length - 9} bytes`);
+  return {
+    type: sig[0],
+    version: sig[1],
+    hashAlgo: sig[2],
+    hashAlg: KERNEL_HASH_ALGOS[sig[2]] ?? null,
+    keyId: sig.subarray(3, 7).toString('hex'),
+    signature: sig.subarray(9),
+  };
+}
+
+/** Last 4 bytes of SHA-1 over the SubjectPublicKeyInfo BIT STRING contents (after the unused-bits byte). */
+export function imaKeyId(key: KeyObject): string {
+  const spki = key.export({ format: 'der', type: 'spki' });
+  const [, bits] = derChildren(spki, readDer(spki, 0));
+  if (!bits || bits.tag !== 0x03) throw new RangeError('SubjectPublicKeyInfo without a BIT STRING');
+  return hash('sha1', spki.subarray(bits.start + 1, bits.end), 'buffer').subarray(16).toString('hex');
+}
+
+function verifyDigest(key: KeyObject, alg: string, digest: Buffer, signature: Buffer): boolean {
+  if (key.asymmetricKeyType === 'ec') return verifyEcdsaDigest(key, digest, signature);
+  if (key.asymmetricKeyType !== 'rsa') return false;
+  const expected = digestInfo(alg, digest);
+  if (!expected) return false;
+  try {
+    return publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature).equals(expected);
+  } catch {
+    return false;
+  }
+}
+
+function keysFromFile(file: string, bytes: Buffer): KeyObject[] {
+  const text = bytes.toString('latin1');
+  if (text.includes('-----BEGIN')) {
+    const blocks = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g)];
+    if (blocks.length === 0) throw new ImaKeyError(file, 'no PEM block');
+    return blocks.map(([pem, label]) => (label === 'CERTIFICATE' ? new X509Certificate(pem).publicKey : createPublicKey(pem)));
+  }
+  try {
+    return [new X509Certificate(bytes).publicKey];
+  } catch {
+    return [createPublicKey({ key: bytes, format: 'der', type: 'spki' })];
+  }
+}
+
+/**
+ * The public keys IMA signatures are checked with, by key id, and the check
+ * itself. Results are cached per (file digest, signature), so a long log that
+ * measures the same files again does not verify them again.
+ */
+export class ImaKeyring {
+  private readonly byId = new Map<string, KeyObject[]>();
+  private readonly cache = new Map<string, ImaSignatureStatus>();
+
+  constructor(keys: Iterable<KeyObject> = [], private readonly maxCacheEntries = 100_000) {
+    for (const k of keys) this.add(k);
+  }
+
+  /** Loads X.509 certificates or public keys, DER or PEM (several PEM blocks per file allowed). */
+  static async fromFiles(files: readonly string[]): Promise<ImaKeyring> {
+    const keys: KeyObject[] = [];
+    for (const file of files) {
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(file);
+      } catch (e) {
+        throw new ImaKeyError(file, (e as Error).message);
+      }
+      try {
+        keys.push(...keysFromFile(file, bytes));
+      } catch (e) {
+        throw e instanceof ImaKeyError ? e : new ImaKeyError(file, `not a certificate or public key: ${(e as Error).message}`);
+      }
+    }
+    return new ImaKeyring(keys);
+  }
+
+  add(key: KeyObject): string {
+    const id = imaKeyId(key);
+    this.byId.set(id, [...(this.byId.get(id) ?? []), key]);
+    this.cache.clear();
+    return id;
+  }
+
+  get keyIds(): string[] {
+    return [...this.byId.keys()];
+  }
+
+  /** Number of (file digest, signature) results remembered. */
+  get cachedResults(): number {
+    return this.cache.size;
+  }
+
+  /** The signature status of one event ('nosig' when it has no 'sig' field value). */
+  verifyEvent(info: ImaTemplateInfo): ImaSignatureStatus {
+    if (!info.signature) return 'nosig';
+    const digest = info.fileDigest;
+    const cacheKey = digest ? `${digest.alg}:${digest.digest.toString('latin1')}:${info.signature.toString('latin1')}` : null;
+    const cached = cacheKey === null ? undefined : this.cache.get(cacheKey);
+    if (cached) return cached;
+    const status = this.check(info.signature, info);
+    if (cacheKey !== null) {
+      if (this.cache.size >= this.maxCacheEntries) this.cache.clear();
+      this.cache.set(cacheKey, status);
+    }
+    return status;
+  }
+
+  private check(raw: Buffer, info: ImaTemplateInfo): ImaSignatureStatus {
+    let sig: ImaSignature;
+    try {
+      sig = parseImaSignature(raw);
+    } catch {
+      return 'badsig';
+    }
+    const v2 = sig.type === EVM_IMA_XATTR_DIGSIG && sig.version === 2;
+    const v3 = (sig.type === EVM_IMA_XATTR_DIGSIG || sig.type === IMA_VERITY_DIGSIG) && sig.version === 3;
+    if (!v2 && !v3) return 'badsig';
+    const keys = this.byId.get(sig.keyId);
+    if (!keys) return 'nokey';
+    const file = info.fileDigest;
+    if (!file || !sig.hashAlg) return 'badsig';
+    let signed = file.digest;
+    if (v3) {
+      const fileAlgo = KERNEL_HASH_ALGOS.indexOf(nodeHashName(file.alg));
+      if (fileAlgo < 0) return 'badsig';
+      try {
+        signed = hash(sig.hashAlg, Buffer.concat([Buffer.from([sig.type, fileAlgo]), file.digest]), 'buffer');
+      } catch {
+        return 'badsig'; // a hash this Node build lacks (md4, ...)
+      }
+    } else if (nodeHashName(file.alg) !== sig.hashAlg) {
+      return 'badsig';
+    }
+    return keys.some((k) => verifyDigest(k, sig.hashAlg!, signed, sig.signature)) ? 'ok' : 'badsig';
+  }
+}
