@@ -8,6 +8,8 @@ export function createLogger(opts: { name: string; level?: string; pretty?: bool
   const pretty = opts.pretty ?? process.stderr.isTTY;
   return pino({
     name: opts.name,
+    // The request's hostname is logged per line; the machine's own name would clash with it.
+    base: { pid: process.pid },
     level: opts.level ?? process.env.ACS_LOG_LEVEL ?? 'info',
     redact: { paths: ['password', '*.password', 'caKey', '*.caKey', 'privateKey', '*.privateKey'], censor: '[redacted]' },
     transport: pretty ? { target: 'pino-pretty', options: { destination: 2, colorize: true } } : undefined,

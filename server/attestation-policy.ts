@@ -1,0 +1,39 @@
+import { TPM_ALG } from '../shared/tpm/constants.js';
+import type { ImaKeyring } from '../shared/eventlog/ima-signature.js';
+import { buildPcrSelection, marshalPcrSelection, type PcrSelection } from '../shared/tpm/pcr-selection.js';
+
+/**
+ * What the server asks a TPM to quote and how it judges the answer.
+ * IBM ACS asks for SHA-256 PCR 0-10 with an empty SHA-1 bank
+ * (`00000002000b03ff0700000403000000`); firmware measurements live in PCRs
+ * 0-9 and IMA in PCR 10 (TCG PC Client PFP §3.3.4, Linux IMA).
+ */
+export interface AttestationPolicy {
+  /** The selection every nonce response carries. */
+  pcrSelection: PcrSelection[];
+  /** Marshaled pcrSelection, hex, as sent and stored. */
+  pcrselectHex: string;
+  /** PCRs the firmware log replays and the white list compares. */
+  firmwarePcrs: number[];
+  /** The PCR IMA extends. */
+  imaPcr: number;
+  /** Keys that verify ima-sig signatures (`--ima-keys`). */
+  imaKeys: ImaKeyring;
+}
+
+export const FIRMWARE_PCRS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+export const IMA_PCR = 10;
+
+export function defaultAttestationPolicy(imaKeys: ImaKeyring): AttestationPolicy {
+  const pcrSelection = buildPcrSelection([
+    [TPM_ALG.SHA256, [...FIRMWARE_PCRS, IMA_PCR]],
+    [TPM_ALG.SHA1, []],
+  ]);
+  return {
+    pcrSelection,
+    pcrselectHex: marshalPcrSelection(pcrSelection).toString('hex'),
+    firmwarePcrs: FIRMWARE_PCRS,
+    imaPcr: IMA_PCR,
+    imaKeys,
+  };
+}

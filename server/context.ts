@@ -1,0 +1,21 @@
+import type { Logger } from 'pino';
+import type { Store } from '../db/store.js';
+import type { PrivacyCa } from './privacy-ca.js';
+import type { TrustStore } from './trust-store.js';
+import type { AttestationPolicy } from './attestation-policy.js';
+
+/** What every request handler works with. */
+export interface ServerContext {
+  store: Store;
+  trust: TrustStore;
+  ca: PrivacyCa;
+  policy: AttestationPolicy;
+  logger: Logger;
+  /** Re-enrolling a hostname with a different EK is refused unless set. */
+  allowReenroll: boolean;
+  /** Lifetime of an enrollment challenge. Default 5 minutes. */
+  challengeTtlMs: number;
+  /** Lifetime of an attestation nonce (`--nonce-ttl`). Default 5 minutes. */
+  nonceTtlMs: number;
+  now(): Date;
+}

@@ -1,0 +1,155 @@
+import { X509Certificate, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
+import type { EnrollCertRequest, EnrollCertResponse, EnrollRequest, EnrollResponse } from '../shared/protocol/messages.js';
+import { MarshalError } from '../shared/tpm/buffer.js';
+import { unmarshalPublic, UnsupportedAlgorithmError, type TpmPublic } from '../shared/tpm/public.js';
+import { objectName } from '../shared/tpm/name.js';
+import { ekTemplateForKey, UnknownEkKeyError } from '../shared/tpm/ek-templates.js';
+import { makeCredential } from '../shared/crypto/make-credential.js';
+import { publicKeyFromTpm } from '../shared/crypto/keys.js';
+import { certificateText, spkiFingerprint } from '../shared/crypto/certificate-info.js';
+import { checkAkPublic } from './ak-policy.js';
+import type { ServerContext } from './context.js';
+import { CertificateError, parseDerCertificate } from './trust-store.js';
+
+/** Size of the enrollment challenge: one SHA-256 digest, the most a low-range EK's credential can hold. */
+const CHALLENGE_BYTES = 32;
+
+/**
+ * enrollrequest: verify the EK certificate chain, check the AK's attributes,
+ * and answer TPM2_MakeCredential for the certificate's EK key and the AK's
+ * name (TPM 2.0 Part 1 §24 "Credential Protection"), so only the TPM holding
+ * both keys can recover the challenge.
+ */
+export async function enrollRequest(req: EnrollRequest, ctx: ServerContext): Promise<EnrollResponse> {
+  const ek = certificate(() => parseDerCertificate(req.ekcert));
+  const intermediates = req.intermediatecert ? [certificate(() => parseDerCertificate(req.intermediatecert!))] : [];
+  certificate(() => ctx.trust.verify(ek, intermediates, ctx.now()));
+
+  const ak = akPublic(req.akpub);
+  const akAlg = checkAkPublic(ak);
+  const akName = objectName(req.akpub);
+  let ekClass;
+  try {
+    ekClass = ekTemplateForKey(ek.publicKey).ekClass;
+  } catch (e) {
+    if (e instanceof UnknownEkKeyError) throw new AcsError(ACS_ERROR.BAD_ALGORITHM, e.message);
+    throw e;
+  }
+  const challenge = randomBytes(CHALLENGE_BYTES);
+  const made = makeCredential({ key: ek.publicKey, ...ekClass }, akName, challenge);
+  const ekFingerprint = spkiFingerprint(ek);
+  const now = ctx.now();
+  const pending = {
+    tpmvendor: req.tpmvendor,
+    challenge: challenge.toString('hex'),
+    challengeExpires: new Date(now.getTime() + ctx.challengeTtlMs),
+    ekcertificatepem: ek.toString(),
+    ekcertificatetext: certificateText(ek),
+    ekFingerprint,
+    ekAlg: ekAlgorithm(ek),
+    pendingAttestpub: req.akpub.toString('hex'),
+    pendingAkName: akName.toString('hex'),
+    pendingAkAlg: akAlg,
+  };
+
+  await ctx.store.transaction(async (tx) => {
+    if (!ctx.allowReenroll) {
+      const other = (await tx.machinesByEkFingerprint(ekFingerprint)).find((m) => m.hostname !== req.hostname && m.enrolled);
+      if (other) throw new AcsError(ACS_ERROR.ENROLLED, 'this EK is already enrolled under another hostname');
+    }
+    const existing = await tx.machineForUpdate(req.hostname);
+    if (!existing) {
+      await tx.insertMachine({
+        hostname: req.hostname,
+        ...pending,
+        // IBM's attestpub is NOT NULL: it holds the requested AK until enrollcert confirms it.
+        attestpub: pending.pendingAttestpub,
+        akName: pending.pendingAkName,
+        akAlg,
+        akcertificatepem: null,
+        akcertificatetext: null,
+        enrolled: null,
+        boottime: null,
+        imaevents: null,
+        imapcr: null,
+        imapcrSha1: null,
+        whitelist: null,
+        resetCount: null,
+        restartCount: null,
+      });
+      return;
+    }
+    if (existing.ekFingerprint !== ekFingerprint && !ctx.allowReenroll) {
+      throw new AcsError(ACS_ERROR.ENROLLED, 'hostname already enrolled with a different EK');
+    }
+    await tx.updateMachine(existing.id, pending);
+  });
+  return { credentialblob: made.credentialBlob, secret: made.secret };
+}
+
+/**
+ * enrollcert: the activated challenge proves the AK is in the EK's TPM;
+ * issue the AK certificate and complete the machine row. The challenge is
+ * compared in constant time and used once.
+ */
+export async function enrollCert(req: EnrollCertRequest, ctx: ServerContext): Promise<EnrollCertResponse> {
+  return ctx.store.transaction(async (tx) => {
+    const m = await tx.machineForUpdate(req.hostname);
+    if (!m || !m.challenge || !m.pendingAttestpub || !m.pendingAkName || !m.pendingAkAlg) {
+      throw new AcsError(ACS_ERROR.NO_ENROLL_REQ, 'no pending enrollrequest for this hostname');
+    }
+    const expected = Buffer.from(m.challenge, 'hex');
+    if (req.challenge.length !== expected.length || !timingSafeEqual(req.challenge, expected)) {
+      throw new AcsError(ACS_ERROR.MISMATCH_CERT, 'enrollment challenge does not match');
+    }
+    if (!m.challengeExpires || m.challengeExpires.getTime() < ctx.now().getTime()) {
+      throw new AcsError(ACS_ERROR.CHALLENGE_EXPIRED, 'enrollment challenge expired; send enrollrequest again');
+    }
+    const akKey = publicKeyFromTpm(unmarshalPublic(Buffer.from(m.pendingAttestpub, 'hex')));
+    const cert = ctx.ca.issueAkCertificate(req.hostname, akKey);
+    const newAk = m.attestpub !== m.pendingAttestpub || !m.enrolled;
+    await tx.updateMachine(m.id, {
+      challenge: null,
+      challengeExpires: null,
+      attestpub: m.pendingAttestpub,
+      akName: m.pendingAkName,
+      akAlg: m.pendingAkAlg,
+      pendingAttestpub: null,
+      pendingAkName: null,
+      pendingAkAlg: null,
+      akcertificatepem: cert.toString(),
+      akcertificatetext: certificateText(cert),
+      enrolled: ctx.now(),
+      // A new AK starts a new history: the next quote is full and sets the white list.
+      ...(newAk ? { boottime: null, imaevents: null, imapcr: null, imapcrSha1: null, whitelist: null, resetCount: null, restartCount: null } : {}),
+    });
+    return { akcert: cert.toString() };
+  });
+}
+
+function certificate<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof CertificateError) throw new AcsError(ACS_ERROR.INVALID_CERT, e.message);
+    throw e;
+  }
+}
+
+function akPublic(bytes: Buffer): TpmPublic {
+  try {
+    return unmarshalPublic(bytes);
+  } catch (e) {
+    if (e instanceof UnsupportedAlgorithmError) throw new AcsError(ACS_ERROR.BAD_ALGORITHM, `akpub: ${e.message}`);
+    if (e instanceof MarshalError) throw new AcsError(ACS_ERROR.BAD_BLOB, `akpub: ${e.message}`);
+    throw e;
+  }
+}
+
+function ekAlgorithm(cert: X509Certificate): string {
+  const d = cert.publicKey.asymmetricKeyDetails ?? {};
+  if (cert.publicKey.asymmetricKeyType === 'rsa') return `rsa${d.modulusLength ?? ''}`;
+  const curves: Record<string, string> = { prime256v1: 'ecc-p256', secp384r1: 'ecc-p384', secp521r1: 'ecc-p521' };
+  return curves[d.namedCurve ?? ''] ?? `ecc-${d.namedCurve ?? 'unknown'}`;
+}

@@ -1,0 +1,108 @@
+import type { AttestationPatch, AttestationRow, BiosEventRow, ImaEventRow, MachinePatch, MachineRow, PcrBanks } from '../db/store.js';
+import type { TpmAttest } from '../shared/tpm/attest.js';
+import { TPM_ALG } from '../shared/tpm/constants.js';
+import { eventTypeName } from '../shared/eventlog/event-types.js';
+import { describeEventData } from '../shared/eventlog/event-data.js';
+import type { AttestationPolicy } from './attestation-policy.js';
+import type { CheckedFirmwareLog } from './firmware-evidence.js';
+import type { CheckedImaEvent, CheckedImaEvents } from './ima-evidence.js';
+import type { PcrMatch } from './pcr-match.js';
+
+export interface RecordInput {
+  m: MachineRow;
+  a: AttestationRow;
+  match: PcrMatch;
+  previous: AttestationRow | undefined;
+  attest: TpmAttest;
+  quoteRecord: string;
+  ima: CheckedImaEvents;
+  firmware: CheckedFirmwareLog | null;
+  now: Date;
+  policy: AttestationPolicy;
+}
+
+/**
+ * The attestlog and machines updates of an accepted quote (IBM ACS
+ * semantics): the first verified quote after enrollment sets the PCR white
+ * list; later ones flag pcrinvalid when a firmware PCR differs from it and
+ * pcrschanged when one differs from the previous verified attestation.
+ */
+export function attestationRecord(r: RecordInput): { attestation: AttestationPatch; machine: MachinePatch } {
+  const firstQuote = r.m.whitelist === null;
+  const accepted = r.ima.events.slice(r.match.imaSkipped, r.match.imaSkipped + r.match.imaAccepted);
+  const attestation: AttestationPatch = {
+    quote: r.quoteRecord,
+    quoted: r.now,
+    pcrs: r.match.pcrs,
+    quoteverified: true,
+    logverified: true,
+    imaver: true,
+    imasigver: accepted.every((e) => !e.nosig && !e.nokey && !e.badsig),
+    badimalog: accepted.some((e) => e.badevent),
+    logentries: r.firmware ? r.firmware.wire.length : null,
+    imaevents: r.match.imaNext,
+    pcrinvalid: firstQuote ? false : differs(r.match.pcrs, r.m.whitelist!, r.policy.firmwarePcrs),
+    pcrschanged: r.previous?.pcrs ? differs(r.match.pcrs, r.previous.pcrs, r.policy.firmwarePcrs) : false,
+    resetCount: r.attest.clockInfo.resetCount,
+    restartCount: r.attest.clockInfo.restartCount,
+    errorCode: null,
+    errorMessage: null,
+  };
+  const machine: MachinePatch = {
+    boottime: r.a.boottime,
+    imaevents: r.match.imaNext,
+    imapcr: r.match.imaPcr.sha256,
+    imapcrSha1: r.match.imaPcr.sha1,
+    resetCount: r.attest.clockInfo.resetCount,
+    restartCount: r.attest.clockInfo.restartCount,
+    ...(firstQuote ? { whitelist: r.match.pcrs } : {}),
+  };
+  return { attestation, machine };
+}
+
+/** True when any of `pcrs` has a known value in both and the values differ. */
+function differs(x: PcrBanks, y: PcrBanks, pcrs: number[]): boolean {
+  for (const bank of ['sha256', 'sha1'] as const) {
+    for (const p of pcrs) {
+      const a = x[bank][p];
+      const b = y[bank][p];
+      if (a && b && a !== b) return true;
+    }
+  }
+  return false;
+}
+
+export function biosRows(m: MachineRow, a: AttestationRow, fw: CheckedFirmwareLog, now: Date): BiosEventRow[] {
+  return fw.log.events.map((ev, i) => ({
+    machineId: m.id,
+    attestationId: a.id,
+    hostname: m.hostname,
+    timestamp: now,
+    entrynum: i,
+    biosEntry: fw.wire[i].toString('hex'),
+    pcrindex: ev.pcrIndex,
+    pcrsha1: ev.digests.find((d) => d.alg === TPM_ALG.SHA1)?.digest.toString('hex') ?? null,
+    pcrsha256: ev.digests.find((d) => d.alg === TPM_ALG.SHA256)?.digest.toString('hex') ?? null,
+    eventtype: eventTypeName(ev.eventType),
+    event: describeEventData(ev),
+  }));
+}
+
+export function imaRows(m: MachineRow, a: AttestationRow, events: CheckedImaEvent[], now: Date): ImaEventRow[] {
+  return events.map((e) => ({
+    machineId: m.id,
+    attestationId: a.id,
+    hostname: m.hostname,
+    boottime: a.boottime,
+    timestamp: now,
+    entrynum: e.index,
+    imaEntry: e.wire.toString('hex'),
+    filename: e.filename,
+    template: e.templateName,
+    filehash: e.filehash,
+    badevent: e.badevent,
+    nosig: e.nosig,
+    nokey: e.nokey,
+    badsig: e.badsig,
+  }));
+}

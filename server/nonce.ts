@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
+import type { NonceRequest, NonceResponse } from '../shared/protocol/messages.js';
+import type { ServerContext } from './context.js';
+
+const NONCE_BYTES = 32;
+
+/**
+ * nonce: issue a fresh 32-byte nonce bound to this machine, single use and
+ * expiring, with the PCR selection to quote and where each log resumes. A new
+ * boot (the first attestation since enrollment, a changed boot time, or a
+ * TPM reset seen in an earlier quote) asks for both logs from the start.
+ */
+export async function issueNonce(req: NonceRequest, ctx: ServerContext): Promise<NonceResponse> {
+  const nonce = randomBytes(NONCE_BYTES);
+  const now = ctx.now();
+  return ctx.store.transaction(async (tx) => {
+    const m = await tx.machineForUpdate(req.hostname);
+    if (!m || !m.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
+    const newBoot = m.imaevents === null || m.boottime !== req.boottime;
+    const biosentry = newBoot ? 0 : -1;
+    const imaentry = newBoot ? 0 : m.imaevents!;
+    await tx.insertAttestation({
+      machineId: m.id,
+      hostname: req.hostname,
+      userid: req.userid,
+      boottime: req.boottime,
+      timestamp: now,
+      nonce: nonce.toString('hex'),
+      nonceExpires: new Date(now.getTime() + ctx.nonceTtlMs),
+      pcrselect: ctx.policy.pcrselectHex,
+      biosentry,
+      imaentry,
+      newBoot,
+    });
+    return { nonce, pcrselect: Buffer.from(ctx.policy.pcrselectHex, 'hex'), biosentry, imaentry };
+  });
+}

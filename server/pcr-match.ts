@@ -1,0 +1,154 @@
+import { hash } from 'node:crypto';
+import type { AttestationRow, MachineRow, PcrBanks } from '../db/store.js';
+import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
+import { HASH_ALGS, type HashAlg } from '../shared/tpm/constants.js';
+import { selectedPcrs, type PcrSelection } from '../shared/tpm/pcr-selection.js';
+import { initialPcrValue, replayedPcrValue } from '../shared/eventlog/firmware-replay.js';
+import type { AttestationPolicy } from './attestation-policy.js';
+import type { CheckedFirmwareLog } from './firmware-evidence.js';
+import { imaExtendDigest, type CheckedImaEvents, type ImaBankRule } from './ima-evidence.js';
+
+export const PCR_COUNT = 24;
+
+export interface PcrMatchInput {
+  attestation: AttestationRow;
+  machine: MachineRow;
+  selection: PcrSelection[];
+  pcrDigest: Buffer;
+  firmware: CheckedFirmwareLog | null;
+  /** The last verified attestation of this boot: its PCRs stand in for an unsent firmware log. */
+  previous: AttestationRow | undefined;
+  ima: CheckedImaEvents;
+  imaentry: number | undefined;
+  policy: AttestationPolicy;
+}
+
+export interface PcrMatch {
+  /** The PCR values that reproduce the quote's digest. */
+  pcrs: PcrBanks;
+  /** IMA events received but already accounted for (another attestation got there first). */
+  imaSkipped: number;
+  /** IMA events that the quote covers; later ones are asked for again next time. */
+  imaAccepted: number;
+  /** Next IMA index and PCR value(s) after the accepted events. */
+  imaNext: number;
+  imaPcr: { sha256: string | null; sha1: string | null };
+  /** How the non-SHA-1 IMA banks were extended. */
+  imaRule: ImaBankRule;
+}
+
+/**
+ * Finds the IMA prefix whose PCR values reproduce the quote's pcrDigest
+ * (TPM 2.0 Part 3 §18.4: the digest of the selected PCRs, bank by bank in
+ * selection order, ascending index), using the replayed firmware PCRs. The
+ * first matching prefix wins: the log may already hold events the TPM
+ * extended after the quote. Throws 90000020 when no prefix matches.
+ */
+export function matchQuotedPcrs(input: PcrMatchInput): PcrMatch {
+  const { attestation: a, machine: m, policy } = input;
+  const banks = input.selection
+    .map((s) => ({ alg: bankAlg(s.hashAlg), pcrs: selectedPcrs(s) }))
+    .filter((b) => b.pcrs.length > 0);
+  const start = a.newBoot ? 0 : m.imaevents;
+  if (start === null) throw new AcsError(ACS_ERROR.EVENT, 'the machine was reset since the nonce was issued');
+  const first = input.ima.events.length > 0 ? (input.imaentry ?? 0) : start;
+  if (first > start) throw new AcsError(ACS_ERROR.EVENT, `IMA events start at ${first}, expected ${start}`);
+  const skipped = Math.min(start - first, input.ima.events.length);
+  const events = input.ima.events.slice(skipped);
+
+  const fixed = new Map<HashAlg, Map<number, Buffer>>();
+  for (const b of banks) {
+    const values = new Map<number, Buffer>();
+    for (const pcr of b.pcrs) {
+      if (pcr !== policy.imaPcr) values.set(pcr, firmwareValue(input, b.alg, pcr));
+    }
+    fixed.set(b.alg, values);
+  }
+
+  const rules: ImaBankRule[] = ['per-bank', 'sha1-padded'];
+  for (const rule of rules) {
+    const imaStart = new Map(banks.map((b) => [b.alg, imaStartValue(a, m, b.alg)] as const));
+    const current = new Map(imaStart);
+    for (let k = 0; k <= events.length; k++) {
+      if (k > 0) {
+        const ev = events[k - 1];
+        if (ev.pcrIndex === policy.imaPcr) {
+          for (const b of banks) {
+            current.set(b.alg, hash(b.alg, Buffer.concat([current.get(b.alg)!, imaExtendDigest(ev, b.alg, rule)]), 'buffer'));
+          }
+        }
+      }
+      if (digestOf(banks, fixed, current, policy.imaPcr).equals(input.pcrDigest)) {
+        return {
+          pcrs: toBanks(banks, fixed, current, policy.imaPcr),
+          imaSkipped: skipped,
+          imaAccepted: k,
+          imaNext: start + k,
+          imaPcr: { sha256: current.get('sha256')?.toString('hex') ?? null, sha1: current.get('sha1')?.toString('hex') ?? null },
+          imaRule: rule,
+        };
+      }
+    }
+    // The SHA-1 bank does not depend on the rule; only retry when another bank is quoted.
+    if (!banks.some((b) => b.alg !== 'sha1')) break;
+  }
+  throw new AcsError(ACS_ERROR.EVENT, 'the event logs do not reproduce the quoted PCR digest');
+}
+
+function bankAlg(algId: number): HashAlg {
+  const h = HASH_ALGS.get(algId);
+  if (!h) throw new AcsError(ACS_ERROR.BAD_ALGORITHM, `PCR bank 0x${algId.toString(16)} not supported`);
+  return h.name;
+}
+
+function firmwareValue(input: PcrMatchInput, alg: HashAlg, pcr: number): Buffer {
+  if (input.attestation.newBoot) {
+    if (!input.firmware) throw new AcsError(ACS_ERROR.JSON_KEY, 'a new boot needs the firmware log (event0 …)');
+    if (!input.policy.firmwarePcrs.includes(pcr)) return initialPcrValue(alg, pcr, null);
+    return replayedPcrValue(input.firmware.replay, alg, pcr);
+  }
+  const stored = input.previous?.pcrs?.[alg === 'sha1' ? 'sha1' : 'sha256']?.[pcr];
+  if (alg !== 'sha1' && alg !== 'sha256') throw new AcsError(ACS_ERROR.BAD_ALGORITHM, `PCR bank ${alg} not stored`);
+  if (!stored) throw new AcsError(ACS_ERROR.EVENT, `no verified PCR ${pcr} value for this boot; full logs are needed`);
+  return Buffer.from(stored, 'hex');
+}
+
+function imaStartValue(a: AttestationRow, m: MachineRow, alg: HashAlg): Buffer {
+  if (a.newBoot) return Buffer.alloc(sizeOf(alg));
+  const stored = alg === 'sha1' ? m.imapcrSha1 : alg === 'sha256' ? m.imapcr : null;
+  if (!stored) throw new AcsError(ACS_ERROR.EVENT, `no stored IMA PCR value in the ${alg} bank; full logs are needed`);
+  return Buffer.from(stored, 'hex');
+}
+
+function sizeOf(alg: HashAlg): number {
+  for (const h of HASH_ALGS.values()) if (h.name === alg) return h.size;
+  return 32;
+}
+
+function digestOf(
+  banks: { alg: HashAlg; pcrs: number[] }[],
+  fixed: Map<HashAlg, Map<number, Buffer>>,
+  ima: Map<HashAlg, Buffer>,
+  imaPcr: number,
+): Buffer {
+  // The quote's pcrDigest uses the AK's signing hash, SHA-256 for every AK the server certifies.
+  const h = [];
+  for (const b of banks) for (const pcr of b.pcrs) h.push(pcr === imaPcr ? ima.get(b.alg)! : fixed.get(b.alg)!.get(pcr)!);
+  return hash('sha256', Buffer.concat(h), 'buffer');
+}
+
+function toBanks(
+  banks: { alg: HashAlg; pcrs: number[] }[],
+  fixed: Map<HashAlg, Map<number, Buffer>>,
+  ima: Map<HashAlg, Buffer>,
+  imaPcr: number,
+): PcrBanks {
+  const out: PcrBanks = { sha256: Array(PCR_COUNT).fill(null), sha1: Array(PCR_COUNT).fill(null) };
+  for (const b of banks) {
+    if (b.alg !== 'sha1' && b.alg !== 'sha256') continue;
+    for (const pcr of b.pcrs) {
+      out[b.alg][pcr] = (pcr === imaPcr ? ima.get(b.alg)! : fixed.get(b.alg)!.get(pcr)!).toString('hex');
+    }
+  }
+  return out;
+}

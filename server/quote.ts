@@ -1,0 +1,181 @@
+import type { Logger } from 'pino';
+import type { AttestationPatch, AttestationRow, MachineRow, StoreTx } from '../db/store.js';
+import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
+import type { JsonObject } from '../shared/protocol/frame.js';
+import type { QuoteRequest, QuoteResponse } from '../shared/protocol/messages.js';
+import { MarshalError } from '../shared/tpm/buffer.js';
+import { TPM_ST } from '../shared/tpm/constants.js';
+import { quoteInfo, unmarshalAttest, type TpmAttest } from '../shared/tpm/attest.js';
+import { unmarshalSignature } from '../shared/tpm/signature.js';
+import { unmarshalPublic } from '../shared/tpm/public.js';
+import { samePcrSelection, unmarshalPcrSelection } from '../shared/tpm/pcr-selection.js';
+import { verifyQuoteSignature } from '../shared/crypto/quote.js';
+import type { ServerContext } from './context.js';
+import { checkFirmwareLog, type CheckedFirmwareLog } from './firmware-evidence.js';
+import { checkImaEvents, type CheckedImaEvents } from './ima-evidence.js';
+import { matchQuotedPcrs, type PcrMatch } from './pcr-match.js';
+import { attestationRecord, biosRows, imaRows } from './evidence-rows.js';
+
+/**
+ * quote: the heart of attestation. The quote must be signed by the enrolled
+ * AK (TPM 2.0 Part 3 §18.4), carry the issued nonce as extraData, be a
+ * TPM_ST_ATTEST_QUOTE over the issued PCR selection, and its pcrDigest must
+ * equal the digest of the PCRs replayed from the firmware log and the IMA log
+ * (stopping at the first IMA prefix that matches). Everything is written in
+ * one transaction; a refused quote changes no machine state and its
+ * attestlog row records what failed.
+ */
+export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: ServerContext, log: Logger): Promise<QuoteResponse> {
+  const machine = await ctx.store.getMachine(req.hostname);
+  if (!machine || !machine.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
+  const attest = structure('quoted', () => unmarshalAttest(req.quoted));
+  const quoteRecord = JSON.stringify(withoutEvents(raw));
+  const nonceHex = attest.extraData.toString('hex');
+  let signatureOk = false;
+  try {
+    const signature = structure('signature', () => unmarshalSignature(req.signature));
+    signatureOk = verifyQuoteSignature(unmarshalPublic(Buffer.from(machine.attestpub, 'hex')), req.quoted, signature);
+    if (!signatureOk) throw new AcsError(ACS_ERROR.QUOTE_SIGNATURE, 'quote signature does not verify with the enrolled AK');
+    // CPU-heavy checks run before any row is locked.
+    const firmware = req.events.length > 0 ? checkFirmwareLog(req.events) : null;
+    const ima = checkImaEvents(req.imaevents, req.imaentry ?? 0, req.templatehashalg, ctx.policy.imaKeys);
+    return await ctx.store.transaction((tx) => acceptQuote(tx, { req, attest, quoteRecord, firmware, ima, machine, ctx, log }));
+  } catch (err) {
+    if (err instanceof AcsError) await recordRefusal(ctx, machine, nonceHex, attest, quoteRecord, signatureOk, err, log);
+    throw err;
+  }
+}
+
+interface QuoteWork {
+  req: QuoteRequest;
+  attest: TpmAttest;
+  quoteRecord: string;
+  firmware: CheckedFirmwareLog | null;
+  ima: CheckedImaEvents;
+  machine: MachineRow;
+  ctx: ServerContext;
+  log: Logger;
+}
+
+async function acceptQuote(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> {
+  const { req, attest, ctx } = w;
+  const m = await tx.machineForUpdate(req.hostname);
+  if (!m || !m.enrolled || m.attestpub !== w.machine.attestpub) {
+    throw new AcsError(ACS_ERROR.QUOTE_SIGNATURE, 'the enrolled AK changed while the quote was checked');
+  }
+  const a = await issuedAttestation(tx, m, attest, ctx.now());
+  if (attest.type !== TPM_ST.ATTEST_QUOTE) throw new AcsError(ACS_ERROR.BAD_BLOB, 'quoted is not a TPM_ST_ATTEST_QUOTE');
+  const info = quoteInfo(attest)!;
+  if (!samePcrSelection(info.pcrSelect, unmarshalPcrSelection(Buffer.from(a.pcrselect, 'hex')))) {
+    throw new AcsError(ACS_ERROR.PCR_SELECT, 'quoted PCR selection differs from the one issued');
+  }
+  if (!a.newBoot && (attest.clockInfo.resetCount !== m.resetCount || attest.clockInfo.restartCount !== m.restartCount)) {
+    throw new NewBootError();
+  }
+  const previous = await tx.lastVerifiedAttestation(m.id, a.id);
+  const match: PcrMatch = matchQuotedPcrs({
+    attestation: a,
+    machine: m,
+    selection: info.pcrSelect,
+    pcrDigest: info.pcrDigest,
+    firmware: w.firmware,
+    previous,
+    ima: w.ima,
+    imaentry: w.req.imaentry,
+    policy: ctx.policy,
+  });
+  const now = ctx.now();
+  const rec = attestationRecord({ m, a, match, previous, attest, quoteRecord: w.quoteRecord, ima: w.ima, firmware: w.firmware, now, policy: ctx.policy });
+  await tx.updateAttestation(a.id, rec.attestation);
+  if (a.newBoot && w.firmware) await tx.insertBiosEvents(biosRows(m, a, w.firmware, now));
+  const accepted = w.ima.events.slice(match.imaSkipped, match.imaSkipped + match.imaAccepted);
+  if (accepted.length > 0) await tx.insertImaEvents(imaRows(m, a, accepted, now));
+  await tx.updateMachine(m.id, rec.machine);
+  w.log.info(
+    { hostname: m.hostname, attestation: a.id, newBoot: a.newBoot, imaAccepted: accepted.length, imaRule: match.imaRule, pcrinvalid: rec.attestation.pcrinvalid },
+    'quote verified',
+  );
+  return {};
+}
+
+/** The attestation whose nonce the quote carries, checked fresh and unused. */
+async function issuedAttestation(tx: StoreTx, m: MachineRow, attest: TpmAttest, now: Date): Promise<AttestationRow> {
+  const a = await tx.attestationByNonceForUpdate(m.id, attest.extraData.toString('hex'));
+  if (!a) {
+    const pending = await tx.pendingAttestationForUpdate(m.id);
+    if (!pending) throw new AcsError(ACS_ERROR.NONCE_MISSING, 'no nonce was issued for this host');
+    throw new AcsError(ACS_ERROR.NONCE_VALUE, 'quote extraData is not a nonce issued to this host');
+  }
+  if (a.quoted) throw new AcsError(ACS_ERROR.NONCE_USED, 'nonce already used');
+  if (a.nonceExpires.getTime() < now.getTime()) throw new AcsError(ACS_ERROR.NONCE_EXPIRED, 'nonce expired');
+  return a;
+}
+
+/**
+ * The quote's resetCount/restartCount differ from the last verified quote
+ * while the client sent an incremental log: the TPM restarted (a new boot the
+ * client's boot time did not reveal). Refused with 90000020 like IBM, and the
+ * machine is marked so the next nonce asks for full logs.
+ */
+class NewBootError extends AcsError {
+  constructor() {
+    super(ACS_ERROR.EVENT, 'the TPM was reset since the last attestation; the next nonce asks for full logs');
+  }
+}
+
+/**
+ * Marks the nonce used and records why the quote failed, in its own
+ * transaction after the main one rolled back. Machine state changes only for
+ * a correctly signed quote that reveals a TPM reset.
+ */
+async function recordRefusal(
+  ctx: ServerContext,
+  machine: MachineRow,
+  nonceHex: string,
+  attest: TpmAttest,
+  quoteRecord: string,
+  signatureOk: boolean,
+  err: AcsError,
+  log: Logger,
+): Promise<void> {
+  try {
+    await ctx.store.transaction(async (tx) => {
+      const m = await tx.machineForUpdate(machine.hostname);
+      if (!m) return;
+      const a = await tx.attestationByNonceForUpdate(m.id, nonceHex);
+      if (!a || a.quoted) return;
+      const patch: AttestationPatch = {
+        quote: quoteRecord,
+        quoted: ctx.now(),
+        quoteverified: signatureOk,
+        logverified: err.code === ACS_ERROR.EVENT ? false : null,
+        errorCode: err.code.toString(16).padStart(8, '0'),
+        errorMessage: err.message,
+        resetCount: attest.clockInfo.resetCount,
+        restartCount: attest.clockInfo.restartCount,
+      };
+      await tx.updateAttestation(a.id, patch);
+      if (err instanceof NewBootError && signatureOk && m.attestpub === machine.attestpub) {
+        await tx.updateMachine(m.id, { imaevents: null, imapcr: null, imapcrSha1: null });
+      }
+    });
+  } catch (e) {
+    log.warn({ err: e }, 'could not record the refused quote');
+  }
+}
+
+function structure<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof MarshalError) throw new AcsError(ACS_ERROR.BAD_BLOB, `${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The request as IBM stores it in attestlog.quote: every member but the events. */
+function withoutEvents(raw: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(raw)) if (!/^(ima)?event\d+$/.test(k)) out[k] = v;
+  return out;
+}
