@@ -81,11 +81,6 @@ export interface EkAuthorization {
   release(): Promise<void>;
 }
 
-/**
- * Builds the authorization the EK's authPolicy asks for: a policy session in
- * the EK's nameAlg satisfying PolicyA or PolicyB, or, for a key whose policy
- * is neither but that has userWithAuth, its empty password.
- */
 function defaultPolicyOf(ek: TpmPublic): 'A' | 'B' | undefined {
   try {
     if (policyA(ek.nameAlg).equals(ek.authPolicy)) return 'A';
@@ -96,6 +91,11 @@ function defaultPolicyOf(ek: TpmPublic): 'A' | 'B' | undefined {
   return undefined;
 }
 
+/**
+ * Builds the authorization the EK's authPolicy asks for: a policy session in
+ * the EK's nameAlg satisfying PolicyA or PolicyB, or, for a key whose policy
+ * is neither but that has userWithAuth, its empty password.
+ */
 export async function authorizeEk(tpm: Tpm, ek: TpmPublic, endorsementAuth?: Buffer): Promise<EkAuthorization> {
   const policy = defaultPolicyOf(ek);
   if (!policy) {

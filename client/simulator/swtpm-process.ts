@@ -1,8 +1,8 @@
 /**
- * Real software TPMs for tests: each startSwtpm() provisions a fresh TPM 2.0
+ * Real software TPMs for tests and the demo fleet: each startSwtpm() provisions a fresh TPM 2.0
  * state with swtpm_setup (RSA-2048 and ECC P-384 EKs, their certificates in
  * the TCG EK Credential Profile NV indices 0x01c00002 and 0x01c00016) under
- * a test CA made once per test process in a temp dir (never the system-wide
+ * a local CA made once per process in a temp dir (never the system-wide
  * swtpm-localca), then runs `swtpm socket` on free loopback ports.
  *
  * swtpm is started under a small sh watchdog that reads our stdin: when this
@@ -18,9 +18,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { swtpmPowerOn } from '../../client/tpm/swtpm.js';
-import { startup } from '../../client/tpm/commands/startup.js';
-import { Tpm } from '../../client/tpm/tpm.js';
+import { swtpmPowerOn } from '../tpm/swtpm.js';
+import { startup } from '../tpm/commands/startup.js';
+import { Tpm } from '../tpm/tpm.js';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
@@ -30,7 +30,7 @@ export interface SwtpmOptions {
   pcrBanks?: string;
   /** Provision EKs and their certificates (default true); false gives a TPM with neither. */
   ekCertificates?: boolean;
-  /** Registers stop() as a teardown of this tap test. */
+  /** Registers stop() with this owner, e.g. a tap test's teardown. */
   t?: { teardown(fn: () => unknown): void };
 }
 

@@ -11,9 +11,10 @@ import { getHandles, TPM_HR } from '../../client/tpm/commands/capability.js';
 import { flushContext, withFlushed, type KeyBlobs } from '../../client/tpm/commands/objects.js';
 import { Tpm } from '../../client/tpm/tpm.js';
 import { makeCredential } from '../../shared/crypto/make-credential.js';
-import { BufferReader, MarshalError } from '../../shared/tpm/buffer.js';
+import { MarshalError } from '../../shared/tpm/buffer.js';
 import { TPM_ALG } from '../../shared/tpm/constants.js';
 import { objectName } from '../../shared/tpm/name.js';
+import { parseToolsCredential } from '../crypto/tpm2-tools-credential.js';
 import { startSwtpm } from '../helpers/swtpm.js';
 
 const run = promisify(execFile);
@@ -87,21 +88,6 @@ t.test('ActivateCredential recovers what our makeCredential protected', async (t
   }
   await nothingLoaded(t);
 });
-
-/** tpm2-tools credential file: magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET. */
-function parseToolsCredential(file: Buffer): { credentialBlob: Buffer; secret: Buffer } {
-  const r = new BufferReader(file);
-  if (r.u32() !== 0xbadcc0de || r.u32() !== 1) throw new MarshalError('not a tpm2-tools credential file');
-  const take = () => {
-    const start = r.offset;
-    r.tpm2b();
-    return Buffer.from(file.subarray(start, r.offset));
-  };
-  const credentialBlob = take();
-  const secret = take();
-  r.done('credential file');
-  return { credentialBlob, secret };
-}
 
 t.test('a blob from tpm2_makecredential --tcti none activates to the same secret', async (t) => {
   for (const ekAlg of ['rsa', 'ecc'] as const) {

@@ -1,0 +1,127 @@
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
+import { exchange, exchangeFrame, type ExchangeOptions } from '../shared/protocol/frame.js';
+import { parseResponse, serializeRequest, type NonceResponse } from '../shared/protocol/messages.js';
+import { unmarshalPcrSelection } from '../shared/tpm/pcr-selection.js';
+import type { HashAlg } from '../shared/tpm/constants.js';
+import { parseFirmwareLog } from '../shared/eventlog/firmware-event.js';
+import { encodeFirmwareWireEvents } from '../shared/eventlog/firmware-wire.js';
+import { readImaLogFile } from '../shared/eventlog/ima-stream.js';
+import { encodeImaWireEvent } from '../shared/eventlog/ima-wire.js';
+import { loadAk } from './ak.js';
+import { flushContext } from './tpm/commands/objects.js';
+import { quote } from './tpm/commands/quote.js';
+import { Tpm } from './tpm/tpm.js';
+import { loadEnrollment } from './state-dir.js';
+import { QuoteRequestBuilder } from './quote-request.js';
+
+export const DEFAULT_BIOS_LOG = '/sys/kernel/security/tpm0/binary_bios_measurements';
+export const DEFAULT_IMA_LOG = '/sys/kernel/security/ima/binary_runtime_measurements';
+
+export interface AttestOptions {
+  server: { host: string; port: number };
+  tcti: string;
+  stateDir: string;
+  /** Default: the hostname the machine enrolled as. */
+  hostname?: string;
+  userid: string;
+  bootTime: string;
+  biosLog: string;
+  imaLog: string;
+  /** Template-hash algorithm of the IMA log file (sha1 for binary_runtime_measurements). */
+  imaHashAlg: HashAlg;
+  timeoutMs?: number;
+  /** Called as IMA events are encoded, for a progress display. */
+  progress?: (imaEvents: number) => void;
+  logger?: Logger;
+}
+
+export interface AttestResult {
+  hostname: string;
+  newBoot: boolean;
+  firmwareEvents: number;
+  imaEntry: number;
+  imaEvents: number;
+  retried: boolean;
+}
+
+/**
+ * One attestation: nonce, TPM2_Quote over the server's selection with the
+ * nonce as qualifyingData (TPM 2.0 Part 3 §18.4), then the quote with only the
+ * logs the server asked for. The quote is taken before the IMA log is read,
+ * so the log sent covers at least every event the quote does. A TPM reset the
+ * server saw in the quote (90000020 on an incremental attestation) is retried
+ * once with full logs.
+ */
+export async function attest(opts: AttestOptions): Promise<AttestResult> {
+  try {
+    return await attestOnce(opts, false);
+  } catch (e) {
+    if (e instanceof RetryWithFullLogs) return attestOnce(opts, true);
+    throw e;
+  }
+}
+
+class RetryWithFullLogs extends Error {}
+
+async function attestOnce(opts: AttestOptions, retried: boolean): Promise<AttestResult> {
+  const enrollment = await loadEnrollment(opts.stateDir);
+  const hostname = opts.hostname ?? enrollment.hostname;
+  const xo: ExchangeOptions = { connectTimeoutMs: opts.timeoutMs, readTimeoutMs: opts.timeoutMs };
+  const nonce: NonceResponse = parseResponse(
+    'nonce',
+    await exchange(opts.server.host, opts.server.port, serializeRequest({ command: 'nonce', hostname, userid: opts.userid, boottime: opts.bootTime }), xo),
+  );
+
+  const tpm = await Tpm.open(opts.tcti, { timeoutMs: opts.timeoutMs });
+  let q;
+  try {
+    const ak = await loadAk(tpm, enrollment.blobs);
+    try {
+      q = await quote(tpm, ak.handle, nonce.nonce, unmarshalPcrSelection(nonce.pcrselect));
+    } finally {
+      await flushContext(tpm, ak.handle).catch(() => undefined);
+    }
+  } finally {
+    await tpm.close();
+  }
+
+  const req = new QuoteRequestBuilder(hostname, q.quoted, q.signature);
+  if (nonce.biosentry === 0) {
+    let log;
+    try {
+      log = parseFirmwareLog(await readFile(opts.biosLog));
+    } catch (e) {
+      throw new Error(`firmware event log ${opts.biosLog}: ${(e as Error).message}`, { cause: e });
+    }
+    for (const ev of encodeFirmwareWireEvents(log)) req.firmwareEvent(ev);
+  }
+  req.templateHashAlg(opts.imaHashAlg);
+  if (nonce.imaentry >= 0) await appendImaEvents(req, opts, nonce.imaentry);
+
+  try {
+    parseResponse('quote', await exchangeFrame(opts.server.host, opts.server.port, req.frame(), xo));
+  } catch (e) {
+    if (!retried && nonce.biosentry !== 0 && e instanceof AcsError && e.code === ACS_ERROR.EVENT) throw new RetryWithFullLogs();
+    throw e;
+  }
+  opts.logger?.info({ hostname, newBoot: nonce.biosentry === 0, imaEntry: nonce.imaentry, imaEvents: req.imaEvents }, 'attested');
+  return { hostname, newBoot: nonce.biosentry === 0, firmwareEvents: req.events, imaEntry: nonce.imaentry, imaEvents: req.imaEvents, retried };
+}
+
+/** Streams the IMA log once, sending the events from `from` on (a host without IMA sends none). */
+async function appendImaEvents(req: QuoteRequestBuilder, opts: AttestOptions, from: number): Promise<void> {
+  try {
+    await access(opts.imaLog, constants.R_OK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new Error(`IMA log ${opts.imaLog}: ${(e as Error).message}`, { cause: e });
+  }
+  for await (const ev of readImaLogFile(opts.imaLog, { templateHashAlg: opts.imaHashAlg })) {
+    if (ev.index < from) continue;
+    req.imaEvent(ev.index, encodeImaWireEvent(ev, opts.imaHashAlg));
+    if (opts.progress && req.imaEvents % 1000 === 0) opts.progress(req.imaEvents);
+  }
+}
