@@ -1,0 +1,46 @@
+/** What every route handler gets, and what it answers. */
+import type { StateOptions } from '../db/queries.js';
+import type { WebQueries } from '../db/web-queries.js';
+import type { SafeHtml } from './html.js';
+import type { Params } from './params.js';
+
+export interface WebContext {
+  data: WebQueries;
+  /** A machine whose last passing report is older than this is stale. */
+  staleAfterMs: number;
+  now(): Date;
+}
+
+export interface RouteRequest {
+  ctx: WebContext;
+  /** Decoded path parameters (":hostname", ":id"). */
+  params: Record<string, string>;
+  query: Params;
+}
+
+export interface WebResponse {
+  status: number;
+  contentType: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (req: RouteRequest) => Promise<WebResponse>;
+
+export function stateOptions(ctx: WebContext): StateOptions {
+  return { staleAfterMs: ctx.staleAfterMs, now: ctx.now() };
+}
+
+export function htmlResponse(body: SafeHtml, status = 200): WebResponse {
+  return { status, contentType: 'text/html; charset=utf-8', body: body.text };
+}
+
+export function jsonResponse(value: unknown, status = 200): WebResponse {
+  return { status, contentType: 'application/json; charset=utf-8', body: `${JSON.stringify(value, null, 2)}\n` };
+}
+
+/** A file to save: the name keeps only characters safe in a Content-Disposition header. */
+export function download(body: string, contentType: string, filename: string): WebResponse {
+  const safe = filename.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120);
+  return { status: 200, contentType, body, headers: { 'Content-Disposition': `attachment; filename="${safe}"` } };
+}

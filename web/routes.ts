@@ -1,0 +1,78 @@
+/**
+ * The route table and its matcher. Paths are split on '/' before each
+ * segment is percent-decoded, so an encoded '/' inside a hostname never
+ * splits it.
+ */
+import { apiBiosLog, apiImaLog } from './api/logs.js';
+import { apiMachine, apiMachines } from './api/machines.js';
+import { apiReport, apiReports } from './api/reports.js';
+import type { Handler } from './context.js';
+import { firmwarePage } from './pages/firmware.js';
+import { imaPage } from './pages/ima.js';
+import { certificatePem, machinePage } from './pages/machine.js';
+import { machinesPage } from './pages/machines.js';
+import { overviewPage } from './pages/overview.js';
+import { quoteDownload, reportPage } from './pages/report.js';
+import { reportsPage } from './pages/reports.js';
+import { favicon, stylesheet } from './static.js';
+import { BadRequestError } from './params.js';
+
+interface Route {
+  segments: string[];
+  handler: Handler;
+}
+
+function route(pattern: string, handler: Handler): Route {
+  return { segments: pattern.split('/').filter(Boolean), handler };
+}
+
+export const ROUTES: readonly Route[] = [
+  route('/', overviewPage),
+  route('/static/style.css', stylesheet),
+  route('/favicon.ico', favicon),
+  route('/machines', machinesPage),
+  route('/machines/:hostname', machinePage),
+  route('/machines/:hostname/ek.pem', certificatePem('ek')),
+  route('/machines/:hostname/ak.pem', certificatePem('ak')),
+  route('/machines/:hostname/bioslog', firmwarePage),
+  route('/machines/:hostname/imalog', imaPage),
+  route('/reports', reportsPage),
+  route('/reports/:id', reportPage),
+  route('/reports/:id/quote.json', quoteDownload),
+  route('/api/machines', apiMachines),
+  route('/api/machines/:hostname', apiMachine),
+  route('/api/machines/:hostname/bioslog', apiBiosLog),
+  route('/api/machines/:hostname/imalog', apiImaLog),
+  route('/api/reports', apiReports),
+  route('/api/reports/:id', apiReport),
+];
+
+export interface RouteMatch {
+  handler: Handler;
+  params: Record<string, string>;
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new BadRequestError('malformed percent-encoding in the path', 'path');
+  }
+}
+
+/** The route for a raw (still encoded) pathname, or undefined. */
+export function matchRoute(pathname: string): RouteMatch | undefined {
+  const parts = pathname.split('/').filter((p, i, all) => p !== '' || (i > 0 && i < all.length - 1));
+  for (const r of ROUTES) {
+    if (r.segments.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < parts.length && ok; i++) {
+      const want = r.segments[i]!;
+      if (want.startsWith(':')) params[want.slice(1)] = decodeSegment(parts[i]!);
+      else ok = want === parts[i];
+    }
+    if (ok) return { handler: r.handler, params };
+  }
+  return undefined;
+}
