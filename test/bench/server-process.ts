@@ -1,0 +1,143 @@
+/**
+ * The benchmarked acs-server in its own process (forked by server-handle.ts),
+ * so its RSS and CPU are measured apart from the load generator. Server-side
+ * time per request comes from the listener's one-line "request" log
+ * (durationMs from accept to response written); the parent reads the
+ * aggregates over IPC.
+ */
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { startServer, type RunningServer } from '../../server/app.js';
+
+export interface ServerProcessConfig {
+  db?: string;
+  caDir: string;
+  roots: string[];
+  imaKeyFiles: string[];
+  maxConnections: number;
+  maxFrameBytes: number;
+}
+
+export interface CommandStats {
+  count: number;
+  /** Outcome ("ok" or error code) → count. */
+  outcomes: Record<string, number>;
+  /** The first reason logged for each failing outcome. */
+  reasons: Record<string, string>;
+  /** Server-side durations (ms); a uniform sample once more than MAX_SAMPLES arrived. */
+  durationsMs: number[];
+}
+
+export interface ServerStats {
+  rssBytes: number;
+  /** Peak resident set size of the server process so far. */
+  maxRssBytes: number;
+  heapUsedBytes: number;
+  /** CPU time the server process used, ms (user + system). */
+  cpuMs: number;
+  uptimeMs: number;
+  commands: Record<string, CommandStats>;
+}
+
+export type ToChild = { id: number; type: 'stats'; reset: boolean } | { id: number; type: 'stop' };
+export type FromChild =
+  | { type: 'ready'; port: number }
+  | { type: 'fatal'; message: string }
+  | { id: number; type: 'stats'; stats: ServerStats }
+  | { id: number; type: 'stopped' };
+
+const MAX_SAMPLES = 200_000;
+
+class RequestStats {
+  commands: Record<string, CommandStats> = {};
+  private seen = 0;
+
+  /** One JSON log line from pino; only the listener's "request" lines count. */
+  record(line: string): void {
+    if (!line.includes('"msg":"request"')) return;
+    let entry: { command?: string; outcome?: string; durationMs?: number; reason?: string };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const c = (this.commands[entry.command ?? '(none)'] ??= { count: 0, outcomes: {}, reasons: {}, durationsMs: [] });
+    c.count++;
+    const outcome = entry.outcome ?? 'unknown';
+    c.outcomes[outcome] = (c.outcomes[outcome] ?? 0) + 1;
+    if (outcome !== 'ok' && c.reasons[outcome] === undefined) c.reasons[outcome] = String(entry.reason ?? '').slice(0, 300);
+    if (typeof entry.durationMs !== 'number') return;
+    this.seen++;
+    if (c.durationsMs.length < MAX_SAMPLES) c.durationsMs.push(entry.durationMs);
+    else {
+      const j = Math.floor(Math.random() * this.seen);
+      if (j < MAX_SAMPLES) c.durationsMs[j] = entry.durationMs;
+    }
+  }
+
+  reset(): void {
+    this.commands = {};
+    this.seen = 0;
+  }
+}
+
+function send(msg: FromChild): void {
+  process.send?.(msg);
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? '{}') as ServerProcessConfig;
+  const requests = new RequestStats();
+  const logger = pino({ name: 'acs-server', level: 'info' }, { write: (line: string) => requests.record(line) });
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      db: config.db,
+      roots: config.roots,
+      caDir: config.caDir,
+      imaKeyFiles: config.imaKeyFiles,
+      limits: { maxConnections: config.maxConnections, maxFrameBytes: config.maxFrameBytes },
+      logger,
+    });
+  } catch (e) {
+    send({ type: 'fatal', message: (e as Error).stack ?? String(e) });
+    process.exit(1);
+  }
+  let cpuBase = process.cpuUsage();
+  let timeBase = performance.now();
+  process.on('message', (msg: ToChild) => {
+    if (msg.type === 'stats') {
+      const cpu = process.cpuUsage(cpuBase);
+      const mem = process.memoryUsage();
+      send({
+        id: msg.id,
+        type: 'stats',
+        stats: {
+          rssBytes: mem.rss,
+          maxRssBytes: process.resourceUsage().maxRSS * 1024,
+          heapUsedBytes: mem.heapUsed,
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          uptimeMs: performance.now() - timeBase,
+          commands: requests.commands,
+        },
+      });
+      if (msg.reset) {
+        requests.reset();
+        cpuBase = process.cpuUsage();
+        timeBase = performance.now();
+      }
+    } else if (msg.type === 'stop') {
+      void server.close().finally(() => {
+        send({ id: msg.id, type: 'stopped' });
+        // Leave through a normal exit so --cpu-prof writes its profile.
+        process.disconnect?.();
+        setTimeout(() => process.exit(0), 100).unref();
+      });
+    }
+  });
+  send({ type: 'ready', port: server.port });
+}
+
+void main();
