@@ -162,6 +162,8 @@ export const machineCodec = new RowCodec<MachineRow>('machines', [
   ['restartCount', 'restart_count', 'int'],
   ['createdAt', 'created_at', 'time'],
   ['updatedAt', 'updated_at', 'time'],
+  ['pendingEkcertificatepem', 'pending_ekcertificatepem', 'text'],
+  ['pendingTpmvendor', 'pending_tpmvendor', 'text'],
 ]);
 
 export const attestationCodec = new RowCodec<AttestationRow>('attestlog', [

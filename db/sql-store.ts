@@ -114,7 +114,7 @@ class SqlStoreTx implements StoreTx {
   lastVerifiedAttestation(machineId: number, beforeId: number): Promise<AttestationRow | undefined> {
     return this.one(
       attestationCodec,
-      `${ATTESTATION_SELECT} WHERE machine_id = ? AND id < ? AND quoteverified = 1 ORDER BY id DESC LIMIT 1`,
+      `${ATTESTATION_SELECT} WHERE machine_id = ? AND id < ? AND quoteverified = 1 AND error_code IS NULL ORDER BY id DESC LIMIT 1`,
       [machineId, beforeId],
     );
   }

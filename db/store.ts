@@ -39,6 +39,13 @@ export interface MachineRow {
   pendingAttestpub: string | null;
   pendingAkName: string | null;
   pendingAkAlg: string | null;
+  /**
+   * The EK certificate (PEM) and TPM vendor of a pending re-enrollment with
+   * another EK (`--allow-reenroll`): the EK columns change only once the
+   * challenge proves that EK's TPM holds the new AK.
+   */
+  pendingEkcertificatepem: string | null;
+  pendingTpmvendor: string | null;
   akcertificatepem: string | null;
   akcertificatetext: string | null;
   /** Set when enrollcert completes; null while enrollment is pending. */
@@ -163,7 +170,7 @@ export interface StoreTx {
   attestationByNonceForUpdate(machineId: number, nonce: string): Promise<AttestationRow | undefined>;
   /** The newest attestation of a machine whose quote has not arrived, locked. */
   pendingAttestationForUpdate(machineId: number): Promise<AttestationRow | undefined>;
-  /** The newest attestation of a machine with a verified quote, before id. */
+  /** The newest accepted attestation of a machine (quote verified, nothing refused), before id. */
   lastVerifiedAttestation(machineId: number, beforeId: number): Promise<AttestationRow | undefined>;
   updateAttestation(id: number, patch: AttestationPatch): Promise<void>;
 

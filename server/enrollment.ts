@@ -40,17 +40,22 @@ export async function enrollRequest(req: EnrollRequest, ctx: ServerContext): Pro
   const made = makeCredential({ key: ek.publicKey, ...ekClass }, akName, challenge);
   const ekFingerprint = spkiFingerprint(ek);
   const now = ctx.now();
-  const pending = {
+  // The EK columns of an enrolled machine change only when enrollcert proves the new EK's TPM holds the AK.
+  const ekFields = {
     tpmvendor: req.tpmvendor,
-    challenge: challenge.toString('hex'),
-    challengeExpires: new Date(now.getTime() + ctx.challengeTtlMs),
     ekcertificatepem: ek.toString(),
     ekcertificatetext: certificateText(ek),
     ekFingerprint,
     ekAlg: ekAlgorithm(ek),
+  };
+  const request = {
+    challenge: challenge.toString('hex'),
+    challengeExpires: new Date(now.getTime() + ctx.challengeTtlMs),
     pendingAttestpub: req.akpub.toString('hex'),
     pendingAkName: akName.toString('hex'),
     pendingAkAlg: akAlg,
+    pendingEkcertificatepem: ek.toString(),
+    pendingTpmvendor: req.tpmvendor,
   };
 
   await ctx.store.transaction(async (tx) => {
@@ -62,10 +67,11 @@ export async function enrollRequest(req: EnrollRequest, ctx: ServerContext): Pro
     if (!existing) {
       await tx.insertMachine({
         hostname: req.hostname,
-        ...pending,
+        ...ekFields,
+        ...request,
         // IBM's attestpub is NOT NULL: it holds the requested AK until enrollcert confirms it.
-        attestpub: pending.pendingAttestpub,
-        akName: pending.pendingAkName,
+        attestpub: request.pendingAttestpub,
+        akName: request.pendingAkName,
         akAlg,
         akcertificatepem: null,
         akcertificatetext: null,
@@ -80,10 +86,11 @@ export async function enrollRequest(req: EnrollRequest, ctx: ServerContext): Pro
       });
       return;
     }
-    if (existing.ekFingerprint !== ekFingerprint && !ctx.allowReenroll) {
+    // Only a completed enrollment binds the hostname to its EK; a pending request proved nothing.
+    if (existing.enrolled && existing.ekFingerprint !== ekFingerprint && !ctx.allowReenroll) {
       throw new AcsError(ACS_ERROR.ENROLLED, 'hostname already enrolled with a different EK');
     }
-    await tx.updateMachine(existing.id, pending);
+    await tx.updateMachine(existing.id, existing.enrolled ? request : { ...ekFields, ...request });
   });
   return { credentialblob: made.credentialBlob, secret: made.secret };
 }
@@ -109,7 +116,19 @@ export async function enrollCert(req: EnrollCertRequest, ctx: ServerContext): Pr
     const akKey = publicKeyFromTpm(unmarshalPublic(Buffer.from(m.pendingAttestpub, 'hex')));
     const cert = ctx.ca.issueAkCertificate(req.hostname, akKey);
     const newAk = m.attestpub !== m.pendingAttestpub || !m.enrolled;
+    const ek = m.pendingEkcertificatepem ? new X509Certificate(m.pendingEkcertificatepem) : undefined;
     await tx.updateMachine(m.id, {
+      ...(ek
+        ? {
+            tpmvendor: m.pendingTpmvendor ?? m.tpmvendor,
+            ekcertificatepem: ek.toString(),
+            ekcertificatetext: certificateText(ek),
+            ekFingerprint: spkiFingerprint(ek),
+            ekAlg: ekAlgorithm(ek),
+          }
+        : {}),
+      pendingEkcertificatepem: null,
+      pendingTpmvendor: null,
       challenge: null,
       challengeExpires: null,
       attestpub: m.pendingAttestpub,

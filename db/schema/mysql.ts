@@ -43,6 +43,8 @@ export const machines = mysqlTable(
     restart_count: count('restart_count'),
     created_at: time('created_at').notNull(),
     updated_at: time('updated_at').notNull(),
+    pending_ekcertificatepem: text('pending_ekcertificatepem'),
+    pending_tpmvendor: varchar('pending_tpmvendor', { length: 64 }),
   },
   (t) => [uniqueIndex('machines_hostname_uq').on(t.hostname), index('machines_ek_fingerprint_idx').on(t.ek_fingerprint)],
 );

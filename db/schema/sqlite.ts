@@ -39,6 +39,8 @@ export const machines = sqliteTable(
     restart_count: integer('restart_count'),
     created_at: text('created_at').notNull(),
     updated_at: text('updated_at').notNull(),
+    pending_ekcertificatepem: text('pending_ekcertificatepem'),
+    pending_tpmvendor: text('pending_tpmvendor'),
   },
   (t) => [uniqueIndex('machines_hostname_uq').on(t.hostname), index('machines_ek_fingerprint_idx').on(t.ek_fingerprint)],
 );

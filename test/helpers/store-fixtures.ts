@@ -67,6 +67,8 @@ export function newMachine(hostname: string, over: Partial<NewMachine> = {}): Ne
     pendingAttestpub: null,
     pendingAkName: null,
     pendingAkAlg: null,
+    pendingEkcertificatepem: null,
+    pendingTpmvendor: null,
     akcertificatepem: null,
     akcertificatetext: null,
     enrolled: null,
