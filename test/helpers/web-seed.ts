@@ -159,7 +159,7 @@ export async function addMachine(store: Store, hostname: string, enrolled: Date,
     const id = await tx.insertMachine({
       hostname, tpmvendor: 'IBM ', challenge: null, challengeExpires: null, ekcertificatepem: certs.ekPem, ekcertificatetext: certs.ekText,
       ekFingerprint: certs.ekFingerprint, ekAlg: 'rsa2048', attestpub: certs.akpub, akName: `000b${hex(`ak ${hostname}`)}`, akAlg: 'rsa',
-      pendingAttestpub: null, pendingAkName: null, pendingAkAlg: null, akcertificatepem: certs.akPem, akcertificatetext: certs.akText,
+      pendingAttestpub: null, pendingAkName: null, pendingAkAlg: null, pendingEkcertificatepem: null, pendingTpmvendor: null, akcertificatepem: certs.akPem, akcertificatetext: certs.akText,
       enrolled, boottime: null, imaevents: null, imapcr: null, imapcrSha1: null, whitelist: null, resetCount: null, restartCount: null,
     });
     const reports: number[] = [];
