@@ -43,6 +43,7 @@ async function shutdown(code: number): Promise<never> {
   stopping = true;
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(tpms.map((t) => t.stop()));
+  console.log(`demo: stopped the server and ${tpms.length} software TPMs`);
   process.exit(code);
 }
 process.once('SIGINT', () => void shutdown(0));
