@@ -1,5 +1,5 @@
 /**
- * Attestation over TCP with a real swtpm and MariaDB, through one host's
+ * Attestation over TCP with a real swtpm, on MariaDB and on SQLite, through one host's
  * life: a full first attestation (rows checked against EXPECTED.json), one
  * with no new events, a reboot the server sees only in the quote, IMA events
  * sent incrementally, a log holding more events than the quote covers, and a
@@ -33,9 +33,10 @@ async function cli(...args: string[]): Promise<string> {
   return (await promisify(execFile)(process.execPath, [CLI, ...args])).stdout;
 }
 
-t.test('attestation over a host life: full, incremental, partial, reboots', async (t) => {
+// The same life on both stores: MariaDB in production, the embedded SQLite default.
+for (const db of ['mariadb', 'sqlite'] as const) t.test(`attestation over a host life on ${db}: full, incremental, partial, reboots`, async (t) => {
   const tpm = await startSwtpm({ t });
-  const server = await startTestServer(t, { trust: [tpm.caCertPem, tpm.intermediateCertPem], imaKeyFiles: [IMA_KEY] });
+  const server = await startTestServer(t, { db, trust: [tpm.caCertPem, tpm.intermediateCertPem], imaKeyFiles: [IMA_KEY] });
   const host = await AttestedHost.enroll(t, tpm, server, 'life.test');
   const dir = await scratchDir(t);
   const ima = await expectedLog<ExpectedImaLog & ExpectedPcr10>('ima/acs_imasig.bin');
