@@ -33,6 +33,8 @@ const OID_NAMES: Record<string, string> = {
   '2.23.133.2.16': 'TPM specification',
   '2.23.133.8.1': 'EK certificate (tcg-kp-EKCertificate)',
   '2.23.133.8.3': 'AK certificate (tcg-kp-AIKCertificate)',
+  '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
+  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
   '2.5.4.3': 'CN',
   '2.5.4.6': 'C',
   '2.5.4.10': 'O',

@@ -59,6 +59,7 @@ export interface FirmwareLogView {
   decodeError: string | null;
 }
 
+/** describeUefiVariable writes a signature database as "N entries (x509: …)"; the count is read back from it. */
 const ENTRIES = /^(\d+) entr(?:y|ies)\b/;
 
 function algName(alg: number): string {

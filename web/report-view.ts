@@ -59,9 +59,15 @@ export const OUTCOME_TEXT: Record<Outcome, string> = {
   pending: 'no quote received',
 };
 
-export function errorDescription(r: AttestationRow): string | null {
+/** The stored refusal code as a number; null when none, NaN when the column holds something else. */
+function errorCodeOf(r: AttestationRow): number | null {
   if (r.errorCode === null) return null;
-  const code = /^[0-9a-f]{8}$/i.test(r.errorCode) ? parseInt(r.errorCode, 16) : NaN;
+  return /^[0-9a-f]{8}$/i.test(r.errorCode) ? parseInt(r.errorCode, 16) : NaN;
+}
+
+export function errorDescription(r: AttestationRow): string | null {
+  const code = errorCodeOf(r);
+  if (code === null) return null;
   return Number.isNaN(code) ? `error ${r.errorCode}` : describeError(code);
 }
 
@@ -105,9 +111,8 @@ const FAILED_STEP = new Map<number, StepName>([
 ]);
 
 function failedStep(r: AttestationRow): StepName | 'request' | null {
-  if (r.errorCode === null) return null;
-  const code = /^[0-9a-f]{8}$/i.test(r.errorCode) ? parseInt(r.errorCode, 16) : NaN;
-  return FAILED_STEP.get(code) ?? 'request';
+  const code = errorCodeOf(r);
+  return code === null ? null : (FAILED_STEP.get(code) ?? 'request');
 }
 
 function verdict(ok: boolean | null, good: string, bad: string, failVerdict: Verdict = 'fail'): Pick<Step, 'verdict' | 'detail'> {
