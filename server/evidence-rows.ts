@@ -29,7 +29,7 @@ export interface RecordInput {
  */
 export function attestationRecord(r: RecordInput): { attestation: AttestationPatch; machine: MachinePatch } {
   const firstQuote = r.m.whitelist === null;
-  const accepted = r.ima.events.slice(r.match.imaSkipped, r.match.imaSkipped + r.match.imaAccepted);
+  const accepted = acceptedImaEvents(r.ima, r.match);
   const attestation: AttestationPatch = {
     quote: r.quoteRecord,
     quoted: r.now,
@@ -86,6 +86,13 @@ export function biosRows(m: MachineRow, a: AttestationRow, fw: CheckedFirmwareLo
     eventtype: eventTypeName(ev.eventType),
     event: describeEventData(ev),
   }));
+}
+
+/** The IMA events the quote covers, with the replay's template-hash verdict folded into badevent. */
+export function acceptedImaEvents(ima: CheckedImaEvents, match: PcrMatch): CheckedImaEvent[] {
+  return ima.events
+    .slice(match.imaSkipped, match.imaSkipped + match.imaAccepted)
+    .map((e, i) => (match.templateChecks[i] === 'mismatch' ? { ...e, badevent: true } : e));
 }
 
 export function imaRows(m: MachineRow, a: AttestationRow, events: CheckedImaEvent[], now: Date): ImaEventRow[] {

@@ -6,7 +6,8 @@ import { selectedPcrs, type PcrSelection } from '../shared/tpm/pcr-selection.js'
 import { initialPcrValue, replayedPcrValue } from '../shared/eventlog/firmware-replay.js';
 import type { AttestationPolicy } from './attestation-policy.js';
 import type { CheckedFirmwareLog } from './firmware-evidence.js';
-import { imaExtendDigest, type CheckedImaEvents, type ImaBankRule } from './ima-evidence.js';
+import { ImaReplayer, type ImaReplayRule, type TemplateHashCheck } from '../shared/eventlog/ima-replay.js';
+import type { CheckedImaEvents } from './ima-evidence.js';
 
 export const PCR_COUNT = 24;
 
@@ -33,8 +34,10 @@ export interface PcrMatch {
   /** Next IMA index and PCR value(s) after the accepted events. */
   imaNext: number;
   imaPcr: { sha256: string | null; sha1: string | null };
-  /** How the non-SHA-1 IMA banks were extended. */
-  imaRule: ImaBankRule;
+  /** How the banks other than the template-hash bank were extended. */
+  imaRule: ImaReplayRule;
+  /** Template-hash verdict of each accepted IMA event, in order. */
+  templateChecks: TemplateHashCheck[];
 }
 
 /**
@@ -65,19 +68,20 @@ export function matchQuotedPcrs(input: PcrMatchInput): PcrMatch {
     fixed.set(b.alg, values);
   }
 
-  const rules: ImaBankRule[] = ['per-bank', 'sha1-padded'];
+  const templateHashAlg = events[0]?.templateHashAlg ?? 'sha1';
+  // Linux 5.8+ and IBM ACS extend H_bank(template data); older kernels the zero-padded SHA-1 template hash.
+  const rules: ImaReplayRule[] = templateHashAlg === 'sha1' ? ['per_bank_template_data_hash', 'sha1_zero_padded'] : ['per_bank_template_data_hash'];
   for (const rule of rules) {
-    const imaStart = new Map(banks.map((b) => [b.alg, imaStartValue(a, m, b.alg)] as const));
-    const current = new Map(imaStart);
-    for (let k = 0; k <= events.length; k++) {
-      if (k > 0) {
-        const ev = events[k - 1];
-        if (ev.pcrIndex === policy.imaPcr) {
-          for (const b of banks) {
-            current.set(b.alg, hash(b.alg, Buffer.concat([current.get(b.alg)!, imaExtendDigest(ev, b.alg, rule)]), 'buffer'));
-          }
-        }
-      }
+    const replayer = new ImaReplayer({
+      templateHashAlg,
+      banks: banks.map((b) => b.alg),
+      rule,
+      checkTemplateHash: true,
+      start: { nextIndex: start, pcrs: new Map(banks.map((b) => [b.alg, new Map([[policy.imaPcr, imaStartValue(a, m, b.alg)]])])) },
+    });
+    const checks: TemplateHashCheck[] = [];
+    for (let k = 0; ; k++) {
+      const current = new Map(banks.map((b) => [b.alg, replayer.pcr(b.alg, policy.imaPcr)] as const));
       if (digestOf(banks, fixed, current, policy.imaPcr).equals(input.pcrDigest)) {
         return {
           pcrs: toBanks(banks, fixed, current, policy.imaPcr),
@@ -86,11 +90,12 @@ export function matchQuotedPcrs(input: PcrMatchInput): PcrMatch {
           imaNext: start + k,
           imaPcr: { sha256: current.get('sha256')?.toString('hex') ?? null, sha1: current.get('sha1')?.toString('hex') ?? null },
           imaRule: rule,
+          templateChecks: checks,
         };
       }
+      if (k === events.length) break;
+      checks.push(replayer.extend(events[k].event));
     }
-    // The SHA-1 bank does not depend on the rule; only retry when another bank is quoted.
-    if (!banks.some((b) => b.alg !== 'sha1')) break;
   }
   throw new AcsError(ACS_ERROR.EVENT, 'the event logs do not reproduce the quoted PCR digest');
 }

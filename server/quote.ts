@@ -14,7 +14,7 @@ import type { ServerContext } from './context.js';
 import { checkFirmwareLog, type CheckedFirmwareLog } from './firmware-evidence.js';
 import { checkImaEvents, type CheckedImaEvents } from './ima-evidence.js';
 import { matchQuotedPcrs, type PcrMatch } from './pcr-match.js';
-import { attestationRecord, biosRows, imaRows } from './evidence-rows.js';
+import { acceptedImaEvents, attestationRecord, biosRows, imaRows } from './evidence-rows.js';
 
 /**
  * quote: the heart of attestation. The quote must be signed by the enrolled
@@ -88,7 +88,7 @@ async function acceptQuote(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> {
   const rec = attestationRecord({ m, a, match, previous, attest, quoteRecord: w.quoteRecord, ima: w.ima, firmware: w.firmware, now, policy: ctx.policy });
   await tx.updateAttestation(a.id, rec.attestation);
   if (a.newBoot && w.firmware) await tx.insertBiosEvents(biosRows(m, a, w.firmware, now));
-  const accepted = w.ima.events.slice(match.imaSkipped, match.imaSkipped + match.imaAccepted);
+  const accepted = acceptedImaEvents(w.ima, match);
   if (accepted.length > 0) await tx.insertImaEvents(imaRows(m, a, accepted, now));
   await tx.updateMachine(m.id, rec.machine);
   w.log.info(
