@@ -1,6 +1,11 @@
+/**
+ * `acs-client eventlog`: parse and replay a firmware or IMA log on its own,
+ * the way the server will (inspection and troubleshooting). Binary IMA logs
+ * are streamed, so a long log is never held in memory.
+ */
 import { open, readFile } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
-import type { HashAlg } from '../../shared/tpm/constants.js';
+import { HASH_ALGS, type HashAlg } from '../../shared/tpm/constants.js';
 import { EventLogError } from '../../shared/eventlog/errors.js';
 import { describeEventData } from '../../shared/eventlog/event-data.js';
 import { eventTypeName } from '../../shared/eventlog/event-types.js';
@@ -12,7 +17,6 @@ import { ImaReplayer, type ImaReplayRule } from '../../shared/eventlog/ima-repla
 import { ImaKeyring, type ImaSignatureStatus } from '../../shared/eventlog/ima-signature.js';
 import { readImaLogFile } from '../../shared/eventlog/ima-stream.js';
 import { decodeImaTemplate, type ImaTemplateInfo } from '../../shared/eventlog/ima-template.js';
-import { HASH_ALGS } from '../../shared/tpm/constants.js';
 import { bankLabel, parseBankLabel, pcrValuesToJson, type PcrValues } from '../../shared/eventlog/pcr-values.js';
 import { run } from './common.js';
 

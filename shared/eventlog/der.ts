@@ -1,11 +1,14 @@
 /**
  * Minimal DER (ITU-T X.690 §8.1, definite lengths only) TLV reader, for the
- * few fields IMA signature checks need: an ECDSA-Sig-Value and the BIT STRING
- * of a SubjectPublicKeyInfo. Throws RangeError on malformed input.
+ * few structures IMA signature checks walk: ECDSA-Sig-Value, the BIT STRING
+ * of a SubjectPublicKeyInfo, certificate names and PKCS#7 SignerInfo.
+ * Throws RangeError on malformed input.
  */
 
 export interface DerNode {
   tag: number;
+  /** Offset of the tag byte: der.subarray(offset, end) is the whole element. */
+  offset: number;
   /** Offset of the contents. */
   start: number;
   /** Offset just past the contents. */
@@ -25,7 +28,7 @@ export function readDer(b: Uint8Array, off: number, limit = b.length): DerNode {
     start += n;
   }
   if (start + len > limit) throw new RangeError('DER length runs past the data');
-  return { tag, start, end: start + len };
+  return { tag, offset: off, start, end: start + len };
 }
 
 /** The children of a constructed node. */

@@ -1,6 +1,6 @@
 /**
  * EFI variable events (EV_EFI_VARIABLE_DRIVER_CONFIG, _BOOT, _BOOT2,
- * _AUTHORITY): UEFI_VARIABLE_DATA (TCG PC Client PFP §10.4.4.4 / "UEFI_VARIABLE_DATA")
+ * _AUTHORITY): the UEFI_VARIABLE_DATA structure of the TCG PC Client PFP
  *   VariableName GUID | UnicodeNameLength u64 | VariableDataLength u64 |
  *   UnicodeName[UnicodeNameLength CHAR16] | VariableData[VariableDataLength]
  * and short descriptions of the variables that matter for attestation.
@@ -15,6 +15,7 @@ export interface UefiVariable {
   data: Buffer;
 }
 
+/** Throws RangeError when the data is shorter than its header says. */
 export function parseUefiVariableData(b: Buffer): UefiVariable {
   const nameChars = u64le(b, 16);
   const dataLen = u64le(b, 24);

@@ -1,16 +1,16 @@
 /**
  * Printable firmware event data, for storage and display. Structures follow
- * TCG PC Client PFP §10.4 (event data by event type) and the UEFI
- * Specification. Never throws: data that does not fit the expected layout is
+ * the TCG PC Client PFP (event data by event type, PFP 1.05 §10.4) and the
+ * UEFI Specification. Never throws: data that does not fit the expected layout is
  * shown as text when printable, else as (bounded) hex.
  */
+import { HASH_ALGS } from '../tpm/constants.js';
 import { describeUefiVariable, parseUefiVariableData } from './efi-variable.js';
 import { devicePathToText } from './efi-device-path.js';
 import { describeGuid, hex64, u64le, ucs2 } from './efi-types.js';
 import { EV } from './event-types.js';
 import { parseSpecIdEvent, type FirmwareEvent } from './firmware-event.js';
 import { startupLocality } from './firmware-replay.js';
-import { HASH_ALGS } from '../tpm/constants.js';
 
 /** Hex shown for data with no known layout is cut after this many bytes. */
 const MAX_HEX_BYTES = 1024;
@@ -37,7 +37,7 @@ function text(b: Buffer): string {
   return asciiText(b) ?? utf16Text(b) ?? hexPreview(b);
 }
 
-/** UEFI_PLATFORM_FIRMWARE_BLOB (PFP §10.4.4.2): base u64, length u64. */
+/** UEFI_PLATFORM_FIRMWARE_BLOB (PFP): base u64, length u64. */
 function firmwareBlob(b: Buffer, off = 0): string {
   return `base ${hex64(u64le(b, off))} length ${hex64(u64le(b, off + 8))}`;
 }
@@ -49,7 +49,7 @@ function firmwareBlob2(b: Buffer): string {
 }
 
 /**
- * UEFI_IMAGE_LOAD_EVENT (PFP §10.4.4.3): ImageLocationInMemory u64, then
+ * UEFI_IMAGE_LOAD_EVENT (PFP): ImageLocationInMemory u64, then
  * ImageLengthInMemory, ImageLinkTimeAddress, LengthOfDevicePath as UINTN
  * (64-bit here; 32-bit firmware is tried when the sizes do not add up), then
  * the device path.
@@ -64,7 +64,7 @@ function imageLoad(b: Buffer): string {
   return `${path} (image at ${hex64(u64le(b, 0))}, ${length} bytes)`;
 }
 
-/** UEFI_GPT_DATA (PFP §10.4.4.5): the GPT header, partition count (u64), entries. */
+/** UEFI_GPT_DATA (PFP): the GPT header, partition count (u64), entries. */
 function gpt(b: Buffer): string {
   if (b.toString('latin1', 0, 8) !== 'EFI PART') throw new RangeError('no GPT signature');
   const headerSize = b.readUInt32LE(12);
@@ -78,7 +78,7 @@ function gpt(b: Buffer): string {
   return `GPT disk ${describeGuid(b, 56)}, ${count} partitions${names.length ? `: ${names.join(', ')}` : ''}`;
 }
 
-/** UEFI_HANDOFF_TABLE_POINTERS (PFP §10.4.4.6): count u64, then (VendorGuid, VendorTable u64) pairs. */
+/** UEFI_HANDOFF_TABLE_POINTERS (PFP): count u64, then (VendorGuid, VendorTable u64) pairs. */
 function handoffTables(b: Buffer, off = 0): string {
   const count = u64le(b, off);
   if (off + 8 + count * 24 > b.length) throw new RangeError('bad handoff tables');

@@ -1,6 +1,6 @@
 /**
- * Firmware event types, TCG PC Client Platform Firmware Profile (PFP) §10.4.1
- * "Event Types" (EV_* values; the EFI ones start at EV_EFI_EVENT_BASE).
+ * Firmware event types, TCG PC Client Platform Firmware Profile (PFP) 1.05
+ * §10.4.1 "Event Types" (EV_* values; the EFI ones start at EV_EFI_EVENT_BASE).
  */
 export const EV = {
   PREBOOT_CERT: 0x00000000,

@@ -1,18 +1,19 @@
 /**
  * Firmware (TCG PC Client) event log records.
  *
- * The kernel's binary_bios_measurements is little-endian (TCG PC Client PFP
- * §10.2: "all fields are little-endian"); IBM ACS sends the same records
+ * The kernel's binary_bios_measurements is little-endian (firmware writes
+ * the log in the platform's byte order); IBM ACS sends the same records
  * re-marshaled big-endian (see firmware-wire.ts). Both go through the record
- * readers here, which only differ in byte order.
+ * reader here, in one byte order or the other.
  *
- * Layout (PFP §10.2.1, §10.2.2):
+ * Layout (PFP 1.05 §10.2.1 TCG_PCClientPCREvent, §10.2.2 TCG_PCR_EVENT2):
  *   TCG_PCR_EVENT  = pcrIndex u32 | eventType u32 | SHA-1 digest[20] | eventSize u32 | event
  *   TCG_PCR_EVENT2 = pcrIndex u32 | eventType u32 | TPML_DIGEST_VALUES | eventSize u32 | event
  *   TPML_DIGEST_VALUES = count u32 | count × (hashAlg u16 | digest[size of hashAlg])
  * The first record is always a TCG_PCR_EVENT. In a crypto-agile log it is the
- * EV_NO_ACTION Spec ID event ("Spec ID Event03", PFP §10.4.5.1), which lists
- * the digest algorithms and their sizes; every later record is a TCG_PCR_EVENT2.
+ * EV_NO_ACTION Spec ID event ("Spec ID Event03", PFP 1.04 §9.4.5.1
+ * Specification ID Version Event), which lists the digest algorithms and
+ * their sizes; every later record is a TCG_PCR_EVENT2.
  */
 import { BufferReader, MarshalError } from '../tpm/buffer.js';
 import { HASH_ALGS, TPM_ALG } from '../tpm/constants.js';
@@ -41,7 +42,7 @@ export interface SpecIdAlgorithm {
   digestSize: number;
 }
 
-/** TCG_EfiSpecIDEventStruct, PFP §10.4.5.1. Integers inside are little-endian in every form. */
+/** TCG_EfiSpecIDEventStruct (PFP Specification ID Version Event). Integers inside are little-endian in every form. */
 export interface SpecIdEvent {
   platformClass: number;
   specVersionMinor: number;
@@ -141,7 +142,7 @@ export class FirmwareRecordReader {
     return r.bytes(size, 'event');
   }
 
-  /** TCG_PCR_EVENT, PFP §10.2.1. */
+  /** TCG_PCR_EVENT (PFP TCG_PCClientPCREvent). */
   private readEvent(r: BufferReader, index: number): FirmwareEvent {
     const pcrIndex = this.u32(r, 'pcrIndex');
     const eventType = this.u32(r, 'eventType');
@@ -150,7 +151,7 @@ export class FirmwareRecordReader {
     return { index, pcrIndex, eventType, digests: [{ alg: TPM_ALG.SHA1, digest }], data };
   }
 
-  /** TCG_PCR_EVENT2, PFP §10.2.2: digests are matched by algorithm id, never by position. */
+  /** TCG_PCR_EVENT2 (PFP): digests are matched by algorithm id, never by position. */
   private readEvent2(r: BufferReader, index: number): FirmwareEvent {
     const pcrIndex = this.u32(r, 'pcrIndex');
     const eventType = this.u32(r, 'eventType');

@@ -1,22 +1,23 @@
 /**
  * Replays a firmware event log into PCR values, bank by bank.
  *
- * Rules (TCG PC Client PFP §10.4.5 and the traps real logs contain):
+ * Rules (TCG PC Client PFP EV_NO_ACTION event types, and traps of real logs):
  * - EV_NO_ACTION records (including the Spec ID event) are never extended.
  * - An EV_NO_ACTION on PCR 0 carrying TCG_EfiStartupLocalityEvent
- *   ("StartupLocality\0" + locality L, PFP §10.4.5.3) means the TPM started
- *   from locality L (H-CRTM / Boot Guard), so PCR 0 resets to 00..0L.
+ *   ("StartupLocality\0" + locality L, PFP 1.04 §9.4.5.3 Startup Locality
+ *   Event) means the TPM started from locality L (H-CRTM / Boot Guard), so
+ *   PCR 0 resets to 00..0L.
  * - Records with PCR index 0xFFFFFFFF (Windows "Windows AIK" records) are skipped.
  * - A record lacking the digest of some bank is skipped for that bank only.
  * - PCRs 17-22 reset to all 0xFF (TCG PC Client Platform TPM Profile, PCR
  *   attributes); every other PCR resets to zeros.
  */
+import { hash } from 'node:crypto';
 import { HASH_ALGS, type HashAlg } from '../tpm/constants.js';
 import { ReplayError } from './errors.js';
 import { EV } from './event-types.js';
 import { firmwareLogBanks, type FirmwareEvent, type FirmwareLog } from './firmware-event.js';
 import { bankSize, diffPcrs, extendPcr, type PcrValues } from './pcr-values.js';
-import { hash } from 'node:crypto';
 
 export interface FirmwareReplay {
   /** Replayed values of the PCRs that have at least one measurement, per bank. */

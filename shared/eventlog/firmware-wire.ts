@@ -5,7 +5,7 @@
  * of a crypto-agile log); later records are TCG_PCR_EVENT2, or TCG_PCR_EVENT
  * in a legacy SHA-1 log. Only the header integers change byte order: the
  * event data, including the Spec ID event's own little-endian fields, is kept
- * as logged (TCG PC Client PFP §10.2.1, §10.2.2 for the structures).
+ * as logged (TCG PC Client PFP TCG_PCClientPCREvent and TCG_PCR_EVENT2).
  */
 import { BufferReader, BufferWriter } from '../tpm/buffer.js';
 import { TPM_ALG } from '../tpm/constants.js';

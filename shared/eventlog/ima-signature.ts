@@ -4,16 +4,19 @@
  *   type u8 (EVM_IMA_XATTR_DIGSIG = 3, IMA_VERITY_DIGSIG = 6) | version u8 |
  *   hash_algo u8 (enum hash_algo) | keyid [4] | sig_size u16 BE | signature
  * Version 2 signs the file digest; version 3 signs H(struct ima_file_id) =
- * H(type | file hash_algo | file digest) (ima_appraise.c calc_file_id_hash). RSA signatures are PKCS#1 v1.5
- * over the digest, ECDSA signatures a DER ECDSA-Sig-Value. The key id is the
+ * H(type | file hash_algo | file digest) (ima_appraise.c calc_file_id_hash).
+ * RSA signatures are PKCS#1 v1.5 over the digest, ECDSA signatures a DER
+ * ECDSA-Sig-Value. The key id is the
  * last 4 bytes of SHA-1 over the key bits (the SubjectPublicKeyInfo BIT
- * STRING), as the kernel's asymmetric-key id.
+ * STRING), as the kernel's asymmetric-key id. Appended signatures are in
+ * ima-modsig.ts.
  */
-import { X509Certificate, createPublicKey, hash, publicDecrypt, constants, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { derChildren, readDer } from './der.js';
-import { verifyEcdsaDigest } from './ecdsa-digest.js';
+import { verifyDigestSignature } from './digest-signature.js';
 import { EventLogError } from './errors.js';
+import { certificateIdentity, verifyModsig, type IdentifiedKey } from './ima-modsig.js';
 import type { ImaTemplateInfo } from './ima-template.js';
 
 export type ImaSignatureStatus = 'ok' | 'nosig' | 'nokey' | 'badsig';
@@ -35,26 +38,6 @@ const KERNEL_HASH_ALGOS: readonly (string | null)[] = [
 /** hash_algo_name[] spellings in d-ng fields → Node names. */
 function nodeHashName(kernelName: string): string {
   return kernelName === 'rmd160' ? 'ripemd160' : kernelName === 'sm3_256' ? 'sm3' : kernelName;
-}
-
-/** DER DigestAlgorithm OIDs for the PKCS#1 v1.5 DigestInfo (RFC 8017 §9.2, note 1). */
-const DIGEST_OIDS: Record<string, string> = {
-  sha1: '2b0e03021a',
-  sha224: '608648016503040204',
-  sha256: '608648016503040201',
-  sha384: '608648016503040202',
-  sha512: '608648016503040203',
-  'sha3-256': '608648016503040208',
-  'sha3-384': '608648016503040209',
-  'sha3-512': '60864801650304020a',
-};
-
-function digestInfo(alg: string, digest: Buffer): Buffer | null {
-  const oid = DIGEST_OIDS[alg];
-  if (!oid) return null;
-  const algId = Buffer.from(`06${(oid.length / 2).toString(16).padStart(2, '0')}${oid}0500`, 'hex');
-  const inner = Buffer.concat([Buffer.from([0x30, algId.length]), algId, Buffer.from([0x04, digest.length]), digest]);
-  return Buffer.concat([Buffer.from([0x30, inner.length]), inner]);
 }
 
 export interface ImaSignature {
@@ -85,35 +68,30 @@ export function parseImaSignature(sig: Buffer): ImaSignature {
   };
 }
 
-/** Last 4 bytes of SHA-1 over the SubjectPublicKeyInfo BIT STRING contents (after the unused-bits byte). */
-export function imaKeyId(key: KeyObject): string {
+/** SHA-1 over the SubjectPublicKeyInfo BIT STRING contents (after the unused-bits byte). */
+function keyBitsSha1(key: KeyObject): Buffer {
   const spki = key.export({ format: 'der', type: 'spki' });
   const [, bits] = derChildren(spki, readDer(spki, 0));
   if (!bits || bits.tag !== 0x03) throw new RangeError('SubjectPublicKeyInfo without a BIT STRING');
-  return hash('sha1', spki.subarray(bits.start + 1, bits.end), 'buffer').subarray(16).toString('hex');
+  return hash('sha1', spki.subarray(bits.start + 1, bits.end), 'buffer');
 }
 
-function verifyDigest(key: KeyObject, alg: string, digest: Buffer, signature: Buffer): boolean {
-  if (key.asymmetricKeyType === 'ec') return verifyEcdsaDigest(key, digest, signature);
-  if (key.asymmetricKeyType !== 'rsa') return false;
-  const expected = digestInfo(alg, digest);
-  if (!expected) return false;
-  try {
-    return publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature).equals(expected);
-  } catch {
-    return false;
-  }
+/** The IMA key id: the last 4 bytes of keyBitsSha1, in hex. */
+export function imaKeyId(key: KeyObject): string {
+  return keyBitsSha1(key).subarray(16).toString('hex');
 }
 
-function keysFromFile(file: string, bytes: Buffer): KeyObject[] {
+type KeyOrCert = KeyObject | X509Certificate;
+
+function keysFromFile(file: string, bytes: Buffer): KeyOrCert[] {
   const text = bytes.toString('latin1');
   if (text.includes('-----BEGIN')) {
     const blocks = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g)];
     if (blocks.length === 0) throw new ImaKeyError(file, 'no PEM block');
-    return blocks.map(([pem, label]) => (label === 'CERTIFICATE' ? new X509Certificate(pem).publicKey : createPublicKey(pem)));
+    return blocks.map(([pem, label]) => (label === 'CERTIFICATE' ? new X509Certificate(pem) : createPublicKey(pem)));
   }
   try {
-    return [new X509Certificate(bytes).publicKey];
+    return [new X509Certificate(bytes)];
   } catch {
     return [createPublicKey({ key: bytes, format: 'der', type: 'spki' })];
   }
@@ -126,15 +104,17 @@ function keysFromFile(file: string, bytes: Buffer): KeyObject[] {
  */
 export class ImaKeyring {
   private readonly byId = new Map<string, KeyObject[]>();
+  private readonly identified: IdentifiedKey[] = [];
   private readonly cache = new Map<string, ImaSignatureStatus>();
 
-  constructor(keys: Iterable<KeyObject> = [], private readonly maxCacheEntries = 100_000) {
+  /** Certificates also name their key for appended (PKCS#7) signatures. */
+  constructor(keys: Iterable<KeyOrCert> = [], private readonly maxCacheEntries = 100_000) {
     for (const k of keys) this.add(k);
   }
 
   /** Loads X.509 certificates or public keys, DER or PEM (several PEM blocks per file allowed). */
   static async fromFiles(files: readonly string[]): Promise<ImaKeyring> {
-    const keys: KeyObject[] = [];
+    const keys: KeyOrCert[] = [];
     for (const file of files) {
       let bytes: Buffer;
       try {
@@ -151,9 +131,16 @@ export class ImaKeyring {
     return new ImaKeyring(keys);
   }
 
-  add(key: KeyObject): string {
-    const id = imaKeyId(key);
+  add(keyOrCert: KeyOrCert): string {
+    const cert = keyOrCert instanceof X509Certificate ? keyOrCert : null;
+    const key = cert ? cert.publicKey : (keyOrCert as KeyObject);
+    const bitsSha1 = keyBitsSha1(key);
+    const id = bitsSha1.subarray(16).toString('hex');
     this.byId.set(id, [...(this.byId.get(id) ?? []), key]);
+    // RFC 5280 §4.2.1.2 method (1): a subject key identifier is often SHA-1 of the key bits.
+    const identity = cert ? certificateIdentity(cert) : { subjectKeyIds: [] };
+    identity.subjectKeyIds.push(bitsSha1);
+    this.identified.push({ key, identity });
     this.cache.clear();
     return id;
   }
@@ -167,14 +154,19 @@ export class ImaKeyring {
     return this.cache.size;
   }
 
-  /** The signature status of one event ('nosig' when it has no 'sig' field value). */
+  /**
+   * The signature status of one event: its 'sig' field (an xattr signature)
+   * when present, else its appended signature (ima-modsig), else 'nosig'.
+   */
   verifyEvent(info: ImaTemplateInfo): ImaSignatureStatus {
-    if (!info.signature) return 'nosig';
-    const digest = info.fileDigest;
-    const cacheKey = digest ? `${digest.alg}:${digest.digest.toString('latin1')}:${info.signature.toString('latin1')}` : null;
+    const modsig = !info.signature && info.modsig && info.modsigDigest ? info.modsig : null;
+    const sig = info.signature ?? modsig;
+    if (!sig) return 'nosig';
+    const digest = modsig ? info.modsigDigest : info.fileDigest;
+    const cacheKey = digest ? `${digest.alg}:${digest.digest.toString('latin1')}:${sig.toString('latin1')}` : null;
     const cached = cacheKey === null ? undefined : this.cache.get(cacheKey);
     if (cached) return cached;
-    const status = this.check(info.signature, info);
+    const status = modsig ? verifyModsig(modsig, info.modsigDigest!, this.identified) : this.check(sig, info);
     if (cacheKey !== null) {
       if (this.cache.size >= this.maxCacheEntries) this.cache.clear();
       this.cache.set(cacheKey, status);
@@ -208,6 +200,6 @@ export class ImaKeyring {
     } else if (nodeHashName(file.alg) !== sig.hashAlg) {
       return 'badsig';
     }
-    return keys.some((k) => verifyDigest(k, sig.hashAlg!, signed, sig.signature)) ? 'ok' : 'badsig';
+    return keys.some((k) => verifyDigestSignature(k, sig.hashAlg!, signed, sig.signature)) ? 'ok' : 'badsig';
   }
 }

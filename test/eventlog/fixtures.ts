@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseImaAsciiLog } from '../../shared/eventlog/ima-ascii.js';
+import { parseImaBinaryLog, type ImaEvent } from '../../shared/eventlog/ima-event.js';
 
 export const EVENTLOG_DIR = fileURLToPath(new URL('../../../test/fixtures/eventlogs/', import.meta.url));
 export const ACS_WIRE_DIR = fileURLToPath(new URL('../../../test/fixtures/acs-wire/', import.meta.url));
@@ -105,4 +107,12 @@ export function biosFile(base: string): BiosExpectation {
 /** "sha1" for "sha1", "sm3_256" for "sm3_256 (32-byte column)". */
 export function templateHashAlgOf(f: ImaExpectation): string {
   return f.template_hash_alg.split(' ')[0];
+}
+
+/** Every event of an IMA fixture, binary or ASCII, read with its template-hash algorithm. */
+export function loadIma(f: ImaExpectation): ImaEvent[] {
+  const alg = templateHashAlgOf(f);
+  return f.file.endsWith('.ascii')
+    ? parseImaAsciiLog(fixture(f.file).toString('utf8'), { templateHashAlg: alg })
+    : parseImaBinaryLog(fixture(f.file), { templateHashAlg: alg });
 }
