@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { inputRng } from './mutate.js';
 import { findTarget, generateInput, isTyped } from './targets.js';
@@ -148,7 +149,7 @@ export async function replayInput(
   const target = await findTarget(name, module);
   try {
     const value = await target.run(input);
-    return { outcome: 'value', detail: String(value).slice(0, 200) };
+    return { outcome: 'value', detail: inspect(value, { depth: 1, maxArrayLength: 8, maxStringLength: 200 }) };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     return isTyped(target.typed, err)

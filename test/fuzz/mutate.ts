@@ -365,3 +365,33 @@ export function mutateRecords(rng: Rng, seed: Buffer, corpus: readonly Buffer[])
   }
   return encodeRecords(records);
 }
+
+// ---------------------------------------------------------------- text lines
+
+/**
+ * Edits of one line of a space-separated text log: drop, repeat or swap a
+ * column, damage its hex, borrow a column from another line; then now and
+ * then byte damage.
+ */
+export function mutateText(rng: Rng, seed: Buffer, corpus: readonly Buffer[]): Buffer {
+  const lines = seed.toString('utf8').split('\n');
+  const donor = rng.pick(corpus).toString('utf8').split(' ');
+  for (let i = 1 + rng.below(3); i > 0; i--) {
+    const at = rng.below(lines.length);
+    const op = rng.below(6);
+    if (op === 5) {
+      lines.splice(at, 0, lines[rng.below(lines.length)]);
+      continue;
+    }
+    const cols = lines[at].split(' ');
+    const c = rng.below(cols.length);
+    if (op === 0) cols.splice(c, 1);
+    else if (op === 1) cols.splice(c, 0, cols[c]);
+    else if (op === 2) [cols[c], cols[0]] = [cols[0], cols[c]];
+    else if (op === 3) cols[c] = oddHex(rng, cols[c]);
+    else cols[c] = rng.pick(donor);
+    lines[at] = cols.join(' ');
+  }
+  const out = Buffer.from(lines.join('\n'), 'utf8');
+  return rng.chance(0.3) ? mutateBytes(rng, out, corpus) : out;
+}

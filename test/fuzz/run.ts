@@ -39,7 +39,7 @@ const argv = await yargs(hideBin(process.argv))
 
 if (argv.replay !== undefined) {
   const { outcome, detail } = await replayInput(argv.target![0], readFileSync(argv.replay));
-  console.log(`${argv.target![0]}: ${outcome}\n${detail}`);
+  console.log(`${argv.target![0]}: ${outcome}: ${detail}`);
   process.exit(outcome === 'finding' ? 1 : 0);
 }
 

@@ -1,11 +1,9 @@
 /**
  * The fuzz targets: every parser that reads bytes from a client, a server or
- * a log, each with its seeds (real fixtures) and its mutator. A target ends
- * in a value or in one of its `typed` errors; anything else it throws (a
- * TypeError, a RangeError, a PropertyViolation) is a finding.
+ * a log, each with its seeds (seeds.ts) and its mutator (mutate.ts). A target
+ * ends in a value or in one of its `typed` errors; anything else it throws
+ * (a TypeError, a RangeError, a PropertyViolation) is a finding.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { KeyError, publicKeyFromTpm } from '../../shared/crypto/keys.js';
 import { verifyQuoteSignature } from '../../shared/crypto/quote.js';
 import { EventLogError, ReplayError } from '../../shared/eventlog/errors.js';
@@ -13,13 +11,17 @@ import { describeEventData } from '../../shared/eventlog/event-data.js';
 import { parseFirmwareLog, type FirmwareEvent } from '../../shared/eventlog/firmware-event.js';
 import { replayFirmwareLog } from '../../shared/eventlog/firmware-replay.js';
 import { decodeFirmwareWireEvents, encodeFirmwareWireEvents } from '../../shared/eventlog/firmware-wire.js';
-import { parseImaBinaryLog, type ImaParseOptions } from '../../shared/eventlog/ima-event.js';
+import { parseImaAsciiLog } from '../../shared/eventlog/ima-ascii.js';
+import { parseImaBinaryLog, type ImaEvent, type ImaParseOptions } from '../../shared/eventlog/ima-event.js';
+import { ImaReplayer } from '../../shared/eventlog/ima-replay.js';
+import { ImaKeyring } from '../../shared/eventlog/ima-signature.js';
 import { ImaLogReader } from '../../shared/eventlog/ima-stream.js';
-import { decodeImaTemplate, templateHashInput } from '../../shared/eventlog/ima-template.js';
+import { decodeImaTemplate, templateHashInput, type ImaTemplateInfo } from '../../shared/eventlog/ima-template.js';
+import { decodeImaWireEvent } from '../../shared/eventlog/ima-wire.js';
 import { AcsError } from '../../shared/protocol/errors.js';
 import { FrameDecoder, decodePayload } from '../../shared/protocol/frame.js';
 import { isCommand, parseRequest, parseResponse } from '../../shared/protocol/messages.js';
-import { unmarshalAttest, quoteInfo } from '../../shared/tpm/attest.js';
+import { quoteInfo, unmarshalAttest } from '../../shared/tpm/attest.js';
 import { MarshalError } from '../../shared/tpm/buffer.js';
 import { EK_TEMPLATES } from '../../shared/tpm/ek-templates.js';
 import { objectName } from '../../shared/tpm/name.js';
@@ -27,8 +29,11 @@ import { marshalPcrSelection, selectionOrder, unmarshalPcrSelection } from '../.
 import { marshalPublic, marshalPublic2b, unmarshalPublic, unmarshalPublic2b } from '../../shared/tpm/public.js';
 import { unmarshalSignature } from '../../shared/tpm/signature.js';
 import { unmarshalEncryptedSecret, unmarshalIdObject } from '../../shared/tpm/tpm2b.js';
-import { ACS_WIRE_DIR } from '../helpers/acs-wire.js';
-import { Rng, decodeRecords, encodeRecords, fnv1a, mutateBytes, mutateJson, mutateRecords } from './mutate.js';
+import { Rng, decodeRecords, encodeRecords, fnv1a, mutateBytes, mutateJson, mutateRecords, mutateText } from './mutate.js';
+import {
+  accepted, akPublic, firmwareLogs, imaAsciiLogs, imaBinaryLogs, imaKeys, imaWireRuns, malformedRequest,
+  parsedFirmwareLogs, quoteEvents, wireFrames, wireHex, wireJson, wireText,
+} from './seeds.js';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -61,69 +66,16 @@ function settle(typed: readonly ErrorClass[], fn: () => unknown): void {
   }
 }
 
-// ---------------------------------------------------------------- seeds
-
-const EVENTLOG_DIR = fileURLToPath(new URL('../../../test/fixtures/eventlogs/', import.meta.url));
-
-function files(dir: string, suffix: string): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith(suffix)).sort().map((f) => `${dir}${f}`);
+/** Built once per process, on first use. */
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
 }
 
-let wireJsonCache: Record<string, unknown>[] | undefined;
-
-/** Every JSON payload of the IBM transcripts, requests and responses. */
-function wireJson(): Record<string, unknown>[] {
-  wireJsonCache ??= [...files(ACS_WIRE_DIR, '.json'), ...files(`${ACS_WIRE_DIR}errors/`, '.json')]
-    .map((f) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>);
-  return wireJsonCache;
-}
-
-/** The distinct values of one member across the transcripts that are well-formed hex, decoded. */
-function wireHex(key: string): Buffer[] {
-  const values = new Set(wireJson().map((o) => o[key]).filter((v): v is string => typeof v === 'string' && /^(?:[0-9a-f]{2})+$/i.test(v)));
-  return [...values].map((v) => Buffer.from(v, 'hex'));
-}
-
-/** The seeds that `parse` accepts: transcripts of refused requests hold damaged structures too. */
-function parseable<T>(seeds: Buffer[], parse: (b: Buffer) => T): T[] {
-  const out: T[] = [];
-  for (const b of seeds) settle([MarshalError], () => out.push(parse(b)));
-  return out;
-}
-
-function wireText(kind: 'request' | 'response'): Buffer[] {
-  return [...files(ACS_WIRE_DIR, `-${kind}.json`), ...files(`${ACS_WIRE_DIR}errors/`, `-${kind}.json`)]
-    .map((f) => readFileSync(f));
-}
-
-function firmwareLogs(): Buffer[] {
-  return files(`${EVENTLOG_DIR}bios/`, '.bin').map((f) => readFileSync(f));
-}
-
-/** The event0..eventK members of a quote request, in order. */
-function wireEvents(obj: Record<string, unknown>, prefix: string): Buffer[] {
-  const out: Buffer[] = [];
-  const first = prefix === 'event' ? 0 : Number(obj.imaentry ?? 0);
-  for (let i = first; typeof obj[`${prefix}${i}`] === 'string'; i++) out.push(Buffer.from(obj[`${prefix}${i}`] as string, 'hex'));
-  return out;
-}
-
-const quoteRequestFull = (): Record<string, unknown> =>
-  JSON.parse(readFileSync(`${ACS_WIRE_DIR}quote-request-full.json`, 'utf8')) as Record<string, unknown>;
-
-const akPublic = (): Buffer => Buffer.from(wireJson().find((o) => o.command === 'enrollrequest')!.akpub as string, 'hex');
-
-/** Each parseable firmware log of the fixtures. */
-function parsedFirmwareLogs(): ReturnType<typeof parseFirmwareLog>[] {
-  const out: ReturnType<typeof parseFirmwareLog>[] = [];
-  for (const b of firmwareLogs()) settle([EventLogError], () => out.push(parseFirmwareLog(b)));
-  return out;
-}
-
-// ---------------------------------------------------------------- runners
+// ---------------------------------------------------------------- protocol
 
 /** Chunk sizes come from the input's own hash, so a saved input replays the same cuts. */
-function frameChunks(input: Buffer): Buffer[] {
+function chunksOf(input: Buffer): Buffer[] {
   const rng = new Rng(fnv1a(input), input.length);
   const out: Buffer[] = [];
   for (let o = 0; o < input.length;) {
@@ -150,7 +102,7 @@ function decodeFrames(chunks: readonly Buffer[]): Decoded {
 /** Whole and in chunks, the decoder must cut the same frames and fail the same way. */
 function runFrames(input: Buffer): void {
   const whole = decodeFrames([input]);
-  const cut = decodeFrames(frameChunks(input));
+  const cut = decodeFrames(chunksOf(input));
   for (const r of [whole, cut]) if (r.error !== undefined && !(r.error instanceof AcsError)) throw r.error;
   const same = whole.payloads.length === cut.payloads.length
     && whole.payloads.every((p, i) => p.equals(cut.payloads[i]))
@@ -166,6 +118,8 @@ function runResponse(input: Buffer): unknown {
   return parseResponse(command, obj);
 }
 
+// ---------------------------------------------------------------- TPM structures
+
 function runPublic(input: Buffer): unknown {
   const pub = unmarshalPublic(input);
   objectName(input);
@@ -177,60 +131,45 @@ function runAttest(input: Buffer): unknown {
   return q && selectionOrder(q.pcrSelect);
 }
 
-/** Quote-verify input: records [quoted, marshaled TPMT_SIGNATURE]. */
-function quoteVerifier(): Pick<Target, 'corpus' | 'run' | 'mutate'> {
-  let state: { ak: ReturnType<typeof unmarshalPublic>; genuine: Set<string>; corpus: Buffer[] } | undefined;
-  const load = () => {
-    if (state) return state;
-    const ak = unmarshalPublic(akPublic());
-    const corpus: Buffer[] = [];
-    for (const o of wireJson()) {
-      if (typeof o.quoted !== 'string' || typeof o.signature !== 'string') continue;
-      const [q, s] = [Buffer.from(o.quoted, 'hex'), Buffer.from(o.signature, 'hex')];
-      settle([MarshalError], () => {
-        if (verifyQuoteSignature(ak, q, unmarshalSignature(s))) corpus.push(encodeRecords([q, s]));
-      });
-    }
-    return (state = { ak, genuine: new Set(corpus.map((c) => c.toString('hex'))), corpus });
-  };
-  return {
-    corpus: () => load().corpus,
-    mutate(rng, seed, corpus) {
-      const [q, s] = decodeRecords(seed);
-      const op = rng.below(4);
-      if (op === 3) return encodeRecords([q, decodeRecords(rng.pick(corpus))[1]]);
-      return encodeRecords([op !== 1 ? mutateBytes(rng, q, []) : q, op !== 0 ? mutateBytes(rng, s, []) : s]);
-    },
-    run(input) {
-      const { ak, genuine } = load();
-      const [quoted = Buffer.alloc(0), sig = Buffer.alloc(0)] = decodeRecords(input);
-      const ok = verifyQuoteSignature(ak, quoted, unmarshalSignature(sig));
-      if (ok && !genuine.has(encodeRecords([quoted, sig]).toString('hex'))) {
-        throw new PropertyViolation('a quote or signature that is not one the TPM produced verified');
-      }
-      return ok;
-    },
-  };
+/** Quote-verify input: records [quoted, marshaled TPMT_SIGNATURE]; seeds are the quotes the AK really signed. */
+const quotes = lazy(() => {
+  const ak = unmarshalPublic(akPublic());
+  const corpus = accepted(wireJson(), [MarshalError], (o) => {
+    const [q, s] = [Buffer.from(String(o.quoted), 'hex'), Buffer.from(String(o.signature), 'hex')];
+    return verifyQuoteSignature(ak, q, unmarshalSignature(s)) ? encodeRecords([q, s]) : null;
+  }).filter((b): b is Buffer => b !== null);
+  return { ak, corpus, genuine: new Set(corpus.map((c) => c.toString('hex'))) };
+});
+
+function mutateQuote(rng: Rng, seed: Buffer, corpus: readonly Buffer[]): Buffer {
+  const [q, s] = decodeRecords(seed);
+  const op = rng.below(4);
+  if (op === 3) return encodeRecords([q, decodeRecords(rng.pick(corpus))[1]]);
+  return encodeRecords([op !== 1 ? mutateBytes(rng, q, []) : q, op !== 0 ? mutateBytes(rng, s, []) : s]);
 }
 
-function runFirmwareLog(input: Buffer): unknown {
-  return replayFirmwareLog(parseFirmwareLog(input));
+function runQuoteVerify(input: Buffer): boolean {
+  const { ak, genuine } = quotes();
+  const [quoted = Buffer.alloc(0), sig = Buffer.alloc(0)] = decodeRecords(input);
+  const ok = verifyQuoteSignature(ak, quoted, unmarshalSignature(sig));
+  if (ok && !genuine.has(encodeRecords([quoted, sig]).toString('hex'))) {
+    throw new PropertyViolation('a quote or signature the TPM did not produce verified');
+  }
+  return ok;
 }
 
-function runFirmwareWire(input: Buffer): unknown {
-  return replayFirmwareLog(decodeFirmwareWireEvents(decodeRecords(input)));
-}
+// ---------------------------------------------------------------- firmware log
 
 /** Event-data input: pcrIndex u32 BE | eventType u32 BE | data. */
 function encodeEventData(ev: FirmwareEvent): Buffer {
   const head = Buffer.alloc(8);
-  head.writeUInt32BE(ev.pcrIndex, 0);
+  head.writeUInt32BE(ev.pcrIndex >>> 0, 0);
   head.writeUInt32BE(ev.eventType >>> 0, 4);
   return Buffer.concat([head, ev.data]);
 }
 
-/** describeEventData promises never to throw, so no error is typed here. */
-function runEventData(input: Buffer): unknown {
+/** describeEventData promises never to throw, so no error is typed for it. */
+function runEventData(input: Buffer): string {
   const head = Buffer.concat([input.subarray(0, 8), Buffer.alloc(Math.max(0, 8 - input.length))]);
   const ev: FirmwareEvent = {
     index: 0, pcrIndex: head.readUInt32BE(0), eventType: head.readUInt32BE(4), digests: [], data: input.subarray(8),
@@ -240,32 +179,90 @@ function runEventData(input: Buffer): unknown {
   return text;
 }
 
+// ---------------------------------------------------------------- IMA log
+
+const IMA_TYPED = [EventLogError];
+
+/** What an IMA signature vouches for: the file digest (with its algorithm) and the signature bytes. */
+function signedPair(info: ImaTemplateInfo): string {
+  return `${info.fileDigest?.alg}:${info.fileDigest?.digest.toString('hex')}:${info.signature?.toString('hex')}`;
+}
+
+/** The fields, the template-hash input and the signature status of one event, as the server judges it. */
+function judgeImaEvent(ev: ImaEvent): void {
+  templateHashInput(ev);
+  settle(IMA_TYPED, () => {
+    const info = decodeImaTemplate(ev);
+    const { keyring, genuine } = imaSignatures();
+    if (keyring.verifyEvent(info) === 'ok' && !genuine.has(signedPair(info))) {
+      throw new PropertyViolation('an IMA signature verified over a digest or signature that is not in the log');
+    }
+  });
+}
+
+/** The fixtures' keys, and the (digest, signature) pairs of the fixtures that verify with them. */
+const imaSignatures = lazy(() => {
+  const keyring = new ImaKeyring(imaKeys());
+  const genuine = new Set<string>();
+  for (const run of imaWireRuns(Infinity)) {
+    for (const [i, bytes] of run.entries()) {
+      settle(IMA_TYPED, () => {
+        const info = decodeImaTemplate(decodeImaWireEvent(bytes, i));
+        if (keyring.verifyEvent(info) === 'ok') genuine.add(signedPair(info));
+      });
+    }
+  }
+  return { keyring, genuine };
+});
+
+/** Seeds of an IMA target; the keyring is built first, so its cost is not charged to the first input. */
+function imaCorpus(seeds: () => Buffer[]): () => Buffer[] {
+  return () => {
+    imaSignatures();
+    return seeds();
+  };
+}
+
 /** The log does not say its template-hash size or byte order, so every reading the parser offers is tried. */
 const IMA_READINGS: readonly ImaParseOptions[] = [
   { templateHashAlg: 'sha1' }, { templateHashAlg: 'sha256' }, { templateHashAlg: 'sha384' },
   { templateHashAlg: 'sha512' }, { templateHashAlg: 'sha1', bigEndian: true },
 ];
-const IMA_TYPED = [EventLogError];
 
 function runImaBinary(input: Buffer): void {
-  for (const opts of IMA_READINGS) {
-    settle(IMA_TYPED, () => {
-      for (const ev of parseImaBinaryLog(input, opts)) {
-        templateHashInput(ev);
-        settle(IMA_TYPED, () => decodeImaTemplate(ev));
-      }
-    });
-  }
+  for (const opts of IMA_READINGS) settle(IMA_TYPED, () => parseImaBinaryLog(input, opts).forEach(judgeImaEvent));
 }
 
-/** The streaming reader over chunks cut as the frame target cuts them. */
+/** The streaming reader (SHA-1 template hashes) over chunks cut as the frame target cuts them. */
 async function runImaStream(input: Buffer): Promise<number> {
   async function* chunks(): AsyncGenerator<Buffer> {
-    for (const c of frameChunks(input)) yield c;
+    yield* chunksOf(input);
   }
   let n = 0;
   for await (const ev of new ImaLogReader(chunks())) n += ev.templateData.length > 0 ? 1 : 0;
   return n;
+}
+
+function runImaAscii(input: Buffer): void {
+  parseImaAsciiLog(input.toString('utf8')).forEach(judgeImaEvent);
+}
+
+/**
+ * IMA wire input: records, one `imaevent` value each. Each is read as from a
+ * request without templatehashalg (either form) and as from one whose
+ * templatehashalg is the algorithm the event names, then judged; the events
+ * read the first way are replayed in order, as the server does.
+ */
+function runImaWire(input: Buffer): void {
+  const replayer = new ImaReplayer({ templateHashAlg: 'sha1', banks: ['sha1', 'sha256'] });
+  decodeRecords(input).forEach((bytes, i) => {
+    settle(IMA_TYPED, () => {
+      const ev = decodeImaWireEvent(bytes, i);
+      judgeImaEvent(ev);
+      if (replayer.nextIndex === i) replayer.extend(ev);
+    });
+    if (bytes.length >= 6) settle(IMA_TYPED, () => judgeImaEvent(decodeImaWireEvent(bytes, i, bytes.readUInt16BE(4))));
+  });
 }
 
 // ---------------------------------------------------------------- the table
@@ -276,14 +273,11 @@ const bytes = (name: string, typed: readonly ErrorClass[], corpus: () => Buffer[
 const TPM = [MarshalError];
 
 export const TARGETS: readonly Target[] = [
-  bytes('frame', [AcsError], () => {
-    const frames = files(`${ACS_WIRE_DIR}raw/`, '.frame').map((f) => readFileSync(f));
-    // Two frames in one stream, as a client that pipelines would send them.
-    return [...frames, Buffer.concat([frames[0], frames[1]])];
-  }, runFrames),
+  // Two frames in one stream, as a client that pipelines would send them.
+  bytes('frame', [AcsError], () => [...wireFrames(), Buffer.concat(wireFrames().slice(0, 2))], runFrames),
   {
     name: 'message-request', typed: [AcsError], mutate: mutateJson, run: (b) => parseRequest(decodePayload(b)),
-    corpus: () => [...wireText('request'), readFileSync(`${ACS_WIRE_DIR}errors/malformed-json-request.txt`)],
+    corpus: () => [...wireText('request'), malformedRequest()],
   },
   { name: 'message-response', typed: [AcsError], mutate: mutateJson, run: runResponse, corpus: () => wireText('response') },
   bytes('tpm-public', [MarshalError, KeyError], () => [akPublic(), ...EK_TEMPLATES.map((t) => marshalPublic(t.template))], runPublic),
@@ -292,22 +286,25 @@ export const TARGETS: readonly Target[] = [
   bytes('tpm-signature', TPM, () => wireHex('signature'), unmarshalSignature),
   bytes('tpm-pcr-selection', TPM, () => [
     ...wireHex('pcrselect'),
-    ...parseable(wireHex('quoted'), (q) => marshalPcrSelection(quoteInfo(unmarshalAttest(q))?.pcrSelect ?? [])),
+    ...accepted(wireHex('quoted'), TPM, (q) => marshalPcrSelection(quoteInfo(unmarshalAttest(q))?.pcrSelect ?? [])),
   ], (b) => selectionOrder(unmarshalPcrSelection(b))),
   bytes('tpm2b-id-object', TPM, () => wireHex('credentialblob'), unmarshalIdObject),
   bytes('tpm2b-encrypted-secret', TPM, () => wireHex('secret'), unmarshalEncryptedSecret),
-  { name: 'quote-verify', typed: [MarshalError], ...quoteVerifier() },
-  bytes('eventlog-firmware', [EventLogError, ReplayError], firmwareLogs, runFirmwareLog),
+  { name: 'quote-verify', typed: TPM, corpus: () => quotes().corpus, mutate: mutateQuote, run: runQuoteVerify },
+  bytes('eventlog-firmware', [EventLogError, ReplayError], firmwareLogs, (b) => replayFirmwareLog(parseFirmwareLog(b))),
   {
-    name: 'eventlog-firmware-wire', typed: [EventLogError, ReplayError], mutate: mutateRecords, run: runFirmwareWire,
-    corpus: () => [
-      encodeRecords(wireEvents(quoteRequestFull(), 'event')),
-      ...parsedFirmwareLogs().map((log) => encodeRecords(encodeFirmwareWireEvents(log))),
-    ],
+    name: 'eventlog-firmware-wire', typed: [EventLogError, ReplayError], mutate: mutateRecords,
+    run: (b) => replayFirmwareLog(decodeFirmwareWireEvents(decodeRecords(b))),
+    corpus: () => [encodeRecords(quoteEvents('event')), ...parsedFirmwareLogs().map((l) => encodeRecords(encodeFirmwareWireEvents(l)))],
   },
   bytes('eventlog-event-data', [], () => parsedFirmwareLogs().flatMap((log) => log.events.map(encodeEventData)), runEventData),
-  bytes('eventlog-ima-binary', [EventLogError], () => files(`${EVENTLOG_DIR}ima/`, '.bin').map((f) => readFileSync(f)), runImaBinary),
-  bytes('eventlog-ima-stream', [EventLogError], () => files(`${EVENTLOG_DIR}ima/`, '.bin').map((f) => readFileSync(f)), runImaStream),
+  bytes('eventlog-ima-binary', IMA_TYPED, imaCorpus(() => imaBinaryLogs(64)), runImaBinary),
+  bytes('eventlog-ima-stream', IMA_TYPED, () => imaBinaryLogs(64, 'sha1'), runImaStream),
+  { name: 'eventlog-ima-ascii', typed: IMA_TYPED, corpus: imaCorpus(imaAsciiLogs), mutate: mutateText, run: runImaAscii },
+  {
+    name: 'eventlog-ima-wire', typed: IMA_TYPED, mutate: mutateRecords, run: runImaWire,
+    corpus: imaCorpus(() => imaWireRuns(16).map(encodeRecords)),
+  },
 ];
 
 /**

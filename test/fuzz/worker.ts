@@ -15,7 +15,7 @@ export interface WorkerJob {
   start: number;
   end: number;
   budgetMs: number;
-  /** Int32Array[1]: the input in progress, -1 before the first. */
+  /** Int32Array[1]: the input in progress, -1 before the first and after the last. */
   progress: SharedArrayBuffer;
   /** Module holding the target table (see loadTargets). */
   module?: string;
@@ -95,6 +95,8 @@ export async function runJob(job: WorkerJob, report: (m: WorkerMessage) => void)
       // A turn of the event loop after every input: a rejection nobody handled surfaces here, at its input.
       await nextTurn();
     }
+    // No input in progress: the watchdog stops watching while the result travels.
+    Atomics.store(progress, 0, -1);
   } finally {
     process.off('unhandledRejection', onRejection);
   }
