@@ -13,6 +13,7 @@ import { createPrimary, flushContext, type LoadedObject } from './tpm/commands/o
 import { nvReadAll } from './tpm/commands/nv.js';
 import { TpmError } from './tpm/response-code.js';
 import type { Tpm } from './tpm/tpm.js';
+import { derSequenceLength } from '../shared/crypto/der.js';
 
 export type EkAlg = 'rsa' | 'ecc';
 
@@ -43,27 +44,6 @@ export class EkMismatchError extends Error {
   }
 }
 
-/**
- * Length of the DER SEQUENCE at the start of `buf` (X.690 §8.1.3), or
- * undefined when `buf` does not start with a complete one.
- */
-export function derLength(buf: Buffer): number | undefined {
-  if (buf.length < 2 || buf[0] !== 0x30) return undefined;
-  const first = buf[1];
-  let len: number;
-  let header: number;
-  if (first < 0x80) {
-    len = first;
-    header = 2;
-  } else {
-    const n = first & 0x7f;
-    if (n === 0 || n > 3 || buf.length < 2 + n) return undefined;
-    len = buf.readUIntBE(2, n);
-    header = 2 + n;
-  }
-  return header + len <= buf.length ? header + len : undefined;
-}
-
 /** Reads one certificate index; undefined when the index is not defined. */
 async function readCertificateAt(tpm: Tpm, nvIndex: number): Promise<EkCertificate | string | undefined> {
   let data: Buffer;
@@ -74,7 +54,7 @@ async function readCertificateAt(tpm: Tpm, nvIndex: number): Promise<EkCertifica
     throw err;
   }
   const where = `0x${nvIndex.toString(16).padStart(8, '0')}`;
-  const len = derLength(data);
+  const len = derSequenceLength(data);
   if (len === undefined) return `${where} does not hold a DER certificate`;
   const der = Buffer.from(data.subarray(0, len));
   let cert: X509Certificate;

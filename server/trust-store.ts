@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { derSequenceLength } from '../shared/crypto/der.js';
 
 /** The EK certificate chain did not verify (answered with 90000007). */
 export class CertificateError extends Error {
@@ -98,23 +99,11 @@ export function parseCertificates(data: Buffer): X509Certificate[] {
  */
 export function derCertificate(data: Buffer): Buffer {
   if (data.length < 2 || data[0] !== 0x30) throw new CertificateError('certificate is not a DER SEQUENCE');
-  const first = data[1];
-  let len: number;
-  let header: number;
-  if (first < 0x80) {
-    len = first;
-    header = 2;
-  } else {
-    const n = first & 0x7f;
-    if (n === 0 || n > 3 || data.length < 2 + n) throw new CertificateError('certificate has a malformed DER length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + data[2 + i];
-    header = 2 + n;
-  }
-  if (header + len > data.length) throw new CertificateError('certificate is truncated');
-  const rest = data.subarray(header + len);
+  const length = derSequenceLength(data);
+  if (length === undefined) throw new CertificateError('certificate is truncated or has a malformed DER length');
+  const rest = data.subarray(length);
   if (!rest.every((b) => b === 0xff || b === 0x00)) throw new CertificateError('unexpected bytes after the certificate');
-  return data.subarray(0, header + len);
+  return data.subarray(0, length);
 }
 
 /** Parses a DER certificate (padding allowed), mapping parse failures to CertificateError. */

@@ -5,7 +5,7 @@
  * Only public values are involved, so constant time is not needed.
  */
 import type { KeyObject } from 'node:crypto';
-import { derChildren, readDer } from './der.js';
+import { derChildren, readDer } from '../crypto/der.js';
 
 interface Curve {
   p: bigint;

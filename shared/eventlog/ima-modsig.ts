@@ -7,7 +7,7 @@
  * them and their messageDigest must equal the file digest (§5.4).
  */
 import { hash, type KeyObject, type X509Certificate } from 'node:crypto';
-import { derChildren, readDer, type DerNode } from './der.js';
+import { derChildren, readDer, type DerNode } from '../crypto/der.js';
 import { digestAlgForOid, verifyDigestSignature } from './digest-signature.js';
 import type { ImaSignatureStatus } from './ima-signature.js';
 import type { ImaDigest } from './ima-template.js';

@@ -13,7 +13,7 @@
  */
 import { X509Certificate, createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { derChildren, readDer } from './der.js';
+import { derChildren, readDer } from '../crypto/der.js';
 import { verifyDigestSignature } from './digest-signature.js';
 import { EventLogError } from './errors.js';
 import { certificateIdentity, verifyModsig, type IdentifiedKey } from './ima-modsig.js';

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import t from 'tap';
-import { createEk, EkCertificateError, EkMismatchError, findEkCertificate, readEkCertificates, derLength } from '../../client/ek.js';
+import { createEk, EkCertificateError, EkMismatchError, findEkCertificate, readEkCertificates } from '../../client/ek.js';
+import { derSequenceLength as derLength } from '../../shared/crypto/der.js';
 import { policyA, policyB } from '../../client/ek-policy.js';
 import { getHandles, getManufacturer, TPM_HR } from '../../client/tpm/commands/capability.js';
 import { nvReadAll } from '../../client/tpm/commands/nv.js';

@@ -41,3 +41,17 @@ export function derChildren(b: Uint8Array, node: DerNode): DerNode[] {
   }
   return out;
 }
+
+/**
+ * Length of the DER SEQUENCE at the start of `buf` (a certificate read from
+ * an NV index may be followed by padding), or undefined when `buf` does not
+ * start with a complete one.
+ */
+export function derSequenceLength(buf: Uint8Array): number | undefined {
+  if (buf.length < 2 || buf[0] !== 0x30) return undefined;
+  try {
+    return readDer(buf, 0).end;
+  } catch {
+    return undefined;
+  }
+}
