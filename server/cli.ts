@@ -32,6 +32,16 @@ function serverOptions<T>(y: Argv<T>) {
     .option('stale-after', { type: 'number', default: 24, describe: 'hours without attestation before a machine counts as stale' });
 }
 
+/** Runs `stop` once on SIGINT or SIGTERM, then exits. */
+function stopOnSignal(stop: () => Promise<void>): void {
+  const once = async () => {
+    await stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', once);
+  process.once('SIGTERM', once);
+}
+
 function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -75,14 +85,11 @@ await yargs(hideBin(process.argv))
               logger,
             });
       if (web) logger.info({ url: web.url }, 'web UI ready');
-      const stop = async () => {
+      stopOnSignal(async () => {
         logger.info('shutting down');
         await web?.close();
         await server.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      });
     },
   )
   .command(
@@ -108,13 +115,10 @@ await yargs(hideBin(process.argv))
       const store = await openStore(argv.db, process.env);
       const web = await startWebServer({ store, port: argv['web-port'], host: argv['web-host'], staleAfterMs: argv['stale-after'] * 3600_000, logger });
       logger.info({ url: web.url }, 'web UI ready');
-      const stop = async () => {
+      stopOnSignal(async () => {
         await web.close();
         await store.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      });
     },
   )
   .command(
