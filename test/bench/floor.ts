@@ -8,22 +8,27 @@ import { constants, generateKeyPairSync, hash, sign, verify } from 'node:crypto'
 import { performance } from 'node:perf_hooks';
 
 /**
- * Calls `batch` (which does `perBatch` units of work) until `minMs` have
- * passed; returns units per second. A short warm-up run comes first so the
- * JIT has compiled the path being measured.
+ * Calls `batch` (which does `perBatch` units of work) repeatedly for three
+ * trials of `minMs / 3` each and returns the best trial's units per second:
+ * on a shared machine the best trial is the one least disturbed by other
+ * processes. A short warm-up lets the JIT compile the measured path first.
  */
 export function measureRate(perBatch: number, minMs: number, batch: () => void): number {
   const warmUntil = performance.now() + Math.min(50, minMs / 4);
   while (performance.now() < warmUntil) batch();
-  let units = 0;
-  const t0 = performance.now();
-  let elapsed = 0;
-  do {
-    batch();
-    units += perBatch;
-    elapsed = performance.now() - t0;
-  } while (elapsed < minMs);
-  return (units * 1000) / elapsed;
+  let best = 0;
+  for (let trial = 0; trial < 3; trial++) {
+    let units = 0;
+    const t0 = performance.now();
+    let elapsed = 0;
+    do {
+      batch();
+      units += perBatch;
+      elapsed = performance.now() - t0;
+    } while (elapsed < minMs / 3);
+    best = Math.max(best, (units * 1000) / elapsed);
+  }
+  return best;
 }
 
 export interface Floor {
@@ -55,6 +60,14 @@ function imaHashFloor(data: Buffer, sha1Log: boolean, minMs: number): number {
   });
 }
 
+/** Both IMA hash floors; run.ts measures them again after the parsers and keeps the better (less disturbed) value. */
+export function measureImaHashFloors(sampleTemplateData: Buffer, minMs: number): Pick<Floor, 'imaHashFloorSha1LogPerS' | 'imaHashFloorSha256LogPerS'> {
+  return {
+    imaHashFloorSha1LogPerS: imaHashFloor(sampleTemplateData, true, minMs),
+    imaHashFloorSha256LogPerS: imaHashFloor(sampleTemplateData, false, minMs),
+  };
+}
+
 /** `sampleTemplateData`: a typical IMA template data, so the hash floor matches the parser runs. */
 export function measureFloor(sampleTemplateData: Buffer, minMs: number): Floor {
   const message = Buffer.alloc(145, 0x5a); // about the size of a quote's TPMS_ATTEST
@@ -76,8 +89,7 @@ export function measureFloor(sampleTemplateData: Buffer, minMs: number): Floor {
     sha1PerS: measureRate(1000, minMs, () => {
       for (let i = 0; i < 1000; i++) hash('sha1', sampleTemplateData, 'buffer');
     }),
-    imaHashFloorSha1LogPerS: imaHashFloor(sampleTemplateData, true, minMs),
-    imaHashFloorSha256LogPerS: imaHashFloor(sampleTemplateData, false, minMs),
+    ...measureImaHashFloors(sampleTemplateData, minMs),
     sampleTemplateDataBytes: sampleTemplateData.length,
   };
 }

@@ -4,7 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { FromChild, ServerProcessConfig, ServerStats, ToChild } from './server-process.js';
+import type { FromChild, MemorySample, ServerProcessConfig, ServerStats, ToChild } from './server-process.js';
 
 type Unsent<T> = T extends unknown ? Omit<T, 'id'> : never;
 
@@ -85,6 +85,13 @@ export class BenchServer {
     const m = await this.request({ type: 'stats', reset });
     if (m.type !== 'stats') throw new ServerProcessError(`unexpected reply ${m.type}`);
     return m.stats;
+  }
+
+  /** Current and peak memory only (cheap enough to sample during a run). */
+  async memory(): Promise<MemorySample> {
+    const m = await this.request({ type: 'memory' });
+    if (m.type !== 'memory') throw new ServerProcessError(`unexpected reply ${m.type}`);
+    return m.memory;
   }
 
   async stop(): Promise<void> {

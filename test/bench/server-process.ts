@@ -8,6 +8,10 @@
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startServer, type RunningServer } from '../../server/app.js';
+import { openStore } from '../../db/open.js';
+import { SqlStore } from '../../db/sql-store.js';
+import type { SqlConnection, SqlDriver } from '../../db/driver.js';
+import type { Store } from '../../db/store.js';
 
 export interface ServerProcessConfig {
   db?: string;
@@ -35,15 +39,28 @@ export interface ServerStats {
   heapUsedBytes: number;
   /** CPU time the server process used, ms (user + system). */
   cpuMs: number;
+  /** SQL statements the store sent (transaction control not counted) and transactions run. */
+  sqlStatements: number;
+  sqlTransactions: number;
   uptimeMs: number;
   commands: Record<string, CommandStats>;
 }
 
-export type ToChild = { id: number; type: 'stats'; reset: boolean } | { id: number; type: 'stop' };
+export interface MemorySample {
+  rssBytes: number;
+  heapUsedBytes: number;
+  maxRssBytes: number;
+}
+
+export type ToChild =
+  | { id: number; type: 'stats'; reset: boolean }
+  | { id: number; type: 'memory' }
+  | { id: number; type: 'stop' };
 export type FromChild =
   | { type: 'ready'; port: number }
   | { type: 'fatal'; message: string }
   | { id: number; type: 'stats'; stats: ServerStats }
+  | { id: number; type: 'memory'; memory: MemorySample }
   | { id: number; type: 'stopped' };
 
 const MAX_SAMPLES = 200_000;
@@ -81,6 +98,37 @@ class RequestStats {
   }
 }
 
+/** Counts the statements and transactions the store's driver runs; the server's code is untouched. */
+class SqlCounter {
+  statements = 0;
+  transactions = 0;
+
+  instrument(store: Store): void {
+    if (!(store instanceof SqlStore)) return;
+    const driver: SqlDriver = store.driver;
+    const counted = (conn: SqlConnection): void => {
+      const all = conn.all.bind(conn);
+      const run = conn.run.bind(conn);
+      conn.all = (sql, params) => { this.statements++; return all(sql, params); };
+      conn.run = (sql, params) => { this.statements++; return run(sql, params); };
+    };
+    counted(driver);
+    const transaction = driver.transaction.bind(driver);
+    driver.transaction = (fn) => {
+      this.transactions++;
+      return transaction((conn) => {
+        counted(conn);
+        return fn(conn);
+      });
+    };
+  }
+
+  reset(): void {
+    this.statements = 0;
+    this.transactions = 0;
+  }
+}
+
 function send(msg: FromChild): void {
   process.send?.(msg);
 }
@@ -89,12 +137,16 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as ServerProcessConfig;
   const requests = new RequestStats();
   const logger = pino({ name: 'acs-server', level: 'info' }, { write: (line: string) => requests.record(line) });
+  const sql = new SqlCounter();
   let server: RunningServer;
+  let store: Store;
   try {
+    store = await openStore(config.db, process.env, { create: true });
+    sql.instrument(store);
     server = await startServer({
       port: 0,
       host: '127.0.0.1',
-      db: config.db,
+      store,
       roots: config.roots,
       caDir: config.caDir,
       imaKeyFiles: config.imaKeyFiles,
@@ -119,17 +171,23 @@ async function main(): Promise<void> {
           maxRssBytes: process.resourceUsage().maxRSS * 1024,
           heapUsedBytes: mem.heapUsed,
           cpuMs: (cpu.user + cpu.system) / 1000,
+          sqlStatements: sql.statements,
+          sqlTransactions: sql.transactions,
           uptimeMs: performance.now() - timeBase,
           commands: requests.commands,
         },
       });
       if (msg.reset) {
         requests.reset();
+        sql.reset();
         cpuBase = process.cpuUsage();
         timeBase = performance.now();
       }
+    } else if (msg.type === 'memory') {
+      const mem = process.memoryUsage();
+      send({ id: msg.id, type: 'memory', memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, maxRssBytes: process.resourceUsage().maxRSS * 1024 } });
     } else if (msg.type === 'stop') {
-      void server.close().finally(() => {
+      void server.close().then(() => store.close()).finally(() => {
         send({ id: msg.id, type: 'stopped' });
         // Leave through a normal exit so --cpu-prof writes its profile.
         process.disconnect?.();
