@@ -71,7 +71,7 @@ export function matchQuotedPcrs(input: PcrMatchInput): PcrMatch {
   const templateHashAlg = events[0]?.templateHashAlg ?? 'sha1';
   // Linux 5.8+ and IBM ACS extend H_bank(template data); older kernels the zero-padded SHA-1 template hash.
   const rules: ImaReplayRule[] = templateHashAlg === 'sha1' ? ['per_bank_template_data_hash', 'sha1_zero_padded'] : ['per_bank_template_data_hash'];
-  for (const rule of rules) {
+  const attempt = (rule: ImaReplayRule, everyPrefix: boolean): PcrMatch | undefined => {
     const replayer = new ImaReplayer({
       templateHashAlg,
       banks: banks.map((b) => b.alg),
@@ -81,20 +81,30 @@ export function matchQuotedPcrs(input: PcrMatchInput): PcrMatch {
     });
     const checks: TemplateHashCheck[] = [];
     for (let k = 0; ; k++) {
-      const current = new Map(banks.map((b) => [b.alg, replayer.pcr(b.alg, policy.imaPcr)] as const));
-      if (digestOf(banks, fixed, current, policy.imaPcr).equals(input.pcrDigest)) {
-        return {
-          pcrs: toBanks(banks, fixed, current, policy.imaPcr),
-          imaSkipped: skipped,
-          imaAccepted: k,
-          imaNext: start + k,
-          imaPcr: { sha256: current.get('sha256')?.toString('hex') ?? null, sha1: current.get('sha1')?.toString('hex') ?? null },
-          imaRule: rule,
-          templateChecks: checks,
-        };
+      if (everyPrefix || k === events.length) {
+        const current = new Map(banks.map((b) => [b.alg, replayer.pcr(b.alg, policy.imaPcr)] as const));
+        if (digestOf(banks, fixed, current, policy.imaPcr).equals(input.pcrDigest)) {
+          return {
+            pcrs: toBanks(banks, fixed, current, policy.imaPcr),
+            imaSkipped: skipped,
+            imaAccepted: k,
+            imaNext: start + k,
+            imaPcr: { sha256: current.get('sha256')?.toString('hex') ?? null, sha1: current.get('sha1')?.toString('hex') ?? null },
+            imaRule: rule,
+            templateChecks: checks,
+          };
+        }
       }
-      if (k === events.length) break;
+      if (k === events.length) return undefined;
       checks.push(replayer.extend(events[k].event));
+    }
+  };
+  // The whole log usually matches (the client reads it after quoting); only when it runs past
+  // the quote are shorter prefixes tried. A hash chain makes the first matching prefix the only one.
+  for (const everyPrefix of [false, true]) {
+    for (const rule of rules) {
+      const match = attempt(rule, everyPrefix);
+      if (match) return match;
     }
   }
   throw new AcsError(ACS_ERROR.EVENT, 'the event logs do not reproduce the quoted PCR digest');

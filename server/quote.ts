@@ -7,10 +7,10 @@ import { MarshalError } from '../shared/tpm/buffer.js';
 import { TPM_ST } from '../shared/tpm/constants.js';
 import { quoteInfo, unmarshalAttest, type TpmAttest } from '../shared/tpm/attest.js';
 import { unmarshalSignature } from '../shared/tpm/signature.js';
-import { unmarshalPublic } from '../shared/tpm/public.js';
 import { samePcrSelection, unmarshalPcrSelection } from '../shared/tpm/pcr-selection.js';
 import { verifyQuoteSignature } from '../shared/crypto/quote.js';
 import type { ServerContext } from './context.js';
+import { enrolledAk } from './ak-keys.js';
 import { checkFirmwareLog, type CheckedFirmwareLog } from './firmware-evidence.js';
 import { checkImaEvents, type CheckedImaEvents } from './ima-evidence.js';
 import { matchQuotedPcrs, type PcrMatch } from './pcr-match.js';
@@ -34,7 +34,8 @@ export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: Serve
   let signatureOk = false;
   try {
     const signature = structure('signature', () => unmarshalSignature(req.signature));
-    signatureOk = verifyQuoteSignature(unmarshalPublic(Buffer.from(machine.attestpub, 'hex')), req.quoted, signature);
+    const ak = enrolledAk(machine.attestpub);
+    signatureOk = verifyQuoteSignature(ak.pub, req.quoted, signature, ak.key);
     if (!signatureOk) throw new AcsError(ACS_ERROR.QUOTE_SIGNATURE, 'quote signature does not verify with the enrolled AK');
     // CPU-heavy checks run before any row is locked.
     const firmware = req.events.length > 0 ? checkFirmwareLog(req.events) : null;

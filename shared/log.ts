@@ -13,7 +13,8 @@ export function createLogger(opts: { name: string; level?: string; pretty?: bool
     level: opts.level ?? process.env.ACS_LOG_LEVEL ?? 'info',
     redact: { paths: ['password', '*.password', 'caKey', '*.caKey', 'privateKey', '*.privateKey'], censor: '[redacted]' },
     transport: pretty ? { target: 'pino-pretty', options: { destination: 2, colorize: true } } : undefined,
-  }, pretty ? undefined : pino.destination(2));
+  // Asynchronous writes: a busy server must not block on stderr once per request (pino flushes at exit).
+  }, pretty ? undefined : pino.destination({ dest: 2, sync: false }));
 }
 
 export type { Logger };

@@ -20,12 +20,18 @@ function hashName(alg: number): string {
  * AK fixes a scheme in its public area (a restricted key must), equal it:
  * a signature under any other scheme was not made by that AK for a quote.
  */
-export function verifyQuoteSignature(akPublic: TpmPublic, quoted: Uint8Array, sig: TpmSignature): boolean {
+export function verifyQuoteSignature(
+  akPublic: TpmPublic,
+  quoted: Uint8Array,
+  sig: TpmSignature,
+  /** The key of akPublic when the caller already has it (a verifier checking many quotes of one AK). */
+  akKey?: KeyObject,
+): boolean {
   const scheme = akPublic.parameters.scheme;
   if (scheme.scheme !== TPM_ALG.NULL && (scheme.scheme !== sig.sigAlg || scheme.hashAlg !== sig.hashAlg)) return false;
   const hash = HASH_ALGS.get(sig.hashAlg);
   if (!hash) return false;
-  const key = publicKeyFromTpm(akPublic);
+  const key = akKey ?? publicKeyFromTpm(akPublic);
   try {
     return verifyWith(key, akPublic, hash.name, quoted, sig);
   } catch {
