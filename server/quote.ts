@@ -5,7 +5,7 @@ import type { JsonObject } from '../shared/protocol/frame.js';
 import type { QuoteRequest, QuoteResponse } from '../shared/protocol/messages.js';
 import { MarshalError } from '../shared/tpm/buffer.js';
 import { TPM_ST } from '../shared/tpm/constants.js';
-import { quoteInfo, unmarshalAttest, type TpmAttest } from '../shared/tpm/attest.js';
+import { quoteInfo, unmarshalAttest, type ClockInfo, type TpmAttest } from '../shared/tpm/attest.js';
 import { unmarshalSignature } from '../shared/tpm/signature.js';
 import { samePcrSelection, unmarshalPcrSelection } from '../shared/tpm/pcr-selection.js';
 import { verifyQuoteSignature } from '../shared/crypto/quote.js';
@@ -70,6 +70,7 @@ async function acceptQuote(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> {
   if (!samePcrSelection(info.pcrSelect, unmarshalPcrSelection(Buffer.from(a.pcrselect, 'hex')))) {
     throw new AcsError(ACS_ERROR.PCR_SELECT, 'quoted PCR selection differs from the one issued');
   }
+  if (bootBefore(attest.clockInfo, m)) throw new StaleQuoteError();
   if (!a.newBoot && (attest.clockInfo.resetCount !== m.resetCount || attest.clockInfo.restartCount !== m.restartCount)) {
     throw new NewBootError();
   }
@@ -122,6 +123,31 @@ class NewBootError extends AcsError {
   constructor() {
     super(ACS_ERROR.EVENT, 'the TPM was reset since the last attestation; the next nonce asks for full logs');
   }
+}
+
+/**
+ * A quote held back and delivered late: the TPM signed it in an earlier boot
+ * than the machine's newest verified quote. Refused without touching machine
+ * state, so a delayed genuine quote can neither roll the machine back to an
+ * older boot nor reset its boot position.
+ */
+class StaleQuoteError extends AcsError {
+  constructor() {
+    super(ACS_ERROR.EVENT, 'the quote was signed in an earlier TPM boot than the newest verified quote');
+  }
+}
+
+/**
+ * TPMS_CLOCK_INFO (TPM 2.0 Part 2 §10.11.1): resetCount counts TPM Resets and
+ * restartCount the Restarts and Resumes since the last Reset, so the pair
+ * orders the boots of one TPM. TPM2_Clear zeroes both, but it also destroys
+ * the storage hierarchy the AK lives in: the new AK's enrollment clears the
+ * machine's counters, so a cleared TPM is never compared with its past.
+ */
+function bootBefore(clock: ClockInfo, later: Pick<MachineRow, 'resetCount' | 'restartCount'>): boolean {
+  if (later.resetCount === null || later.restartCount === null) return false;
+  if (clock.resetCount !== later.resetCount) return clock.resetCount < later.resetCount;
+  return clock.restartCount < later.restartCount;
 }
 
 /**

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { swtpmPowerOn } from '../tpm/swtpm.js';
-import { startup } from '../tpm/commands/startup.js';
+import { shutdown, startup } from '../tpm/commands/startup.js';
 import { Tpm } from '../tpm/tpm.js';
 
 const run = promisify(execFile);
@@ -214,6 +214,13 @@ export async function startSwtpm(opts: SwtpmOptions = {}): Promise<Swtpm> {
     stateDir,
     pid: Number(readFileSync(path.join(stateDir, 'swtpm.pid'), 'utf8').trim()),
     async restart() {
+      // An orderly TPM2_Shutdown first: a power loss without it counts against dictionary-attack lockout.
+      const before = await Tpm.open(tcti);
+      try {
+        await shutdown(before).catch(() => undefined);
+      } finally {
+        await before.close();
+      }
       await swtpmPowerOn(HOST, port + 1);
       const tpm = await Tpm.open(tcti);
       try {
