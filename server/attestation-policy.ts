@@ -1,12 +1,13 @@
 import { TPM_ALG } from '../shared/tpm/constants.js';
 import type { ImaKeyring } from '../shared/eventlog/ima-signature.js';
 import { buildPcrSelection, marshalPcrSelection, type PcrSelection } from '../shared/tpm/pcr-selection.js';
+import { FIRMWARE_PCRS, IMA_PCR } from '../shared/tpm/pcr-roles.js';
 
 /**
  * What the server asks a TPM to quote and how it judges the answer.
  * IBM ACS asks for SHA-256 PCR 0-10 with an empty SHA-1 bank
- * (`00000002000b03ff0700000403000000`); firmware measurements live in PCRs
- * 0-9 and IMA in PCR 10 (TCG PC Client PFP §3.3.4, Linux IMA).
+ * (`00000002000b03ff0700000403000000`): the firmware PCRs and IMA's PCR
+ * (shared/tpm/pcr-roles.ts).
  */
 export interface AttestationPolicy {
   /** The selection every nonce response carries. */
@@ -21,9 +22,6 @@ export interface AttestationPolicy {
   imaKeys: ImaKeyring;
 }
 
-export const FIRMWARE_PCRS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-export const IMA_PCR = 10;
-
 export function defaultAttestationPolicy(imaKeys: ImaKeyring): AttestationPolicy {
   const pcrSelection = buildPcrSelection([
     [TPM_ALG.SHA256, [...FIRMWARE_PCRS, IMA_PCR]],
@@ -32,7 +30,7 @@ export function defaultAttestationPolicy(imaKeys: ImaKeyring): AttestationPolicy
   return {
     pcrSelection,
     pcrselectHex: marshalPcrSelection(pcrSelection).toString('hex'),
-    firmwarePcrs: FIRMWARE_PCRS,
+    firmwarePcrs: [...FIRMWARE_PCRS],
     imaPcr: IMA_PCR,
     imaKeys,
   };
