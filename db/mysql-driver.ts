@@ -5,6 +5,7 @@
  * removed from the pool and replaced on the next query; it never reaches the
  * process as an unhandled 'error' event.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise';
 import type { RunResult, SqlConnection, SqlDriver, SqlRow, SqlValue } from './driver.js';
@@ -75,6 +76,27 @@ function isConnectionLoss(err: StoreError): boolean {
   return err.code === 0x80000040;
 }
 
+/**
+ * InnoDB rolled the whole transaction back to break a deadlock (Galera
+ * reports a certification conflict the same way). Concurrent enrollments of
+ * new hostnames meet here: each SELECT … FOR UPDATE of a missing row takes a
+ * gap lock, and each INSERT then waits for the other's. Re-running the
+ * transaction is the documented remedy (MySQL Reference Manual, InnoDB
+ * "How to Minimize and Handle Deadlocks").
+ */
+function isDeadlock(err: unknown): boolean {
+  return err instanceof StoreError && (err.cause as MysqlError | undefined)?.code === 'ER_LOCK_DEADLOCK';
+}
+
+/**
+ * Attempts of a transaction that keeps losing deadlocks. Between them a
+ * random pause, doubling each time (about 1 s in all at most), lets the
+ * winners commit first even when dozens of transactions of several servers
+ * contend for one gap.
+ */
+const DEADLOCK_ATTEMPTS = 8;
+const DEADLOCK_PAUSE_MS = 4;
+
 export class MysqlDriver implements SqlDriver {
   readonly dialect = 'mysql' as const;
   readonly forUpdate = ' FOR UPDATE';
@@ -134,7 +156,19 @@ export class MysqlDriver implements SqlDriver {
     return run(this.pool, sql, params).catch((e) => Promise.reject(mysqlError(e, 'query failed')));
   }
 
+  /** Runs fn in a transaction, again from the start when InnoDB picked it as a deadlock victim. */
   async transaction<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactionOnce(fn);
+      } catch (e) {
+        if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(e)) throw e;
+        await sleep(Math.random() * DEADLOCK_PAUSE_MS * 2 ** attempt);
+      }
+    }
+  }
+
+  private async transactionOnce<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
     let conn: PoolConnection;
     try {
       conn = await this.pool.getConnection();

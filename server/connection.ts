@@ -139,9 +139,15 @@ export class Connection {
     this.reply(serializeResponse(command, response as ResponseMap[Command]));
   }
 
-  /** Request refused: AcsErrors carry their code and message; anything else is an internal error, not described to the client. */
+  /**
+   * Request refused: AcsErrors carry their code and message; anything else
+   * is an internal error, not described to the client. A server-side code
+   * (8xxxxxxx, e.g. the database is unreachable) keeps its cause in the log
+   * line, where the operator needs it and the client does not.
+   */
   private fail(err: unknown): void {
     if (err instanceof AcsError) {
+      if (!err.clientFault && err.cause !== undefined) this.summary.err = err.cause;
       this.reply(errorResponse(err.code, err.message), err);
     } else {
       this.summary.err = err;

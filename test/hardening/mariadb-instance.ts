@@ -1,0 +1,129 @@
+/**
+ * A MariaDB server of the test's own, so the test may kill it: a data
+ * directory made by mariadb-install-db in a temp dir, mariadbd on a free
+ * loopback port (root without a password), stopped with any signal and
+ * started again on the same data directory and port. --no-defaults keeps the
+ * system's my.cnf (its user, log and socket paths) out of it.
+ *
+ * mariadbd runs under a small sh watchdog reading our stdin: if this process
+ * dies, the pipe closes and the watchdog kills mariadbd.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import mysql from 'mysql2/promise';
+import type { Test } from 'tap';
+
+const run = promisify(execFile);
+const HOST = '127.0.0.1';
+const WATCHDOG = 'exec 3<&0; "$@" 3<&- </dev/null & p=$!; { read -r _ <&3; kill -9 $p 2>/dev/null; } & wait $p';
+
+export class MariaDbStartError extends Error {
+  override name = 'MariaDbStartError';
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export class MariaDbInstance {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(readonly dir: string, readonly port: number) {}
+
+  /** Installs a data directory and starts the server; stopped and removed when `t` ends. */
+  static async create(t: Test): Promise<MariaDbInstance> {
+    const dir = await mkdtemp(join(tmpdir(), 'acs-mariadb-'));
+    const db = new MariaDbInstance(dir, await freePort());
+    t.teardown(async () => {
+      await db.stop('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    });
+    try {
+      await run('mariadb-install-db', [
+        '--no-defaults', `--datadir=${db.dataDir}`, '--user=root', '--auth-root-authentication-method=normal',
+        '--skip-test-db', '--innodb-log-file-size=8M', '--innodb-buffer-pool-size=32M',
+      ]);
+    } catch (e) {
+      throw new MariaDbStartError(`mariadb-install-db failed: ${(e as Error).message}`);
+    }
+    await db.start();
+    return db;
+  }
+
+  get dataDir(): string {
+    return join(this.dir, 'data');
+  }
+
+  /** mysql:// URL of `database` on this server. */
+  url(database: string): string {
+    return `mysql://root@${HOST}:${this.port}/${database}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts mariadbd on the data directory and waits until it answers a query. */
+  async start(timeoutMs = 30_000): Promise<void> {
+    if (this.child) throw new MariaDbStartError('already running');
+    const child = spawn('sh', ['-c', WATCHDOG, 'mariadbd-watchdog', 'mariadbd', '--no-defaults',
+      `--datadir=${this.dataDir}`, `--socket=${join(this.dir, 'mysqld.sock')}`, `--pid-file=${join(this.dir, 'mysqld.pid')}`,
+      `--port=${this.port}`, `--bind-address=${HOST}`, '--user=root', `--log-error=${join(this.dir, 'error.log')}`,
+      '--innodb-log-file-size=8M', '--innodb-buffer-pool-size=32M', '--max-connections=500', '--skip-name-resolve',
+    ], { stdio: ['pipe', 'ignore', 'ignore'] });
+    child.unref();
+    (child.stdin as unknown as { unref?(): void }).unref?.();
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null) throw new MariaDbStartError(`mariadbd exited: ${await this.errorLog()}`);
+      try {
+        const conn = await mysql.createConnection({ host: HOST, port: this.port, user: 'root', connectTimeout: 1000 });
+        await conn.query('SELECT 1');
+        await conn.end();
+        return;
+      } catch {
+        if (Date.now() > until) throw new MariaDbStartError(`mariadbd not answering after ${timeoutMs} ms: ${await this.errorLog()}`);
+        await sleep(50);
+      }
+    }
+  }
+
+  /** Sends `signal` to mariadbd itself (not the watchdog) and waits until it is gone. */
+  async stop(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const pid = Number((await readFile(join(this.dir, 'mysqld.pid'), 'utf8').catch(() => '')).trim());
+    if (pid > 0) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Already gone.
+      }
+    } else {
+      child.kill('SIGKILL');
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await this.exited;
+    clearTimeout(timer);
+    this.child = undefined;
+  }
+
+  private async errorLog(): Promise<string> {
+    return (await readFile(join(this.dir, 'error.log'), 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
+  }
+}
