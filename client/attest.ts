@@ -10,10 +10,7 @@ import { parseFirmwareLog } from '../shared/eventlog/firmware-event.js';
 import { encodeFirmwareWireEvents } from '../shared/eventlog/firmware-wire.js';
 import { readImaLogFile } from '../shared/eventlog/ima-stream.js';
 import { encodeImaWireEvent } from '../shared/eventlog/ima-wire.js';
-import { loadAk } from './ak.js';
-import { flushContext } from './tpm/commands/objects.js';
-import { quote } from './tpm/commands/quote.js';
-import { Tpm } from './tpm/tpm.js';
+import { openAttestationTpm } from './attestation-tpm.js';
 import { loadEnrollment } from './state-dir.js';
 import { QuoteRequestBuilder } from './quote-request.js';
 
@@ -75,15 +72,10 @@ async function attestOnce(opts: AttestOptions, retried: boolean): Promise<Attest
     await exchange(opts.server.host, opts.server.port, serializeRequest({ command: 'nonce', hostname, userid: opts.userid, boottime: opts.bootTime }), xo),
   );
 
-  const tpm = await Tpm.open(opts.tcti, { timeoutMs: opts.timeoutMs });
+  const tpm = await openAttestationTpm(opts.tcti, { timeoutMs: opts.timeoutMs, logger: opts.logger });
   let q;
   try {
-    const ak = await loadAk(tpm, enrollment.blobs);
-    try {
-      q = await quote(tpm, ak.handle, nonce.nonce, unmarshalPcrSelection(nonce.pcrselect));
-    } finally {
-      await flushContext(tpm, ak.handle).catch(() => undefined);
-    }
+    q = await tpm.quote(enrollment.blobs, nonce.nonce, unmarshalPcrSelection(nonce.pcrselect));
   } finally {
     await tpm.close();
   }

@@ -1,13 +1,12 @@
 import { hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
 import { HASH_ALGS, hashAlgId, type HashAlg } from '../shared/tpm/constants.js';
 import { parseFirmwareLog } from '../shared/eventlog/firmware-event.js';
 import { EV } from '../shared/eventlog/event-types.js';
 import { readImaLogFile } from '../shared/eventlog/ima-stream.js';
 import { isViolation, templateHashInput } from '../shared/eventlog/ima-template.js';
-import { pcrExtend } from './tpm/commands/pcr.js';
-import { ensureStarted } from './tpm/commands/startup.js';
-import { Tpm } from './tpm/tpm.js';
+import { openAttestationTpm } from './attestation-tpm.js';
 
 /** IMA's PCR (Linux CONFIG_IMA_MEASURE_PCR_IDX). */
 const IMA_PCR = 10;
@@ -24,10 +23,11 @@ export interface ExtendOptions {
   imaCount?: number;
   /** Banks to extend IMA events into. */
   imaBanks?: HashAlg[];
+  logger?: Logger;
 }
 
 /**
- * Replays measurement logs into a simulator's PCRs, as IBM's eventextend and
+ * Replays measurement logs into a simulator's (or the software TPM's) PCRs, as IBM's eventextend and
  * imaextend do, so a software TPM holds what the logs describe. Firmware
  * events extend every bank they carry a digest for (EV_NO_ACTION never,
  * TCG PC Client PFP §10.4.5); IMA events extend PCR 10 the way Linux 5.8+
@@ -35,17 +35,17 @@ export interface ExtendOptions {
  * 0xFF… for violations.
  */
 export async function extendLogs(opts: ExtendOptions): Promise<{ firmwareEvents: number; imaEvents: number }> {
-  const tpm = await Tpm.open(opts.tcti);
+  const tpm = await openAttestationTpm(opts.tcti, { logger: opts.logger });
   let firmwareEvents = 0;
   let imaEvents = 0;
   try {
-    await ensureStarted(tpm);
+    await tpm.startup();
     if (opts.biosLog) {
       const log = parseFirmwareLog(await readFile(opts.biosLog));
       for (const ev of log.events) {
         if (ev.eventType === EV.NO_ACTION || ev.pcrIndex === NO_PCR) continue;
         const digests = ev.digests.filter((d) => HASH_ALGS.has(d.alg)).map((d) => ({ hashAlg: d.alg, digest: d.digest }));
-        await pcrExtend(tpm, ev.pcrIndex, digests);
+        await tpm.extend(ev.pcrIndex, digests);
         firmwareEvents++;
       }
     }
@@ -63,7 +63,7 @@ export async function extendLogs(opts: ExtendOptions): Promise<{ firmwareEvents:
           const digest = violation ? Buffer.alloc(size, 0xff) : alg === logAlg ? ev.templateHash : hash(alg, templateHashInput(ev), 'buffer');
           return { hashAlg: hashAlgId(alg), digest };
         });
-        await pcrExtend(tpm, ev.pcrIndex === IMA_PCR ? IMA_PCR : ev.pcrIndex, digests);
+        await tpm.extend(ev.pcrIndex === IMA_PCR ? IMA_PCR : ev.pcrIndex, digests);
         imaEvents++;
       }
     }

@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildCertificate, type Extension } from './x509-builder.js';
+import { buildCertificate, type Extension } from '../shared/crypto/x509-builder.js';
 
 /** The privacy CA key or certificate is missing, unreadable or exposed. */
 export class PrivacyCaError extends Error {

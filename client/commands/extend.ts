@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { createLogger } from '../../shared/log.js';
 import { extendLogs } from '../extend.js';
 import { run, tpmOption } from './common.js';
 
@@ -32,6 +33,7 @@ export const extendCommand: CommandModule<object, Args> = {
         imaHashAlg: argv['ima-hash-alg'] as 'sha1',
         imaFrom: argv['ima-from'],
         imaCount: argv['ima-count'],
+        logger: createLogger({ name: 'acs-client', level: 'warn' }),
       });
       console.log(`extended ${r.firmwareEvents} firmware events and ${r.imaEvents} IMA events`);
     }),

@@ -12,7 +12,7 @@ import { hashAlgId } from '../../shared/tpm/constants.js';
 import { unmarshalPcrSelection } from '../../shared/tpm/pcr-selection.js';
 import { measureFirmware, syntheticFirmwareLog } from './firmware-log.js';
 import { SyntheticImaLog, type ImaLogProfile } from './ima-log.js';
-import type { SoftwareTpm } from './software-tpm.js';
+import type { SoftwareTpm } from '../../client/simulator/software-tpm.js';
 
 /** Where the server listens; the benchmark only ever talks to 127.0.0.1. */
 export interface Endpoint {

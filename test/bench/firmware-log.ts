@@ -11,7 +11,7 @@ import { hash } from 'node:crypto';
 import type { FirmwareEvent, FirmwareLog, SpecIdEvent } from '../../shared/eventlog/firmware-event.js';
 import { EV } from '../../shared/eventlog/event-types.js';
 import { TPM_ALG } from '../../shared/tpm/constants.js';
-import { BANKS, type BankDigests, type PcrBanks } from './software-tpm.js';
+import { BANKS, type BankDigests, type PcrBanks } from '../../client/simulator/pcr-banks.js';
 
 const SPEC_ID_SIGNATURE = Buffer.from('Spec ID Event03\0', 'latin1');
 

@@ -7,14 +7,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BenchHost } from './bench-host.js';
-import type { BenchEkCa } from './ek-ca.js';
 import type { ImaLogProfile } from './ima-log.js';
-import { SoftwareTpm, type KeyAlg } from './software-tpm.js';
+import type { SoftwareEkCa } from '../../client/simulator/software-ek-ca.js';
+import { SoftwareTpm, type KeyAlg } from '../../client/simulator/software-tpm.js';
 
 export type AkMode = KeyAlg | 'mixed';
 
 export interface FleetOptions {
-  ca: BenchEkCa;
+  ca: SoftwareEkCa;
   count: number;
   /** Prefix of every hostname; unique per run so an existing database is never disturbed. */
   prefix: string;

@@ -10,7 +10,7 @@ import { constants, generateKeyPairSync, hash, privateEncrypt, type KeyObject } 
 import type { ImaEvent } from '../../shared/eventlog/ima-event.js';
 import { imaKeyId } from '../../shared/eventlog/ima-signature.js';
 import { encodeImaWireEvent } from '../../shared/eventlog/ima-wire.js';
-import type { PcrBanks } from './software-tpm.js';
+import type { PcrBanks } from '../../client/simulator/pcr-banks.js';
 
 export type TemplateHashAlg = 'sha1' | 'sha256';
 const IMA_PCR = 10;

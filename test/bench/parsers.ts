@@ -20,7 +20,7 @@ import { checkImaEvents } from '../../server/ima-evidence.js';
 import { measureRate } from './floor.js';
 import { syntheticFirmwareLog } from './firmware-log.js';
 import { imaBinaryLog, SyntheticImaLog, type ImaSigner, type TemplateHashAlg } from './ima-log.js';
-import { PcrBanks } from './software-tpm.js';
+import { PcrBanks } from '../../client/simulator/pcr-banks.js';
 
 const BIOS_FIXTURES = fileURLToPath(new URL('../../../test/fixtures/eventlogs/bios/', import.meta.url));
 

@@ -16,7 +16,7 @@ import { hideBin } from 'yargs/helpers';
 import { PrivacyCa } from '../../server/privacy-ca.js';
 import type { Endpoint, BenchHost } from './bench-host.js';
 import { benchDatabases, type BenchDatabase } from './databases.js';
-import { BenchEkCa } from './ek-ca.js';
+import { SoftwareEkCa } from '../../client/simulator/software-ek-ca.js';
 import { createFleet, runPrefix, type AkMode } from './fleet.js';
 import { measureFloor, measureImaHashFloors } from './floor.js';
 import { ImaSigner, SyntheticImaLog, type ImaLogProfile } from './ima-log.js';
@@ -25,7 +25,7 @@ import { hotSpots, type HotSpot } from './profile.js';
 import { buildSummary, formatReport, TARGETS, type BenchReport, type DatabaseResults } from './report.js';
 import { enrollment, firstAttestation, fullAttestation, incremental, memoryRun } from './scenarios.js';
 import { BenchServer } from './server-handle.js';
-import { PcrBanks } from './software-tpm.js';
+import { PcrBanks } from '../../client/simulator/pcr-banks.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const SCENARIOS = ['floor', 'parsers', 'enroll', 'full', 'incremental', 'memory'] as const;
@@ -189,7 +189,7 @@ try {
   }
   if (want('enroll') || want('full') || want('incremental') || want('memory')) {
     const rootsDir = join(tmp, 'roots');
-    const ca = await BenchEkCa.create(rootsDir);
+    const ca = await SoftwareEkCa.create(rootsDir);
     const caDir = join(tmp, 'privacy-ca');
     await PrivacyCa.init(caDir);
     const imaKeyFile = join(tmp, 'ima-key.pem');

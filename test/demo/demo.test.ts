@@ -2,9 +2,10 @@
  * The README's first command: `npm run demo` from a clean clone (sharing this
  * checkout's node_modules instead of a fresh `npm ci`) must start the server
  * and web UI, enroll and attest a fleet with one failing host, and leave no
- * process behind on Ctrl-C.
+ * process behind on Ctrl-C — with swtpm processes, and with the in-process
+ * software TPMs it uses where swtpm is missing (--software-tpm forces them).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -41,24 +42,35 @@ function processesWith(needle: string): number[] {
 
 interface ApiMachine {
   hostname: string;
+  tpmvendor: string | null;
   state: string;
   lastReport: { outcome: string; errorCode: string | null } | null;
 }
 
-t.test('npm run demo from a clean clone', async (t) => {
-  const work = await mkdtemp(join(tmpdir(), 'acs-demo-test-'));
-  t.teardown(() => rm(work, { recursive: true, force: true }));
-  const clone = join(work, 'clone');
-  execFileSync('git', ['clone', '--quiet', checkout, clone]);
-  await symlink(join(checkout, 'node_modules'), join(clone, 'node_modules'));
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: clone, stdio: 'ignore' });
+const work = await mkdtemp(join(tmpdir(), 'acs-demo-test-'));
+t.teardown(() => rm(work, { recursive: true, force: true }));
+const clone = join(work, 'clone');
+execFileSync('git', ['clone', '--quiet', checkout, clone]);
+await symlink(join(checkout, 'node_modules'), join(clone, 'node_modules'));
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: clone, stdio: 'ignore' });
 
+interface DemoRun {
+  output: string;
+  machines: ApiMachine[];
+  dataDir: string;
+  /** The demo's TMPDIR: swtpm state goes there, so every swtpm process names it on its command line. */
+  tmp: string;
+  /** Sends Ctrl-C to the demo's process group and waits for the demo to exit. */
+  interrupt(): Promise<string>;
+}
+
+/** Starts `npm run demo` in the clone and waits until the fleet shows three trusted machines and a failing one. */
+async function runDemo(t: Test, name: string, args: string[]): Promise<DemoRun> {
   const [port, webPort] = [await freePort(), await freePort()];
-  const dataDir = join(work, 'data');
-  // Software TPM state goes under TMPDIR: every process the demo starts then names `work` on its command line.
-  const tmp = join(work, 'tmp');
+  const dataDir = join(work, `data-${name}`);
+  const tmp = join(work, `tmp-${name}`);
   await mkdir(tmp);
-  const demo = spawn('npm', ['run', 'demo', '--silent', '--', '--port', String(port), '--web-port', String(webPort), '--dir', dataDir, '--interval', '2'], {
+  const demo = spawn('npm', ['run', 'demo', '--silent', '--', '--port', String(port), '--web-port', String(webPort), '--dir', dataDir, '--interval', '2', ...args], {
     cwd: clone,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TMPDIR: tmp },
@@ -67,7 +79,13 @@ t.test('npm run demo from a clean clone', async (t) => {
   let output = '';
   demo.stdout.on('data', (d) => (output += d));
   demo.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => demo.once('exit', () => resolve()));
+  let gone = false;
+  const exited = new Promise<void>((resolve) =>
+    demo.once('exit', () => {
+      gone = true;
+      resolve();
+    }),
+  );
   t.teardown(() => {
     try {
       process.kill(-demo.pid!, 'SIGKILL');
@@ -83,6 +101,9 @@ t.test('npm run demo from a clean clone', async (t) => {
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);
+      } else if (gone) {
+        clearTimeout(timer);
+        reject(new Error(`the demo exited:\n${output}`));
       } else setTimeout(look, 200);
     };
     look();
@@ -99,20 +120,56 @@ t.test('npm run demo from a clean clone', async (t) => {
     if (Date.now() > deadline) throw new Error(`fleet not attested in time: ${JSON.stringify(machines)}\n${output}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
-  t.ok(machines.length >= 4, `${machines.length} machines enrolled`);
+  return {
+    output,
+    machines,
+    dataDir,
+    tmp,
+    async interrupt() {
+      process.kill(-demo.pid!, 'SIGINT');
+      await exited;
+      // The processes the demo stopped may take a moment to leave the process table.
+      await new Promise((r) => setTimeout(r, 1000));
+      return output;
+    },
+  };
+}
+
+function checkFleet(t: Test, machines: ApiMachine[]): void {
+  t.equal(machines.length, 4, '4 machines enrolled');
   t.ok(machines.filter((m) => m.state === 'trusted').length >= 3, 'at least three machines attested and trusted');
   const failing = machines.find((m) => m.state === 'failing');
   t.equal(failing?.hostname, 'tampered-1.demo.example', 'the tampered host is the failing one');
   t.equal(failing?.lastReport?.errorCode, '90000020', 'its logs do not reproduce the quote');
+}
 
-  t.ok(processesWith(dataDir).length >= 1, 'the server runs with the demo data directory');
-  t.ok(processesWith(tmp).length >= 4, 'four software TPMs run');
-  process.kill(-demo.pid!, 'SIGINT');
-  await exited;
+t.test('npm run demo from a clean clone, with swtpm', async (t) => {
+  const run = await runDemo(t, 'swtpm', []);
+  checkFleet(t, run.machines);
+  t.ok(run.machines.every((m) => m.tpmvendor === 'IBM '), 'every TPM is swtpm (manufacturer "IBM ")');
+  t.ok(processesWith(run.dataDir).length >= 1, 'the server runs with the demo data directory');
+  t.ok(processesWith(run.tmp).length >= 4, 'four software TPMs run');
+  const output = await run.interrupt();
   t.match(output, /demo: stopped the server and 4 software TPMs/, 'Ctrl-C ends the demo cleanly');
-  await new Promise((r) => setTimeout(r, 1000));
-  t.same(processesWith(dataDir), [], 'no server process left');
-  t.same(processesWith(join(work, 'clone')), [], 'no process of the clone left');
-  t.same(processesWith(tmp), [], 'no software TPM left');
-  t.comment(`demo: ${machines.length} machines, ${machines.filter((m) => m.state === 'trusted').length} trusted, 1 failing`);
+  t.same(processesWith(run.dataDir), [], 'no server process left');
+  t.same(processesWith(clone), [], 'no process of the clone left');
+  t.same(processesWith(run.tmp), [], 'no software TPM left');
+  t.comment(`demo: ${run.machines.length} machines, ${run.machines.filter((m) => m.state === 'trusted').length} trusted, 1 failing`);
+});
+
+t.test('npm run demo -- --software-tpm: in-process software TPMs, labelled as such', async (t) => {
+  const run = await runDemo(t, 'software', ['--software-tpm']);
+  checkFleet(t, run.machines);
+  t.same(run.machines.map((m) => m.tpmvendor), ['DEMO', 'DEMO', 'DEMO', 'DEMO'], 'the machines list shows every TPM vendor as DEMO');
+  t.match(run.output, /every host uses a software TPM \(in-process, not a real TPM\)/, 'the demo says its TPMs are not real');
+  t.match(run.output, /demo: web-1\.demo\.example attested .*\[software TPM, not a real TPM\]/, 'and says so on every host line');
+  const api = `${/web UI at (http:\/\/\S+)/.exec(run.output)![1]}api/machines/web-1.demo.example`;
+  const machine = (await (await fetch(api)).json()) as { ekCertificate: { subject: string } };
+  t.match(machine.ekCertificate.subject, /CN=Software TPM - demo only - not a TPM/, 'the machine page\'s EK certificate says it is no TPM');
+  t.same(processesWith(run.tmp), [], 'no TPM process runs');
+  t.ok(processesWith(run.dataDir).length >= 1, 'the server runs with the demo data directory');
+  const output = await run.interrupt();
+  t.match(output, /demo: stopped the server and 4 software TPMs \(in-process, not real TPMs\)/, 'Ctrl-C ends the demo cleanly');
+  t.same(processesWith(run.dataDir), [], 'no server process left');
+  t.same(processesWith(clone), [], 'no process of the clone left');
 });

@@ -16,13 +16,13 @@ import { extendLogs } from '../../client/extend.js';
 import { publicKeyFromTpm } from '../../shared/crypto/keys.js';
 import { unmarshalPublic } from '../../shared/tpm/public.js';
 import { unmarshalAttest, quoteInfo } from '../../shared/tpm/attest.js';
-import type { PcrSelection } from '../../shared/tpm/pcr-selection.js';
 import { exchange, exchangeFrame, type JsonObject } from '../../shared/protocol/frame.js';
 import { serializeRequest } from '../../shared/protocol/messages.js';
 import type { AttestationRow } from '../../db/store.js';
 import { startSwtpm } from '../helpers/swtpm.js';
 import { startTestServer } from '../helpers/acs-server.js';
 import { ACS_WIRE_DIR, readWireFrame, readWireJson } from '../helpers/acs-wire.js';
+import { tpm2ToolsPcrs } from '../helpers/tpm2-tools.js';
 import {
   AttestedHost, BIOS_LOG, IMA_KEY, IMA_LOG, expectedLog, framePayload, recordingProxy, refusalCode, scratchDir, type ExpectedImaLog,
 } from '../helpers/attested-host.js';
@@ -33,37 +33,6 @@ const QUOTED_PCRS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 interface ExpectedPcrs {
   replayed_pcrs: { sha256: Record<string, string> };
   expected_pcr10: { per_bank_template_data_hash: { pcrs: { sha256: { '10': string } } } };
-}
-
-/**
- * The PCR file tpm2_quote -o writes and tpm2_checkquote -f reads (tpm2-tools
- * 5.x "serialized" form, the in-memory structs in host byte order):
- * TPML_PCR_SELECTION { u32 count; 16 x { u16 hash; u8 sizeofSelect; u8 select[4]; pad } },
- * u32 number of TPML_DIGESTs, then each TPML_DIGEST { u32 count; 8 x { u16 size; u8 buffer[64] } }.
- * (The raw "values" form with -l fails in tpm2-tools 5.4 even on its own quotes.)
- */
-function tpm2ToolsPcrs(selection: PcrSelection[], digests: Buffer[]): Buffer {
-  const sel = Buffer.alloc(4 + 16 * 8);
-  sel.writeUInt32LE(selection.length, 0);
-  selection.forEach((s, i) => {
-    sel.writeUInt16LE(s.hashAlg, 4 + i * 8);
-    sel.writeUInt8(s.select.length, 4 + i * 8 + 2);
-    s.select.copy(sel, 4 + i * 8 + 3);
-  });
-  const lists: Buffer[] = [];
-  for (let i = 0; i < digests.length; i += 8) {
-    const chunk = digests.slice(i, i + 8);
-    const list = Buffer.alloc(4 + 8 * 66);
-    list.writeUInt32LE(chunk.length, 0);
-    chunk.forEach((d, j) => {
-      list.writeUInt16LE(d.length, 4 + j * 66);
-      d.copy(list, 4 + j * 66 + 2);
-    });
-    lists.push(list);
-  }
-  const count = Buffer.alloc(4);
-  count.writeUInt32LE(lists.length, 0);
-  return Buffer.concat([sel, count, ...lists]);
 }
 
 t.test('attestation interoperates with tpm2-tools and IBM ACS', async (t) => {

@@ -19,7 +19,7 @@ import { enroll } from '../../client/enroll.js';
 import { loadAkBlobs } from '../../client/state-dir.js';
 import { withFlushed } from '../../client/tpm/commands/objects.js';
 import { Tpm } from '../../client/tpm/tpm.js';
-import { buildCertificate } from '../../server/x509-builder.js';
+import { buildCertificate } from '../../shared/crypto/x509-builder.js';
 import { publicWithKey } from '../../shared/crypto/keys.js';
 import { exchange, type JsonObject } from '../../shared/protocol/frame.js';
 import { parseResponse, serializeRequest } from '../../shared/protocol/messages.js';

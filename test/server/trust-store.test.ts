@@ -3,7 +3,7 @@ import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { CertificateError, TrustStore, derCertificate, parseDerCertificate } from '../../server/trust-store.js';
-import { buildCertificate } from '../../server/x509-builder.js';
+import { buildCertificate } from '../../shared/crypto/x509-builder.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/acs-wire/', import.meta.url));
 const vendors = fileURLToPath(new URL('../../../certificates/tpm-vendors/', import.meta.url));
