@@ -1,25 +1,37 @@
 /**
  * ForensicsQueries in SQL both dialects accept. The machine's last report is
- * found with one correlated MAX(id) per machine over attestlog(machine_id, id);
- * pages are keyset-paginated (id, or entrynum then id) so deep pages stay cheap.
+ * found with one correlated MAX(id) per machine over attestlog(machine_id, id),
+ * and the machine list reads only the columns it shows. Pages are
+ * keyset-paginated (id, or entrynum then id) so deep pages stay cheap.
  */
 import { formatTime, parseTime, type SqlDriver, type SqlRow, type SqlValue } from './driver.js';
-import { attestationCodec, biosEventCodec, imaEventCodec, machineCodec } from './rows.js';
+import { attestationCodec, biosEventCodec, imaEventCodec, machineCodec, type RowCodec } from './rows.js';
 import {
-  DEFAULT_STALE_AFTER_MS, IMA_STATUSES, MACHINE_STATES, QueryInputError,
-  type BiosLog, type ForensicsQueries, type ImaBoot, type ImaFilter, type ImaStatus, type MachineState, type MachineSummary,
-  type OverviewCounts, type Page, type ReportFilter, type StateOptions, type StoredImaEvent,
+  DEFAULT_STALE_AFTER_MS, IMA_SEARCH_WINDOW, IMA_STATUSES, MACHINE_STATES, QueryInputError,
+  type BiosLog, type ForensicsQueries, type ImaBoot, type ImaFilter, type ImaPage, type ImaStatus, type MachineListItem,
+  type MachineState, type MachineSummary, type OverviewCounts, type Page, type ReportFilter, type StateOptions,
 } from './queries.js';
 import { SqlStore } from './sql-store.js';
 import type { AttestationRow, Store } from './store.js';
 
 /** The newest report of machine m. */
 const LAST_REPORT = '(SELECT x.id FROM attestlog x WHERE x.machine_id = m.id AND x.quoted IS NOT NULL ORDER BY x.id DESC LIMIT 1)';
-/** The machine's state from its last report a; the parameter is the stale limit. */
-const STATE = `CASE WHEN a.id IS NULL THEN 'never' WHEN a.error_code IS NOT NULL OR a.pcrinvalid = 1 THEN 'failing'
+/**
+ * The machine's state from its last report a; the parameter is the stale limit.
+ * Only a report whose quote and logs both verified can make a machine trusted.
+ */
+const STATE = `CASE WHEN a.id IS NULL THEN 'never'
+  WHEN a.error_code IS NOT NULL OR a.pcrinvalid = 1 OR COALESCE(a.quoteverified, 0) <> 1 OR COALESCE(a.logverified, 0) <> 1 THEN 'failing'
   WHEN a.quoted < ? THEN 'stale' ELSE 'trusted' END`;
-const SUMMARY_SELECT = `SELECT ${machineCodec.select('m', 'm_')}, ${attestationCodec.select('a', 'a_')}, ${STATE} AS state
-  FROM machines m LEFT JOIN attestlog a ON a.id = ${LAST_REPORT}`;
+const machineList = machineCodec.pick(['id', 'hostname', 'tpmvendor', 'ekAlg', 'akAlg', 'enrolled', 'boottime', 'imaevents']);
+const reportSummary = attestationCodec.omit(['quote', 'pcrs']);
+
+/** Each machine with its last report and state, read through the given codecs. */
+function summarySelect(m: RowCodec<unknown>, a: RowCodec<unknown>): string {
+  return `SELECT ${m.select('m', 'm_')}, ${a.select('a', 'a_')}, ${STATE} AS state FROM machines m LEFT JOIN attestlog a ON a.id = ${LAST_REPORT}`;
+}
+const SUMMARY_SELECT = summarySelect(machineCodec, attestationCodec);
+const LIST_SELECT = summarySelect(machineList, reportSummary);
 const PROBLEM = '(badevent = 1 OR nosig = 1 OR nokey = 1 OR badsig = 1)';
 const IMA_STATUS_SQL: Record<ImaStatus, string | null> = {
   all: null,
@@ -30,6 +42,9 @@ const IMA_STATUS_SQL: Record<ImaStatus, string | null> = {
   nokey: 'nokey = 1',
   badsig: 'badsig = 1',
 };
+
+/** The largest id a cursor may carry (15 digits): "after it" means after every row of that entry number. */
+const AFTER_EVERY_ID = '999999999999999';
 
 function limitOf(value: number | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -50,10 +65,10 @@ function staleBefore(opts: StateOptions = {}): string {
   return formatTime(new Date(now.getTime() - (opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS)));
 }
 
-function summary(row: SqlRow): MachineSummary {
+function summary<M, A>(row: SqlRow, m: RowCodec<M>, a: RowCodec<A>): { machine: M; last: A | null; state: MachineState } {
   return {
-    machine: machineCodec.decode(row, 'm_'),
-    last: row.a_id === null || row.a_id === undefined ? null : attestationCodec.decode(row, 'a_'),
+    machine: m.decode(row, 'm_'),
+    last: row.a_id === null || row.a_id === undefined ? null : a.decode(row, 'a_'),
     state: row.state as MachineState,
   };
 }
@@ -68,20 +83,20 @@ function page<T>(items: T[], limit: number, cursor: (last: T) => string): Page<T
 export class SqlForensics implements ForensicsQueries {
   constructor(private readonly db: SqlDriver) {}
 
-  async machines(opts: StateOptions & { state?: MachineState } = {}): Promise<MachineSummary[]> {
+  async machines(opts: StateOptions & { state?: MachineState } = {}): Promise<MachineListItem[]> {
     const params: SqlValue[] = [staleBefore(opts)];
-    let sql = `SELECT * FROM (${SUMMARY_SELECT}) s`;
+    let sql = `SELECT * FROM (${LIST_SELECT}) s`;
     if (opts.state !== undefined) {
       if (!MACHINE_STATES.includes(opts.state)) throw new QueryInputError('unknown machine state', 'state');
       sql += ' WHERE s.state = ?';
       params.push(opts.state);
     }
-    return (await this.db.all(`${sql} ORDER BY s.m_hostname`, params)).map(summary);
+    return (await this.db.all(`${sql} ORDER BY s.m_hostname`, params)).map((r) => summary(r, machineList, reportSummary));
   }
 
   async machine(id: number, opts: StateOptions = {}): Promise<MachineSummary | undefined> {
     const rows = await this.db.all(`${SUMMARY_SELECT} WHERE m.id = ?`, [staleBefore(opts), id]);
-    return rows.length ? summary(rows[0]!) : undefined;
+    return rows.length ? summary(rows[0]!, machineCodec, attestationCodec) : undefined;
   }
 
   async reports(filter: ReportFilter = {}): Promise<Page<AttestationRow>> {
@@ -94,8 +109,9 @@ export class SqlForensics implements ForensicsQueries {
     if (filter.hostname !== undefined) (where.push('a.hostname = ?'), params.push(filter.hostname));
     if (filter.machineId !== undefined) (where.push('a.machine_id = ?'), params.push(filter.machineId));
     if (filter.failed !== undefined) where.push(filter.failed ? 'a.error_code IS NOT NULL' : 'a.error_code IS NULL');
-    if (filter.pcrinvalid !== undefined) where.push(`COALESCE(a.pcrinvalid, 0) = ${filter.pcrinvalid ? 1 : 0}`);
-    if (filter.pcrschanged !== undefined) where.push(`COALESCE(a.pcrschanged, 0) = ${filter.pcrschanged ? 1 : 0}`);
+    // `= 1` (not COALESCE) so the (flag, id) indexes answer "newest flagged reports" without a scan.
+    if (filter.pcrinvalid !== undefined) where.push(filter.pcrinvalid ? 'a.pcrinvalid = 1' : '(a.pcrinvalid = 0 OR a.pcrinvalid IS NULL)');
+    if (filter.pcrschanged !== undefined) where.push(filter.pcrschanged ? 'a.pcrschanged = 1' : '(a.pcrschanged = 0 OR a.pcrschanged IS NULL)');
     if (before) (where.push('a.id < ?'), params.push(before[0]!));
     const sql = `SELECT ${attestationCodec.select('a')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
       ORDER BY a.id DESC LIMIT ?`;
@@ -138,23 +154,31 @@ export class SqlForensics implements ForensicsQueries {
     }));
   }
 
-  async imaLog(filter: ImaFilter): Promise<Page<StoredImaEvent>> {
+  async imaLog(filter: ImaFilter): Promise<ImaPage> {
     const limit = limitOf(filter.limit, 200, 5000);
     const after = cursorOf(filter.cursor, /^(\d{1,10})\.(\d{1,15})$/);
     const status = filter.status ?? 'all';
     if (!IMA_STATUSES.includes(status)) throw new QueryInputError('unknown IMA status', 'status');
-    const where = ['machine_id = ?', filter.boottime === null ? 'boottime IS NULL' : 'boottime = ?'];
-    const params: SqlValue[] = filter.boottime === null ? [filter.machineId] : [filter.machineId, filter.boottime];
+    const boot = ['machine_id = ?', filter.boottime === null ? 'boottime IS NULL' : 'boottime = ?'];
+    const bootParams: SqlValue[] = filter.boottime === null ? [filter.machineId] : [filter.machineId, filter.boottime];
+    const where = [...boot];
+    const params = [...bootParams];
     const statusSql = IMA_STATUS_SQL[status];
     if (statusSql) where.push(statusSql);
-    if (filter.path) (where.push('INSTR(filename, ?) > 0'), params.push(filter.path));
+    // A path search reads rows (the file name is not in an index): at most one window of entry numbers per call.
+    const windowEnd = filter.path ? (after ? after[0]! + 1 : 0) + IMA_SEARCH_WINDOW : null;
+    if (filter.path) (where.push('INSTR(filename, ?) > 0', 'entrynum < ?'), params.push(filter.path, windowEnd!));
     if (after) (where.push('(entrynum > ? OR (entrynum = ? AND id > ?))'), params.push(after[0]!, after[0]!, after[1]!));
     const rows = await this.db.all(
       `SELECT id, ${imaEventCodec.select('imalog')} FROM imalog WHERE ${where.join(' AND ')} ORDER BY entrynum, id LIMIT ?`,
       [...params, limit + 1],
     );
     const events = rows.map((r) => ({ id: Number(r.id), ...imaEventCodec.decode(r) }));
-    return page(events, limit, (last) => `${last.entrynum}.${last.id}`);
+    const result = page(events, limit, (last) => `${last.entrynum}.${last.id}`);
+    if (windowEnd === null || result.next !== null) return { ...result, searchedThrough: null };
+    const beyond = await this.db.all(`SELECT 1 AS more FROM imalog WHERE ${boot.join(' AND ')} AND entrynum >= ? LIMIT 1`, [...bootParams, windowEnd]);
+    // The next call starts after the window: past every id of its last entry number.
+    return beyond.length ? { ...result, next: `${windowEnd - 1}.${AFTER_EVERY_ID}`, searchedThrough: windowEnd - 1 } : { ...result, searchedThrough: null };
   }
 
   async overview(opts: StateOptions = {}): Promise<OverviewCounts> {

@@ -7,9 +7,10 @@
  * A report is an attestlog row whose quote arrived (`quoted` set). A report
  * failed when the server refused the quote (`error_code` set). A machine is
  *   never    — no report yet (including machines still enrolling),
- *   failing  — its last report failed or its PCRs left the white list (pcrinvalid),
+ *   failing  — its last report failed, its PCRs left the white list (pcrinvalid),
+ *              or it lacks quoteverified = 1 and logverified = 1,
  *   stale    — its last report passed but is older than the stale limit,
- *   trusted  — otherwise.
+ *   trusted  — otherwise: the last report's quote and logs verified, recently.
  */
 import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow } from './store.js';
 
@@ -30,6 +31,18 @@ export interface MachineSummary {
   machine: MachineRow;
   /** The newest report, or null. */
   last: AttestationRow | null;
+  state: MachineState;
+}
+
+/** What the machine list shows of a machine: no certificates, keys or white list. */
+export type MachineListRow = Pick<MachineRow, 'id' | 'hostname' | 'tpmvendor' | 'ekAlg' | 'akAlg' | 'enrolled' | 'boottime' | 'imaevents'>;
+/** A report without its stored quote request and PCR values. */
+export type ReportSummary = Omit<AttestationRow, 'quote' | 'pcrs'>;
+
+/** A machine of the list: a MachineSummary without its large columns, so a list of thousands stays cheap. */
+export interface MachineListItem {
+  machine: MachineListRow;
+  last: ReportSummary | null;
   state: MachineState;
 }
 
@@ -73,11 +86,27 @@ export interface ImaFilter {
   /** The boot, as stored on the events (host-reported boottime); null for events without one. */
   boottime: string | null;
   status?: ImaStatus;
-  /** Case-sensitive substring of the file name. */
+  /** Case-sensitive substring of the file name; searches IMA_SEARCH_WINDOW entry numbers per call. */
   path?: string;
   cursor?: string;
   /** 1..5000, default 200. */
   limit?: number;
+}
+
+/**
+ * Entry numbers a path search reads per call: substring matching reads every
+ * row it passes, so a search of a huge boot is cut into bounded calls that
+ * continue from `next`.
+ */
+export const IMA_SEARCH_WINDOW = 50_000;
+
+export interface ImaPage extends Page<StoredImaEvent> {
+  /**
+   * Set when a path search stopped at the end of its window before finding
+   * `limit` matches: the last entry number it searched (`next` continues
+   * after it). Null otherwise.
+   */
+  searchedThrough: number | null;
 }
 
 export interface ImaBoot {
@@ -101,7 +130,7 @@ export interface OverviewCounts {
 
 export interface ForensicsQueries {
   /** All machines ordered by hostname, optionally only those in one state. */
-  machines(opts?: StateOptions & { state?: MachineState }): Promise<MachineSummary[]>;
+  machines(opts?: StateOptions & { state?: MachineState }): Promise<MachineListItem[]>;
   machine(id: number, opts?: StateOptions): Promise<MachineSummary | undefined>;
   /** Reports newest first. */
   reports(filter?: ReportFilter): Promise<Page<AttestationRow>>;
@@ -110,7 +139,7 @@ export interface ForensicsQueries {
   /** The boots a machine has IMA events for, newest first. */
   imaBoots(machineId: number): Promise<ImaBoot[]>;
   /** IMA events of one machine and boot in log order. */
-  imaLog(filter: ImaFilter): Promise<Page<StoredImaEvent>>;
+  imaLog(filter: ImaFilter): Promise<ImaPage>;
   overview(opts?: StateOptions): Promise<OverviewCounts>;
 }
 

@@ -125,6 +125,16 @@ export class RowCodec<T> {
     return this.fields.flatMap((field) => encodeValue(this.table, field, record[field[0]]));
   }
 
+  /** The codec of some fields only: a narrower SELECT list for reads that need less than the whole row. */
+  pick<K extends keyof T & string>(keys: readonly K[]): RowCodec<Pick<T, K>> {
+    return new RowCodec(this.table, this.fields.filter(([key]) => (keys as readonly string[]).includes(key)));
+  }
+
+  /** The codec of every field but `keys`. */
+  omit<K extends keyof T & string>(keys: readonly K[]): RowCodec<Omit<T, K>> {
+    return new RowCodec(this.table, this.fields.filter(([key]) => !(keys as readonly string[]).includes(key)));
+  }
+
   decode(row: SqlRow, prefix = ''): T {
     const out: Record<string, unknown> = {};
     for (const [key, column, kind] of this.fields) {

@@ -8,7 +8,9 @@
  */
 import { X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
-import { describeCertificate, type CertificateInfo } from '../shared/crypto/certificate-info.js';
+import {
+  certificateStructure, decodeKeyUsage, describeCertificate, OID_KEY_USAGE, type CertificateExtension, type CertificateInfo,
+} from '../shared/crypto/certificate-info.js';
 
 export interface ExtensionView {
   oid: string;
@@ -40,11 +42,6 @@ const OID_NAMES: Record<string, string> = {
   '2.5.4.10': 'O',
   '2.5.4.11': 'OU',
 };
-
-const KEY_USAGE = [
-  'digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign',
-  'encipherOnly', 'decipherOnly',
-];
 
 type Asn1 = forge.asn1.Asn1;
 
@@ -92,16 +89,6 @@ function generalNames(seq: Asn1): string {
     .join(', ');
 }
 
-function keyUsage(bits: Asn1): string {
-  const raw = typeof bits.value === 'string' ? bits.value : '';
-  const set: string[] = [];
-  for (let i = 0; i < KEY_USAGE.length; i++) {
-    const byte = raw.charCodeAt(1 + (i >> 3));
-    if (!Number.isNaN(byte) && byte & (0x80 >> (i & 7))) set.push(KEY_USAGE[i]!);
-  }
-  return set.join(', ') || '(none)';
-}
-
 /** subjectDirectoryAttributes with TPMSpecification ::= SEQUENCE { family UTF8String, level INTEGER, revision INTEGER }. */
 function directoryAttributes(seq: Asn1): string {
   return children(seq)
@@ -118,10 +105,10 @@ function directoryAttributes(seq: Asn1): string {
     .join(', ');
 }
 
-function extensionValue(oid: string, der: string): string {
-  const node = forge.asn1.fromDer(der);
+function extensionValue({ oid, value }: CertificateExtension): string {
+  if (oid === OID_KEY_USAGE) return decodeKeyUsage(value).join(', ') || '(none)';
+  const node = forge.asn1.fromDer(forge.util.createBuffer(value.toString('binary')));
   switch (oid) {
-    case '2.5.29.15': return keyUsage(node);
     case '2.5.29.17':
     case '2.5.29.18':
       return generalNames(node);
@@ -135,30 +122,23 @@ function extensionValue(oid: string, der: string): string {
     case '2.5.29.35': return children(node).filter((n) => n.type === 0).map(bytesHex).join('') || '(no key identifier)';
     case '2.5.29.9': return directoryAttributes(node);
     case '2.5.29.32': return children(node).map((p) => oidName(oidOf(children(p)[0]))).join(', ');
-    default: return `${der.length} bytes`;
+    default: return `${value.length} bytes`;
   }
 }
 
-/** Extensions of a certificate's DER: TBSCertificate [3] EXPLICIT Extensions (RFC 5280 §4.1). */
+/** The signature algorithm and every extension of a certificate, named and decoded for display. */
 function extensions(der: Buffer): { signatureAlgorithm: string; extensions: ExtensionView[] } {
-  const cert = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
-  const [tbs, sigAlg] = children(cert);
-  const explicit = children(tbs!).find((n) => n.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && n.type === 3);
-  const list = explicit ? children(children(explicit)[0]!) : [];
+  const structure = certificateStructure(der);
   return {
-    signatureAlgorithm: oidName(oidOf(children(sigAlg!)[0])),
-    extensions: list.map((ext) => {
-      const parts = children(ext);
-      const oid = oidOf(parts[0]);
-      const critical = parts.length === 3 && parts[1]!.value === '\xff';
-      const octets = parts[parts.length - 1]!;
+    signatureAlgorithm: oidName(structure.signatureAlgorithm),
+    extensions: structure.extensions.map((ext) => {
       let value: string;
       try {
-        value = extensionValue(oid, typeof octets.value === 'string' ? octets.value : '');
+        value = extensionValue(ext);
       } catch {
         value = 'undecodable';
       }
-      return { oid, name: oidName(oid), critical, value };
+      return { oid: ext.oid, name: oidName(ext.oid), critical: ext.critical, value };
     }),
   };
 }

@@ -1,6 +1,5 @@
 /** Small pieces every page uses: times, badges, property lists, pagers. */
-import type { MachineState } from '../db/queries.js';
-import type { AttestationRow } from '../db/store.js';
+import type { MachineState, ReportSummary } from '../db/queries.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 import { flagsOf, outcomeOf, OUTCOME_TEXT, type Verdict } from './report-view.js';
 import { links } from './urls.js';
@@ -29,13 +28,13 @@ export function stateBadge(state: MachineState): SafeHtml {
   return badge(STATE_VERDICT[state], STATE_TEXT[state]);
 }
 
-export function outcomeBadge(r: AttestationRow): SafeHtml {
+export function outcomeBadge(r: ReportSummary): SafeHtml {
   const o = outcomeOf(r);
   return badge(o === 'pass' ? 'pass' : o === 'pending' ? 'none' : 'fail', OUTCOME_TEXT[o]);
 }
 
 /** IBM's flags, each as "label: pass/fail". */
-export function flagBadges(r: AttestationRow): SafeHtml {
+export function flagBadges(r: ReportSummary): SafeHtml {
   return html`${flagsOf(r).filter((f) => f.verdict !== 'none').map((f) => badge(f.verdict, `${f.label}: ${f.text}`))}`;
 }
 

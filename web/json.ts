@@ -3,8 +3,7 @@
  * lists them): attestation fields keep IBM ACS's attestlog column names,
  * times are ISO 8601 UTC strings, absent values are null.
  */
-import type { ImaBoot, MachineSummary, StoredImaEvent } from '../db/queries.js';
-import type { AttestationRow } from '../db/store.js';
+import type { ImaBoot, MachineListItem, ReportSummary, StoredImaEvent } from '../db/queries.js';
 import type { MachineBoot } from '../db/web-queries.js';
 import type { CertificateResult } from './certificate-view.js';
 import type { BiosLogDetail, ImaLogDetail } from './model/logs.js';
@@ -16,7 +15,7 @@ import { apiLinks, links } from './urls.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function reportJson(r: AttestationRow) {
+export function reportJson(r: ReportSummary) {
   return {
     id: r.id,
     hostname: r.hostname,
@@ -46,7 +45,7 @@ export function reportJson(r: AttestationRow) {
   };
 }
 
-export function machineJson(s: MachineSummary) {
+export function machineJson(s: MachineListItem) {
   const m = s.machine;
   return {
     hostname: m.hostname,
@@ -160,5 +159,6 @@ export function imaLogJson(d: ImaLogDetail) {
     boots: d.boots.map(imaBootJson),
     items: d.page.items.map(imaEventJson),
     next: d.page.next,
+    searchedThrough: d.page.searchedThrough,
   };
 }

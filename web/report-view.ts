@@ -4,10 +4,15 @@
  * one that failed, and its PCRs against the white list and the previous
  * report.
  */
-import type { AttestationRow, PcrBanks } from '../db/store.js';
+import type { ReportSummary } from '../db/queries.js';
+import type { PcrBanks } from '../db/store.js';
 import { ACS_ERROR, describeError } from '../shared/protocol/errors.js';
+import { FIRMWARE_PCRS } from '../shared/tpm/pcr-roles.js';
 
-/** pass: quote verified and PCRs on the white list; fail: quote refused; pcrinvalid: verified but off the white list. */
+/**
+ * pass: quote and logs verified and PCRs on the white list; fail: quote refused
+ * (or stored without both verifications); pcrinvalid: verified but off the white list.
+ */
 export type Outcome = 'pass' | 'fail' | 'pcrinvalid' | 'pending';
 
 export type Verdict = 'pass' | 'fail' | 'warn' | 'none';
@@ -33,22 +38,15 @@ export interface PcrRow {
   value: string | null;
   whitelist: string | null;
   previous: string | null;
-  /** Compared with the white list (firmware PCRs only) and different. */
+  /** Compared with the white list (FIRMWARE_PCRS only: IMA's PCR changes with every file) and different. */
   offWhitelist: boolean;
   /** Different from the previous report. */
   changed: boolean;
 }
 
-/**
- * The PCRs the firmware log replays and the white list covers: 0-7 firmware
- * and 8-9 OS loader (TCG PC Client PFP §3.3.4.1); PCR 10 is IMA's and changes
- * with every file measured, so it is never held to the white list.
- */
-export const WHITELIST_PCRS: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-
-export function outcomeOf(r: AttestationRow): Outcome {
+export function outcomeOf(r: ReportSummary): Outcome {
   if (r.quoted === null) return 'pending';
-  if (r.errorCode !== null) return 'fail';
+  if (r.errorCode !== null || r.quoteverified !== true || r.logverified !== true) return 'fail';
   return r.pcrinvalid ? 'pcrinvalid' : 'pass';
 }
 
@@ -60,12 +58,12 @@ export const OUTCOME_TEXT: Record<Outcome, string> = {
 };
 
 /** The stored refusal code as a number; null when none, NaN when the column holds something else. */
-function errorCodeOf(r: AttestationRow): number | null {
+function errorCodeOf(r: ReportSummary): number | null {
   if (r.errorCode === null) return null;
   return /^[0-9a-f]{8}$/i.test(r.errorCode) ? parseInt(r.errorCode, 16) : NaN;
 }
 
-export function errorDescription(r: AttestationRow): string | null {
+export function errorDescription(r: ReportSummary): string | null {
   const code = errorCodeOf(r);
   if (code === null) return null;
   return Number.isNaN(code) ? `error ${r.errorCode}` : describeError(code);
@@ -79,7 +77,7 @@ function flag(column: string, label: string, value: boolean | null, good: boolea
 }
 
 /** IBM ACS's attestlog flags, each with a verdict. */
-export function flagsOf(r: AttestationRow): Flag[] {
+export function flagsOf(r: ReportSummary): Flag[] {
   return [
     flag('quoteverified', 'quote', r.quoteverified, true, 'fail'),
     flag('logverified', 'firmware log', r.logverified, true, 'fail'),
@@ -110,7 +108,7 @@ const FAILED_STEP = new Map<number, StepName>([
   [ACS_ERROR.EVENT_SEQUENCE, 'logs'],
 ]);
 
-function failedStep(r: AttestationRow): StepName | 'request' | null {
+function failedStep(r: ReportSummary): StepName | 'request' | null {
   const code = errorCodeOf(r);
   return code === null ? null : (FAILED_STEP.get(code) ?? 'request');
 }
@@ -120,7 +118,7 @@ function verdict(ok: boolean | null, good: string, bad: string, failVerdict: Ver
 }
 
 /** The verification the server ran, in order; a refused quote names the step that failed and why. */
-export function stepsOf(r: AttestationRow): Step[] {
+export function stepsOf(r: ReportSummary): Step[] {
   const steps: Step[] = [
     { name: 'Nonce issued', verdict: 'pass', detail: `at ${r.timestamp.toISOString()}, expires ${r.nonceExpires.toISOString()}` },
   ];
@@ -168,7 +166,7 @@ export function comparePcrs(pcrs: PcrBanks | null, whitelist: PcrBanks | null, p
         value,
         whitelist: wl,
         previous: prev,
-        offWhitelist: WHITELIST_PCRS.includes(pcr) && value !== null && wl !== null && value !== wl,
+        offWhitelist: FIRMWARE_PCRS.includes(pcr) && value !== null && wl !== null && value !== wl,
         changed: value !== null && prev !== null && value !== prev,
       });
     }

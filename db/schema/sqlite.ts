@@ -85,6 +85,7 @@ export const attestlog = sqliteTable(
     index('attestlog_hostname_idx').on(t.hostname, t.id),
     index('attestlog_error_idx').on(t.error_code, t.id),
     index('attestlog_pcrinvalid_idx').on(t.pcrinvalid, t.id),
+    index('attestlog_pcrschanged_idx').on(t.pcrschanged, t.id),
   ],
 );
 
@@ -139,6 +140,8 @@ export const imalog = sqliteTable(
   },
   (t) => [
     index('imalog_attestation_idx').on(t.attestation_id, t.entrynum),
-    index('imalog_machine_boot_idx').on(t.machine_id, t.boottime, t.entrynum),
+    // A boot's log in (entrynum, id) order, the IMA page's keyset; the status flags and time ride along so
+    // status filters skip rows from the index alone and the per-boot counts (imaBoots) never read a row.
+    index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
   ],
 );

@@ -1,4 +1,5 @@
 import { X509Certificate, createHash } from 'node:crypto';
+import forge from 'node-forge';
 
 /** A decoded X.509 certificate, for storage as text and for display. */
 export interface CertificateInfo {
@@ -13,11 +14,108 @@ export interface CertificateInfo {
   publicKeyFingerprint: string;
   /** SHA-256 over the whole certificate DER, hex. */
   fingerprint: string;
+  /** Bits of the keyUsage extension by their RFC 5280 §4.2.1.3 names; empty without the extension. */
   keyUsage: string[];
+  /** extKeyUsage purposes as OIDs (RFC 5280 §4.2.1.12), e.g. 2.23.133.8.1 for an EK; empty without the extension. */
+  extendedKeyUsage: string[];
   subjectAltName: string | null;
   isCa: boolean;
 }
 
+/** One X.509 v3 extension as encoded (RFC 5280 §4.1: Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue }). */
+export interface CertificateExtension {
+  oid: string;
+  critical: boolean;
+  /** The contents of extnValue: the DER of the extension's own value. */
+  value: Buffer;
+}
+
+/** The parts of a certificate's DER that Node's X509Certificate does not expose. */
+export interface CertificateStructure {
+  /** Certificate.signatureAlgorithm's OID. */
+  signatureAlgorithm: string;
+  extensions: CertificateExtension[];
+}
+
+/** A certificate or extension whose DER does not have the shape RFC 5280 gives it. */
+export class CertificateFormatError extends Error {
+  override name = 'CertificateFormatError';
+  constructor(
+    message: string,
+    /** The structure that did not decode, e.g. "extensions" or "keyUsage". */
+    readonly part: string,
+  ) {
+    super(message);
+  }
+}
+
+export const OID_KEY_USAGE = '2.5.29.15';
+
+/** KeyUsage ::= BIT STRING { digitalSignature (0) … decipherOnly (8) } (RFC 5280 §4.2.1.3). */
+const KEY_USAGE_BITS = [
+  'digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign',
+  'encipherOnly', 'decipherOnly',
+] as const;
+
+type Asn1 = forge.asn1.Asn1;
+
+function asn1(der: Uint8Array, part: string): Asn1 {
+  try {
+    return forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(der).toString('binary')));
+  } catch (e) {
+    throw new CertificateFormatError(`${part} is not DER: ${(e as Error).message}`, part);
+  }
+}
+
+function children(node: Asn1 | undefined, part: string): Asn1[] {
+  if (!node || !Array.isArray(node.value)) throw new CertificateFormatError(`${part} is not a constructed value`, part);
+  return node.value;
+}
+
+function octets(node: Asn1 | undefined, part: string): string {
+  if (!node || typeof node.value !== 'string') throw new CertificateFormatError(`${part} is not a primitive value`, part);
+  return node.value;
+}
+
+function oid(node: Asn1 | undefined, part: string): string {
+  if (node?.type !== forge.asn1.Type.OID) throw new CertificateFormatError(`${part} is not an OBJECT IDENTIFIER`, part);
+  return forge.asn1.derToOid(octets(node, part));
+}
+
+/**
+ * The signature algorithm and extensions of a certificate's DER: Certificate
+ * ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }, the
+ * extensions being TBSCertificate's [3] EXPLICIT field (RFC 5280 §4.1).
+ */
+export function certificateStructure(der: Uint8Array): CertificateStructure {
+  const [tbs, sigAlg] = children(asn1(der, 'certificate'), 'certificate');
+  const explicit = children(tbs, 'tbsCertificate').find((n) => n.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && n.type === 3);
+  const list = explicit ? children(children(explicit, 'extensions')[0], 'extensions') : [];
+  return {
+    signatureAlgorithm: oid(children(sigAlg, 'signatureAlgorithm')[0], 'signatureAlgorithm'),
+    extensions: list.map((ext) => {
+      const parts = children(ext, 'extension');
+      const critical = parts.length === 3 && parts[1]!.type === forge.asn1.Type.BOOLEAN && octets(parts[1], 'extension') !== '\x00';
+      return { oid: oid(parts[0], 'extension'), critical, value: Buffer.from(octets(parts[parts.length - 1], 'extension'), 'binary') };
+    }),
+  };
+}
+
+/**
+ * The names of the bits set in a keyUsage extension value, in bit order. The
+ * value is a DER BIT STRING (tag 3, one length byte: KeyUsage has at most two
+ * content bytes after the unused-bits count); named bit 0 is the first
+ * content byte's most significant bit (X.690 §8.6).
+ */
+export function decodeKeyUsage(der: Uint8Array): string[] {
+  if (der.length < 3 || der[0] !== 0x03 || der[1] !== der.length - 2 || der[2]! > 7) {
+    throw new CertificateFormatError('keyUsage is not a DER BIT STRING', 'keyUsage');
+  }
+  const bits = der.subarray(3);
+  return KEY_USAGE_BITS.filter((_, i) => ((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0);
+}
+
+/** Throws CertificateFormatError when the certificate's extensions do not decode. */
 export function describeCertificate(cert: X509Certificate): CertificateInfo {
   const key = cert.publicKey;
   const details = key.asymmetricKeyDetails ?? {};
@@ -27,6 +125,7 @@ export function describeCertificate(cert: X509Certificate): CertificateInfo {
       : key.asymmetricKeyType === 'ec'
         ? `EC ${details.namedCurve ?? '?'}`
         : String(key.asymmetricKeyType);
+  const keyUsage = certificateStructure(cert.raw).extensions.find((e) => e.oid === OID_KEY_USAGE);
   return {
     subject: oneLine(cert.subject),
     issuer: oneLine(cert.issuer),
@@ -36,7 +135,9 @@ export function describeCertificate(cert: X509Certificate): CertificateInfo {
     publicKey: keyText,
     publicKeyFingerprint: spkiFingerprint(cert),
     fingerprint: createHash('sha256').update(cert.raw).digest('hex'),
-    keyUsage: cert.keyUsage ?? [],
+    keyUsage: keyUsage ? decodeKeyUsage(keyUsage.value) : [],
+    // Node names the extKeyUsage purposes `keyUsage`.
+    extendedKeyUsage: cert.keyUsage ?? [],
     subjectAltName: cert.subjectAltName ?? null,
     isCa: cert.ca,
   };
@@ -58,6 +159,7 @@ export function certificateText(cert: X509Certificate): string {
     `Public Key: ${i.publicKey}`,
     `Public Key SHA-256: ${i.publicKeyFingerprint}`,
     `Key Usage: ${i.keyUsage.join(', ') || '(none)'}`,
+    `Extended Key Usage: ${i.extendedKeyUsage.join(', ') || '(none)'}`,
     `Subject Alternative Name: ${i.subjectAltName ?? '(none)'}`,
     `CA: ${i.isCa}`,
     `SHA-256 Fingerprint: ${i.fingerprint}`,

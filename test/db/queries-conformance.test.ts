@@ -27,6 +27,7 @@ async function machineWith(store: Store, hostname: string, reports: Report[]): P
         await tx.updateAttestation(aid, {
           quoted: new Date(NOW.getTime() - (r.ago ?? 1) * HOUR),
           quoteverified: !r.failed,
+          logverified: r.failed ? null : true,
           errorCode: r.failed ? '80000005' : null,
           pcrinvalid: r.pcrinvalid ?? false,
           pcrschanged: r.pcrschanged ?? false,
@@ -73,8 +74,14 @@ for (const backend of BACKENDS) {
         ['stale.example', 'stale', stale.reports[0]],
         ['trusted.example', 'trusted', trusted.reports[6]],
       ]);
-      t.same(list[0]!.last, await store.getAttestation(failing.reports[1]!), 'the last report is the full row');
-      t.same(list[0]!.machine, await store.getMachine('failing.example'), 'the machine is the full row');
+      const last = (await store.getAttestation(failing.reports[1]!))!;
+      const m = (await store.getMachine('failing.example'))!;
+      const { quote: _quote, pcrs: _pcrs, ...summary } = last;
+      t.same(list[0]!.last, summary, 'the list\'s last report: every column but the quote and the PCRs');
+      t.same(list[0]!.machine, {
+        id: m.id, hostname: m.hostname, tpmvendor: m.tpmvendor, ekAlg: m.ekAlg, akAlg: m.akAlg, enrolled: m.enrolled, boottime: m.boottime, imaevents: m.imaevents,
+      }, 'the list\'s machine: the columns it shows');
+      t.same(await q.machine(failing.id, { now: NOW }), { machine: m, last, state: 'failing' }, 'one machine: the full rows');
       t.same((await q.machines({ now: NOW, state: 'failing' })).map((s) => s.machine.id), [failing.id, invalid.id]);
       const one = await q.machine(never.id, { now: NOW });
       t.equal(one?.state, 'never');
@@ -109,6 +116,11 @@ for (const backend of BACKENDS) {
       t.same(await ids({ latestPerHost: true }), [recovered.reports[1], invalid.reports[0], failing.reports[1], stale.reports[0], trusted.reports[6]].sort((a, b) => b! - a!));
       t.same(await ids({ latestPerHost: true, failed: true }), [failing.reports[1]], 'hosts whose last report failed');
       t.same(await ids({ failed: false, hostname: 'failing.example' }), [failing.reports[0]]);
+      // Flags never set (NULL) count as not pcrinvalid and not pcrschanged.
+      await store.transaction((tx) => tx.updateAttestation(recovered.reports[0]!, { pcrinvalid: null, pcrschanged: null }));
+      t.same(await ids({ pcrinvalid: false, hostname: 'recovered.example' }), [recovered.reports[1], recovered.reports[0]]);
+      t.same(await ids({ pcrschanged: false, hostname: 'recovered.example' }), [recovered.reports[1], recovered.reports[0]]);
+      t.same(await ids({ pcrinvalid: true, hostname: 'recovered.example' }), []);
       t.same(await q.report(invalid.reports[0]!), await store.getAttestation(invalid.reports[0]!));
       t.equal(await q.report(123456), undefined);
     });
@@ -178,6 +190,22 @@ for (const backend of BACKENDS) {
       await t.rejects(q.imaLog({ machineId: 1, boottime: null, cursor: '5' }), QueryInputError);
       await t.rejects(q.imaLog({ machineId: 1, boottime: null, status: 'evil' as 'ok' }), QueryInputError);
       await t.rejects(q.machines({ state: 'evil' as 'never' }), QueryInputError);
+    });
+
+    t.test('a last report without both quoteverified = 1 and logverified = 1 never makes a machine trusted', async (t) => {
+      const cases = [
+        ['quote-only.example', { quoteverified: true, logverified: null }],
+        ['log-only.example', { quoteverified: null, logverified: true }],
+        ['log-false.example', { quoteverified: true, logverified: false }],
+        ['verified.example', { quoteverified: true, logverified: true }],
+      ] as const;
+      for (const [hostname, flags] of cases) {
+        const m = await machineWith(store, hostname, [{ ago: 1 }]);
+        await store.transaction((tx) => tx.updateAttestation(m.reports[0]!, flags));
+        t.equal((await q.machine(m.id, { now: NOW }))?.state, hostname === 'verified.example' ? 'trusted' : 'failing', hostname);
+        // A stale unverified report is failing, not merely stale.
+        t.equal((await q.machine(m.id, { now: new Date(NOW.getTime() + 48 * HOUR) }))?.state, hostname === 'verified.example' ? 'stale' : 'failing');
+      }
     });
   });
 }

@@ -152,12 +152,13 @@ for (const backend of BACKENDS) {
       t.equal((await entries('&status=problem&limit=5000')).length, 188);
       t.equal((await entries('&status=ok&limit=5000')).length, 1083 - 188);
       t.same(await entries('&path=%2Fusr%2Fbin%2Fxaut'), [1079]);
+      t.match((await web.get(`${b1}&path=trojan`)).json, { next: null, searchedThrough: null }, 'a search within one window ends there');
       const paged = await pagesOf(web, `${b1}&limit=500`);
       t.same(paged.ids, Array.from({ length: 1083 }, (_, i) => i));
       t.equal(paged.pages, 3);
       for (const q of ['?status=odd', '?limit=0', '?limit=5001', '?cursor=1', '?boot=1999']) t.equal((await web.get(`${path}${q}`)).status, 400, q);
       t.equal((await web.get(`${path}?boot=none`)).status, 404);
-      t.same((await web.get(`/api/machines/${enc(HOSTS.stale)}/imalog`)).json, { hostname: HOSTS.stale, boot: null, boots: [], items: [], next: null });
+      t.same((await web.get(`/api/machines/${enc(HOSTS.stale)}/imalog`)).json, { hostname: HOSTS.stale, boot: null, boots: [], items: [], next: null, searchedThrough: null });
     });
   });
 }

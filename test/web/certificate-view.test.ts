@@ -8,6 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { CertificateFormatError, certificateText, decodeKeyUsage, describeCertificate } from '../../shared/crypto/certificate-info.js';
+import { PrivacyCa } from '../../server/privacy-ca.js';
 import { viewCertificate } from '../../web/certificate-view.js';
 
 const CONFIG = `oid_section=tcg_oids
@@ -23,7 +26,7 @@ CN=ek.example
 [ext]
 subjectAltName=critical,dirName:tpm_dn
 basicConstraints=critical,CA:FALSE
-keyUsage=critical,keyEncipherment
+keyUsage=critical,keyEncipherment,keyAgreement,decipherOnly
 extendedKeyUsage=2.23.133.8.1
 subjectKeyIdentifier=hash
 [tpm_dn]
@@ -46,10 +49,39 @@ t.test('an EK-style certificate made by openssl', async (t) => {
   t.same(view.cert.extensions.map((e) => [e.name, e.critical, e.value]), [
     ['subjectAltName', true, 'dirName:TPM manufacturer=id:00001014, TPM model=swtpm, TPM version=id:20191023'],
     ['basicConstraints', true, 'CA: false'],
-    ['keyUsage', true, 'keyEncipherment'],
+    ['keyUsage', true, 'keyEncipherment, keyAgreement, decipherOnly'],
     ['extKeyUsage', false, 'EK certificate (tcg-kp-EKCertificate)'],
     ['subjectKeyIdentifier', false, ski.replace(/:/g, '').toLowerCase()],
   ]);
+
+  // keyUsage is the 2.5.29.15 bits (openssl prints them too); extendedKeyUsage the 2.5.29.37 purposes.
+  const dump = execFileSync('openssl', ['x509', '-noout', '-ext', 'keyUsage,extendedKeyUsage', '-in', join(dir, 'c.pem')], { encoding: 'utf8' });
+  t.match(dump, /Key Encipherment, Key Agreement, Decipher Only/);
+  t.same(view.cert.keyUsage, ['keyEncipherment', 'keyAgreement', 'decipherOnly']);
+  t.same(view.cert.extendedKeyUsage, ['2.23.133.8.1']);
+  const text = certificateText(new X509Certificate(pem)).split('\n');
+  t.ok(text.includes('Key Usage: keyEncipherment, keyAgreement, decipherOnly'), 'text dump: key usage bits');
+  t.ok(text.includes('Extended Key Usage: 2.23.133.8.1'), 'text dump: extended key usage');
+});
+
+t.test('an AK certificate from the privacy CA: digitalSignature only, no extended key usage', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cert-view-ca-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await PrivacyCa.init(dir);
+  const ca = await PrivacyCa.load(dir);
+  const ak = ca.issueAkCertificate('ak.example', generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey);
+  t.match(describeCertificate(ak), { keyUsage: ['digitalSignature'], extendedKeyUsage: [], isCa: false });
+  t.match(describeCertificate(ca.cert), { keyUsage: ['keyCertSign', 'cRLSign'], isCa: true });
+  t.ok(certificateText(ak).split('\n').includes('Extended Key Usage: (none)'));
+});
+
+t.test('keyUsage values that are not a DER BIT STRING are a typed error', async (t) => {
+  t.same(decodeKeyUsage(Buffer.from('03020780', 'hex')), ['digitalSignature']);
+  t.same(decodeKeyUsage(Buffer.from('0303070080', 'hex')), ['decipherOnly']);
+  t.same(decodeKeyUsage(Buffer.from('030100', 'hex')), []);
+  for (const bad of ['', '03', '0402 0780', '03030780', '03020880', '0381020780']) {
+    t.throws(() => decodeKeyUsage(Buffer.from(bad.replace(' ', ''), 'hex')), CertificateFormatError, `${bad || 'empty'}`);
+  }
 });
 
 t.test('a stored PEM that does not parse is reported, not thrown', async (t) => {

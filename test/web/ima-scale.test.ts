@@ -1,9 +1,11 @@
 /**
  * A boot with 100,000 IMA entries: keyset cursors reach any depth with a
- * bounded page, in order, without skipping or repeating entries.
+ * bounded page, in order, without skipping or repeating entries; a path
+ * search walks the boot one bounded window per call.
  */
 import t from 'tap';
 import { openStore } from '../../db/open.js';
+import { IMA_SEARCH_WINDOW } from '../../db/queries.js';
 import { acsImaEntries, addMachine, bootTime } from '../helpers/web-seed.js';
 import { startTestWeb } from '../helpers/web-server.js';
 
@@ -49,4 +51,23 @@ t.test('100k IMA entries in one boot (SQLite)', async (t) => {
   const slowest = Math.max(...web.requests.map((r) => r.ms));
   t.ok(slowest < 3000, `slowest page ${Math.round(slowest)} ms`);
   t.equal(Math.max(...web.requests.map((r) => r.statements)), 4, 'a page of the log is 4 statements at any depth');
+
+  // A path search reads one window of entry numbers per call and says where it stopped.
+  const matches = entries.filter((e) => e.filename.includes('trojan')).map((e) => e.index);
+  const found: number[] = [];
+  const searched: (number | null)[] = [];
+  let next: string | null = null;
+  do {
+    const res = await web.get(`${api}?path=trojan&limit=5000${next ? `&cursor=${encodeURIComponent(next)}` : ''}`);
+    found.push(...res.json.items.map((e: { entrynum: number }) => e.entrynum));
+    searched.push(res.json.searchedThrough);
+    next = res.json.next;
+  } while (next !== null);
+  t.same(found, matches, `every match (${matches.length}) once, in order, across windows`);
+  t.same(searched, [IMA_SEARCH_WINDOW - 1, null], 'each call searched one window: entries 0-49999, then 50000-99999');
+  const html = await web.get('/machines/busy.example.com/imalog?path=trojan');
+  t.match(html.text, `Searched through entry ${IMA_SEARCH_WINDOW - 1}; the next page searches on.`);
+  t.match(html.text, 'rel="next"');
+  const searches = web.requests.filter((r) => r.url.includes('path=trojan'));
+  t.ok(searches.every((r) => r.statements <= 5), 'a search page is at most 5 statements');
 });

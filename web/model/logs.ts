@@ -1,5 +1,5 @@
 /** Firmware and IMA logs of one machine, selected by boot or attestation. */
-import type { ImaBoot, ImaStatus, MachineSummary, Page, StoredImaEvent } from '../../db/queries.js';
+import type { ImaBoot, ImaPage, ImaStatus, MachineSummary } from '../../db/queries.js';
 import type { MachineBoot } from '../../db/web-queries.js';
 import type { WebContext } from '../context.js';
 import { viewFirmwareLog, type FirmwareLogView } from '../firmware-view.js';
@@ -59,7 +59,7 @@ export interface ImaLogDetail {
   boots: ImaBoot[];
   /** The boot shown; undefined when the machine has no IMA events. */
   boot: ImaBoot | undefined;
-  page: Page<StoredImaEvent>;
+  page: ImaPage;
 }
 
 /** IMA entries per page by default: enough to scroll, small enough for 100k-entry boots. */
@@ -73,6 +73,6 @@ export async function loadImaLog(ctx: WebContext, hostname: string, sel: ImaSele
   if (sel.boot !== undefined && !boot) throw new NotFoundError(`${JSON.stringify(hostname)} has no IMA events for boot ${JSON.stringify(sel.boot)}`);
   const page = boot
     ? await ctx.data.imaLog({ machineId, boottime: boot.boottime, status: sel.status, path: sel.path, cursor: sel.cursor, limit: sel.limit ?? IMA_PAGE })
-    : { items: [], next: null };
+    : { items: [], next: null, searchedThrough: null };
   return { summary, boots, boot, page };
 }

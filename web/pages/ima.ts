@@ -51,6 +51,7 @@ ${d.page.items.length === 0 ? html`<p id="empty">No entries match.</p>` : html`<
 ${d.page.items.map((e) => html`<tr data-entry="${e.entrynum}"><td class="num">${e.entrynum}</td><td class="wrap">${e.filename}</td><td>${e.template}</td><td>${hash(e.filehash)}</td>
 <td>${statusBadges(e)}<details><summary>raw</summary><code class="hash">${e.imaEntry}</code></details></td></tr>`)}
 </tbody></table>`}
+${d.page.searchedThrough !== null ? html`<p class="muted" id="searched">Searched through entry ${d.page.searchedThrough}; the next page searches on.</p>` : ''}
 ${pager(sel.cursor ? links.imalog(host, keep) : null, d.page.next ? links.imalog(host, { ...keep, cursor: d.page.next }) : null)}`}`;
 }
 

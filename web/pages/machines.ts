@@ -1,5 +1,5 @@
 /** GET /machines — every machine with its last report; sortable, searchable by hostname, filterable by state. */
-import { MACHINE_STATES, type MachineSummary } from '../../db/queries.js';
+import { MACHINE_STATES, type MachineListItem } from '../../db/queries.js';
 import { fmtTime, machineLink, outcomeBadge, reportLink, STATE_TEXT, stateBadge } from '../components.js';
 import { htmlResponse, stateOptions, type Handler } from '../context.js';
 import { html } from '../html.js';
@@ -9,7 +9,7 @@ import { links } from '../urls.js';
 const SORTS = ['hostname', 'vendor', 'algorithm', 'enrolled', 'boottime', 'last', 'state'] as const;
 type Sort = (typeof SORTS)[number];
 
-const KEY: Record<Sort, (s: MachineSummary) => string | number> = {
+const KEY: Record<Sort, (s: MachineListItem) => string | number> = {
   hostname: (s) => s.machine.hostname,
   vendor: (s) => s.machine.tpmvendor,
   algorithm: (s) => `${s.machine.ekAlg} ${s.machine.akAlg}`,
