@@ -8,8 +8,6 @@ import { readImaLogFile } from '../shared/eventlog/ima-stream.js';
 import { isViolation, templateHashInput } from '../shared/eventlog/ima-template.js';
 import { openAttestationTpm } from './attestation-tpm.js';
 
-/** IMA's PCR (Linux CONFIG_IMA_MEASURE_PCR_IDX). */
-const IMA_PCR = 10;
 const NO_PCR = 0xffffffff;
 
 export interface ExtendOptions {
@@ -63,7 +61,7 @@ export async function extendLogs(opts: ExtendOptions): Promise<{ firmwareEvents:
           const digest = violation ? Buffer.alloc(size, 0xff) : alg === logAlg ? ev.templateHash : hash(alg, templateHashInput(ev), 'buffer');
           return { hashAlg: hashAlgId(alg), digest };
         });
-        await tpm.extend(ev.pcrIndex === IMA_PCR ? IMA_PCR : ev.pcrIndex, digests);
+        await tpm.extend(ev.pcrIndex, digests);
         imaEvents++;
       }
     }

@@ -169,8 +169,9 @@ export function errorFromResponse(obj: Record<string, unknown>): AcsError | unde
     return new AcsError(ACS_ERROR.BAD_VALUE, 'error response with a malformed code');
   }
   const code = parseInt(raw, 16);
-  const message = typeof obj.message === 'string' && obj.message.length > 0
-    ? `${describeError(code)}: ${obj.message.slice(0, 500)}`
-    : describeError(code);
+  const meaning = describeError(code);
+  const detail = typeof obj.message === 'string' ? obj.message.slice(0, 500) : '';
+  // The server's sentence often says the same as the code's meaning; say it once.
+  const message = detail.length === 0 || detail.toLowerCase().includes(meaning.toLowerCase()) ? detail || meaning : `${meaning}: ${detail}`;
   return new AcsError(code, message);
 }

@@ -11,9 +11,9 @@ import type { ImaEvent } from '../../shared/eventlog/ima-event.js';
 import { imaKeyId } from '../../shared/eventlog/ima-signature.js';
 import { encodeImaWireEvent } from '../../shared/eventlog/ima-wire.js';
 import type { PcrBanks } from '../../client/simulator/pcr-banks.js';
+import { IMA_PCR } from '../../shared/tpm/pcr-roles.js';
 
 export type TemplateHashAlg = 'sha1' | 'sha256';
-const IMA_PCR = 10;
 
 /** DigestInfo prefix for SHA-256 (RFC 8017 §9.2 note 1): what PKCS#1 v1.5 signs before the digest. */
 const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');

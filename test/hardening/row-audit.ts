@@ -11,6 +11,7 @@
 import type { SqlDriver } from '../../db/driver.js';
 import { attestationCodec, machineCodec } from '../../db/rows.js';
 import type { AttestationRow, MachineRow } from '../../db/store.js';
+import { IMA_PCR } from '../../shared/tpm/pcr-roles.js';
 
 export interface Audit {
   attestations: AttestationRow[];
@@ -33,7 +34,6 @@ interface EventCount {
   distinct: number;
 }
 
-const IMA_PCR = 10;
 
 async function countsBy(driver: SqlDriver, sql: string): Promise<Map<number, EventCount>> {
   const out = new Map<number, EventCount>();
