@@ -17,7 +17,7 @@ await yargs(hideBin(process.argv))
   .strict()
   .help()
   .fail((msg, err) => {
-    console.error(err ? `acs-client: ${err.message}` : `acs-client: ${msg} (see acs-client --help)`);
+    console.error(err?.message ? `acs-client: ${err.message}` : `acs-client: ${msg} (see acs-client --help)`);
     process.exit(2);
   })
   .parseAsync();

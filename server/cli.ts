@@ -135,7 +135,7 @@ await yargs(hideBin(process.argv))
   .strict()
   .help()
   .fail((msg, err) => {
-    console.error(err ? `acs-server: ${err.message}` : `acs-server: ${msg} (see acs-server --help)`);
+    console.error(err?.message ? `acs-server: ${err.message}` : `acs-server: ${msg} (see acs-server --help)`);
     process.exit(2);
   })
   .parseAsync();
