@@ -10,13 +10,13 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import type { Test } from 'tap';
+import { freePort } from '../helpers/free-port.js';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
@@ -26,16 +26,6 @@ export class MariaDbStartError extends Error {
   override name = 'MariaDbStartError';
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export class MariaDbInstance {
   private child: ChildProcess | undefined;

@@ -5,23 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import net from 'node:net';
 import { exchange } from '../../shared/protocol/frame.js';
 import { AcsError } from '../../shared/protocol/errors.js';
+import { freePort } from '../helpers/free-port.js';
 
 const CLI = fileURLToPath(new URL('../../server/cli.js', import.meta.url));
 const run = (...args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args]);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 t.test('acs-server init, migrate, serve with the web UI, stop on SIGTERM', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'acs-cli-'));
