@@ -3,7 +3,7 @@ import { HASH_ALGS, TPM_ALG, type HashAlg } from '../shared/tpm/constants.js';
 import { EventLogError } from '../shared/eventlog/errors.js';
 import type { ImaEvent } from '../shared/eventlog/ima-event.js';
 import { decodeImaWireEvent } from '../shared/eventlog/ima-wire.js';
-import { decodeImaTemplate, isViolation } from '../shared/eventlog/ima-template.js';
+import { decodeImaTemplate } from '../shared/eventlog/ima-template.js';
 import type { ImaKeyring } from '../shared/eventlog/ima-signature.js';
 
 /** One received IMA event with its IBM imalog verdicts. */
@@ -16,7 +16,6 @@ export interface CheckedImaEvent {
   filename: string;
   filehash: string | null;
   templateHashAlg: HashAlg;
-  violation: boolean;
   /** The template data does not parse (a template-hash mismatch is found by the replay). */
   badevent: boolean;
   nosig: boolean;
@@ -45,7 +44,6 @@ export function checkImaEvents(wire: Buffer[], firstIndex: number, templateHashA
       if (e instanceof EventLogError) throw new AcsError(ACS_ERROR.BAD_BLOB, `imaevent${firstIndex + i}: ${e.message}`);
       throw e;
     }
-    const violation = isViolation(ev);
     let filename = '';
     let filehash: string | null = null;
     let badevent = false;
@@ -68,7 +66,6 @@ export function checkImaEvents(wire: Buffer[], firstIndex: number, templateHashA
       filename,
       filehash,
       templateHashAlg: alg,
-      violation,
       badevent,
       nosig: sig === 'nosig',
       nokey: sig === 'nokey',

@@ -4,6 +4,7 @@ import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import { HASH_ALGS, type HashAlg } from '../shared/tpm/constants.js';
 import { selectedPcrs, type PcrSelection } from '../shared/tpm/pcr-selection.js';
 import { initialPcrValue, replayedPcrValue } from '../shared/eventlog/firmware-replay.js';
+import { bankSize } from '../shared/eventlog/pcr-values.js';
 import type { AttestationPolicy } from './attestation-policy.js';
 import type { CheckedFirmwareLog } from './firmware-evidence.js';
 import { ImaReplayer, type ImaReplayRule, type TemplateHashCheck } from '../shared/eventlog/ima-replay.js';
@@ -122,22 +123,17 @@ function firmwareValue(input: PcrMatchInput, alg: HashAlg, pcr: number): Buffer 
     if (!input.policy.firmwarePcrs.includes(pcr)) return initialPcrValue(alg, pcr, null);
     return replayedPcrValue(input.firmware.replay, alg, pcr);
   }
-  const stored = input.previous?.pcrs?.[alg === 'sha1' ? 'sha1' : 'sha256']?.[pcr];
   if (alg !== 'sha1' && alg !== 'sha256') throw new AcsError(ACS_ERROR.BAD_ALGORITHM, `PCR bank ${alg} not stored`);
+  const stored = input.previous?.pcrs?.[alg]?.[pcr];
   if (!stored) throw new AcsError(ACS_ERROR.EVENT, `no verified PCR ${pcr} value for this boot; full logs are needed`);
   return Buffer.from(stored, 'hex');
 }
 
 function imaStartValue(a: AttestationRow, m: MachineRow, alg: HashAlg): Buffer {
-  if (a.newBoot) return Buffer.alloc(sizeOf(alg));
+  if (a.newBoot) return Buffer.alloc(bankSize(alg));
   const stored = alg === 'sha1' ? m.imapcrSha1 : alg === 'sha256' ? m.imapcr : null;
   if (!stored) throw new AcsError(ACS_ERROR.EVENT, `no stored IMA PCR value in the ${alg} bank; full logs are needed`);
   return Buffer.from(stored, 'hex');
-}
-
-function sizeOf(alg: HashAlg): number {
-  for (const h of HASH_ALGS.values()) if (h.name === alg) return h.size;
-  return 32;
 }
 
 function digestOf(

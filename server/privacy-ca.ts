@@ -1,7 +1,7 @@
-import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildCertificate, type Extension } from '../shared/crypto/x509-builder.js';
+import { buildCertificate, randomSerial, selfSignedCa, type Extension } from '../shared/crypto/x509-builder.js';
 
 /** The privacy CA key or certificate is missing, unreadable or exposed. */
 export class PrivacyCaError extends Error {
@@ -32,25 +32,11 @@ export class PrivacyCa {
     await mkdir(caDir, { recursive: true, mode: 0o700 });
     const keyPath = join(caDir, CA_KEY_FILE);
     if (await exists(keyPath)) return false;
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const now = new Date();
-    const der = buildCertificate({
-      serial: serialNumber(),
-      issuer: [['CN', subjectCn]],
-      subject: [['CN', subjectCn]],
-      notBefore: now,
-      notAfter: new Date(now.getTime() + 20 * YEAR_MS),
-      publicKey,
-      extensions: [
-        { name: 'basicConstraints', critical: true, cA: true },
-        { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
-        { name: 'subjectKeyIdentifier' },
-      ],
-      signingKey: privateKey,
-    });
-    await writeFile(keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const { key, cert } = selfSignedCa([['CN', subjectCn]], now, new Date(now.getTime() + 20 * YEAR_MS));
+    await writeFile(keyPath, key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     await chmod(keyPath, 0o600);
-    await writeFile(join(caDir, CA_CERT_FILE), new X509Certificate(der).toString(), { mode: 0o644 });
+    await writeFile(join(caDir, CA_CERT_FILE), cert.toString(), { mode: 0o644 });
     return true;
   }
 
@@ -86,7 +72,7 @@ export class PrivacyCa {
       { name: 'authorityKeyIdentifier', issuer: this.cert },
     ];
     const der = buildCertificate({
-      serial: serialNumber(),
+      serial: randomSerial(),
       issuerDer: this.cert.raw,
       subject: [['CN', hostname]],
       notBefore: now,
@@ -97,13 +83,6 @@ export class PrivacyCa {
     });
     return new X509Certificate(der);
   }
-}
-
-/** 16 random bytes, top bit cleared so the INTEGER stays positive (RFC 5280 §4.1.2.2). */
-function serialNumber(): Buffer {
-  const s = randomBytes(16);
-  s[0] = (s[0] & 0x7f) | 0x01;
-  return s;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -5,10 +5,10 @@
  * Its names say it is no TPM vendor, so the web UI shows as much wherever it
  * shows an EK certificate or its issuer.
  */
-import { X509Certificate, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildCertificate } from '../../shared/crypto/x509-builder.js';
+import { buildCertificate, randomSerial, selfSignedCa } from '../../shared/crypto/x509-builder.js';
 
 /** The CN of every software TPM's EK certificate. */
 export const SOFTWARE_EK_CN = 'Software TPM - demo only - not a TPM';
@@ -18,13 +18,6 @@ export const SOFTWARE_EK_CA_FILE = 'software-tpm-ek-ca.pem';
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 const HOUR_MS = 3600 * 1000;
-
-/** A positive 96-bit serial number (RFC 5280 §4.1.2.2). */
-function serial(): Buffer {
-  const s = randomBytes(12);
-  s[0] = (s[0] & 0x7f) | 0x01;
-  return s;
-}
 
 export class SoftwareEkCa {
   private constructor(
@@ -44,24 +37,9 @@ export class SoftwareEkCa {
    * and writes the certificate to `dir` as SOFTWARE_EK_CA_FILE.
    */
   static async create(dir: string): Promise<SoftwareEkCa> {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const now = Date.now();
-    const subject: [string, string][] = [['O', ORGANIZATION], ['CN', 'Software TPM EK CA']];
-    const der = buildCertificate({
-      serial: serial(),
-      issuer: subject,
-      subject,
-      notBefore: new Date(now - HOUR_MS),
-      notAfter: new Date(now + 10 * YEAR_MS),
-      publicKey,
-      extensions: [
-        { name: 'basicConstraints', critical: true, cA: true },
-        { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
-        { name: 'subjectKeyIdentifier' },
-      ],
-      signingKey: privateKey,
-    });
-    const ca = new SoftwareEkCa(privateKey, new X509Certificate(der), dir);
+    const { key, cert } = selfSignedCa([['O', ORGANIZATION], ['CN', 'Software TPM EK CA']], new Date(now - HOUR_MS), new Date(now + 10 * YEAR_MS));
+    const ca = new SoftwareEkCa(key, cert, dir);
     await mkdir(dir, { recursive: true });
     await writeFile(ca.certFile, ca.cert.toString());
     return ca;
@@ -74,7 +52,7 @@ export class SoftwareEkCa {
   issueEkCertificate(label: string, ekPublic: KeyObject): Buffer {
     const now = Date.now();
     return buildCertificate({
-      serial: serial(),
+      serial: randomSerial(),
       issuerDer: this.cert.raw,
       // ub-organizational-unit-name is 64 characters (RFC 5280 Appendix A.1).
       subject: [['O', ORGANIZATION], ['OU', label.slice(0, 64)], ['CN', SOFTWARE_EK_CN]],

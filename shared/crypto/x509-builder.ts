@@ -1,4 +1,4 @@
-import { X509Certificate, createHash, sign, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 
 const { asn1 } = forge;
@@ -139,4 +139,34 @@ const toDer = (a: Asn1): Buffer => Buffer.from(asn1.toDer(a).getBytes(), 'binary
 function int(b: Buffer): Asn1 {
   const v = b[0] & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b;
   return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, bin(v));
+}
+
+/** 16 random bytes, top bit cleared so the INTEGER stays positive (RFC 5280 §4.1.2.2). */
+export function randomSerial(): Buffer {
+  const s = randomBytes(16);
+  s[0] = (s[0] & 0x7f) | 0x01;
+  return s;
+}
+
+/**
+ * A new RSA-2048 CA key and its self-signed certificate: cA=true, and key
+ * usage limited to signing certificates and CRLs (RFC 5280 §4.2.1.3, §4.2.1.9).
+ */
+export function selfSignedCa(subject: [string, string][], notBefore: Date, notAfter: Date): { key: KeyObject; cert: X509Certificate } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const der = buildCertificate({
+    serial: randomSerial(),
+    issuer: subject,
+    subject,
+    notBefore,
+    notAfter,
+    publicKey,
+    extensions: [
+      { name: 'basicConstraints', critical: true, cA: true },
+      { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
+      { name: 'subjectKeyIdentifier' },
+    ],
+    signingKey: privateKey,
+  });
+  return { key: privateKey, cert: new X509Certificate(der) };
 }
