@@ -201,4 +201,21 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
     t.same(rows.filter((r) => r.badevent).map((r) => r.entrynum), [n.imaentry + 1], 'only the altered event');
     t.equal((await host.machine())!.imaevents, extended);
   });
+
+  t.test('a new-boot nonce answered without the firmware log: 90000005', (t) =>
+    refusal(t, '90000005', async () => {
+      const n = await host.nonce('2031-01-01 00:00:00');
+      t.match(n, { biosentry: 0, imaentry: 0 }, 'another boot time asks for full logs');
+      return host.send(host.request(await quoteFor(n), { ima: await imaSince(n) }));
+    }));
+
+  t.test('IMA events that start past the stored position: 90000020', async (t) => {
+    let n!: NonceResponse;
+    await refusal(t, '90000020', async () => {
+      n = await host.nonce();
+      const from = n.imaentry + 1;
+      return host.send(host.request(await quoteFor(n), { ima: { from, events: await imaWireEvents(host.imaLog, from, extended) } }));
+    });
+    t.match(await rowOf(host, n.nonce), { errorCode: '90000020', errorMessage: /IMA events start at \d+, expected \d+/ }, 'the gap is named');
+  });
 });
