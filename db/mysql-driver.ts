@@ -78,9 +78,7 @@ function isConnectionLoss(err: StoreError): boolean {
 
 /**
  * InnoDB rolled the whole transaction back to break a deadlock (Galera
- * reports a certification conflict the same way). Concurrent enrollments of
- * new hostnames meet here: each SELECT … FOR UPDATE of a missing row takes a
- * gap lock, and each INSERT then waits for the other's. Re-running the
+ * reports a certification conflict the same way). Re-running the
  * transaction is the documented remedy (MySQL Reference Manual, InnoDB
  * "How to Minimize and Handle Deadlocks").
  */
@@ -121,9 +119,19 @@ export class MysqlDriver implements SqlDriver {
       enableKeepAlive: true,
       maxPreparedStatements: 256,
     });
-    // A connection that dies while idle emits 'error' more than once; the
-    // pool's own handler only listens once.
-    this.pool.pool.on('connection', (conn) => conn.on('error', () => {}));
+    this.pool.pool.on('connection', (conn) => {
+      // A connection that dies while idle emits 'error' more than once; the
+      // pool's own handler only listens once.
+      conn.on('error', () => {});
+      // READ COMMITTED: a locking read of a row that is not there (a new
+      // hostname) takes no gap lock, so enrollments of different new hosts,
+      // and nonces of different machines, cannot deadlock on each other's
+      // INSERTs. Every decision here rests on row locks of existing rows and
+      // on unique indexes, which READ COMMITTED keeps (MySQL Reference
+      // Manual, InnoDB "Transaction Isolation Levels"). Queued ahead of any
+      // statement the pool runs on this connection.
+      conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (err) => { if (err) conn.destroy(); });
+    });
   }
 
   /** CREATE DATABASE IF NOT EXISTS, on a connection without a default database. */

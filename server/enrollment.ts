@@ -8,6 +8,7 @@ import { ekTemplateForKey, UnknownEkKeyError } from '../shared/tpm/ek-templates.
 import { makeCredential } from '../shared/crypto/make-credential.js';
 import { publicKeyFromTpm } from '../shared/crypto/keys.js';
 import { certificateText, spkiFingerprint } from '../shared/crypto/certificate-info.js';
+import { DuplicateKeyError } from '../db/store.js';
 import { checkAkPublic } from './ak-policy.js';
 import type { ServerContext } from './context.js';
 import { CertificateError, parseDerCertificate } from './trust-store.js';
@@ -58,7 +59,7 @@ export async function enrollRequest(req: EnrollRequest, ctx: ServerContext): Pro
     pendingTpmvendor: req.tpmvendor,
   };
 
-  await ctx.store.transaction(async (tx) => {
+  const store = () => ctx.store.transaction(async (tx) => {
     if (!ctx.allowReenroll) {
       const other = (await tx.machinesByEkFingerprint(ekFingerprint)).find((m) => m.hostname !== req.hostname && m.enrolled);
       if (other) throw new AcsError(ACS_ERROR.ENROLLED, 'this EK is already enrolled under another hostname');
@@ -92,6 +93,14 @@ export async function enrollRequest(req: EnrollRequest, ctx: ServerContext): Pro
     }
     await tx.updateMachine(existing.id, existing.enrolled ? request : { ...ekFields, ...request });
   });
+  try {
+    await store();
+  } catch (e) {
+    // A concurrent enrollrequest for the same new hostname inserted its row
+    // first; once more, this request now finds and updates that row.
+    if (!(e instanceof DuplicateKeyError && e.key === 'machines_hostname_uq')) throw e;
+    await store();
+  }
   return { credentialblob: made.credentialBlob, secret: made.secret };
 }
 

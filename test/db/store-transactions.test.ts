@@ -6,9 +6,16 @@ import t from 'tap';
 import { setImmediate as tick } from 'node:timers/promises';
 import { forensicsQueries } from '../../db/forensics-sql.js';
 import { StoreError } from '../../db/store.js';
+import { storeDriver } from '../../db/web-queries.js';
 import { BACKENDS, biosEvents, imaEvents, newAttestation, newMachine } from '../helpers/store-fixtures.js';
 
 const BOOT = '2030-01-01 00:00:00';
+
+function latch(): { open: () => void; opened: Promise<void> } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => { open = resolve; });
+  return { open, opened };
+}
 
 for (const backend of BACKENDS) {
   t.test(backend.name, async (t) => {
@@ -76,6 +83,34 @@ for (const backend of BACKENDS) {
         t.equal(nested.code, 0x80000042);
       });
       t.equal((await store.getMachine('tx.example'))?.tpmvendor, 'inside');
+    });
+
+    t.test('two enrollments of new hostnames interleaved: neither waits for the other nor runs again', { skip: storeDriver(store).dialect !== 'mysql' && 'SQLite runs one transaction at a time' }, async (t) => {
+      // Each locking read of a missing hostname, then each INSERT: under
+      // REPEATABLE READ both reads take the same gap lock and the INSERTs
+      // deadlock, so one transaction is rolled back and run again.
+      const runs = { a: 0, b: 0 };
+      const aRead = latch();
+      const bRead = latch();
+      await Promise.all([
+        store.transaction(async (tx) => {
+          runs.a += 1;
+          t.equal(await tx.machineForUpdate('gap-a.example'), undefined);
+          aRead.open();
+          await bRead.opened;
+          await tx.insertMachine(newMachine('gap-a.example'));
+        }),
+        store.transaction(async (tx) => {
+          runs.b += 1;
+          await aRead.opened;
+          t.equal(await tx.machineForUpdate('gap-b.example'), undefined);
+          bRead.open();
+          await tx.insertMachine(newMachine('gap-b.example'));
+        }),
+      ]);
+      t.same(runs, { a: 1, b: 1 }, 'each transaction ran once');
+      t.ok(await store.getMachine('gap-a.example'));
+      t.ok(await store.getMachine('gap-b.example'));
     });
 
     t.test('20,000 IMA events in one transaction', async (t) => {

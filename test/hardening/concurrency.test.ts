@@ -4,12 +4,15 @@
  * log grows: the machine row lock serializes them, so each quote is either
  * accepted (it reaches at least the state the last accepted one left) or
  * refused 90000020 (it is older), and the stored state is exactly the
- * replay of the accepted ones — no lost update, no double insert. Then 200
- * machines (and a real swtpm host) attest at once and all succeed.
+ * replay of the accepted ones — no lost update, no double insert. Bursts of
+ * enrollrequests for one new hostname at once all get their credential and
+ * leave one row. Then 200 machines (and a real swtpm host) attest at once
+ * and all succeed.
  */
 import t from 'tap';
 import { performance } from 'node:perf_hooks';
-import type { QuoteRequest } from '../../shared/protocol/messages.js';
+import { exchange } from '../../shared/protocol/frame.js';
+import { parseResponse, serializeRequest, type QuoteRequest } from '../../shared/protocol/messages.js';
 import { createFleet, runPrefix } from '../bench/fleet.js';
 import { syntheticFirmwareLog } from '../bench/firmware-log.js';
 import { refusal, tally } from './outcome.js';
@@ -20,6 +23,8 @@ import { IMA_PROFILE, SteppedHost, type Issued } from './stepped-host.js';
 
 const SAME_MACHINE_CLIENTS = 50;
 const MACHINES = 200;
+const SAME_HOST_ENROLLS = 50;
+const ENROLL_BURSTS = 5;
 const BOOT_IMA_FILES = 10;
 const MORE_IMA_FILES = 3;
 
@@ -79,6 +84,22 @@ t.test(`${SAME_MACHINE_CLIENTS} clients attest the same machine at once`, async 
   t.same(await tableCounts(srv.driver), before, 'replays change no rows');
   figures.push(`${SAME_MACHINE_CLIENTS} clients on one machine: ${accepted.length} accepted, ${refused.length} refused 90000020, ` +
     `imaevents ${baseline}->${m.imaevents} consistent, nonces single-use`);
+});
+
+t.test(`${SAME_HOST_ENROLLS} enrollrequests for one new hostname at once`, async (t) => {
+  // Several bursts: the requests' transactions overlap in some of them, not always in one.
+  for (let burst = 0; burst < ENROLL_BURSTS; burst++) {
+    const host = new SteppedHost(`same${burst}.enroll.test`, files.ekCa, 8 + burst);
+    const request = serializeRequest({ command: 'enrollrequest', hostname: host.hostname, tpmvendor: 'SW  ', ekcert: host.tpm.ekCert, akpub: host.tpm.akPub });
+    const answers = await Promise.all(Array.from({ length: SAME_HOST_ENROLLS }, () => refusal(exchange(srv.ep.host, srv.ep.port, request)
+      .then((frame) => parseResponse('enrollrequest', frame)))));
+    t.same(tally(answers), { ok: SAME_HOST_ENROLLS }, `${host.hostname}: every request answered with a credential`);
+    const rows = await srv.driver.all('SELECT id FROM machines WHERE hostname = ?', [host.hostname]);
+    t.equal(rows.length, 1, `${host.hostname}: one machine row`);
+    await host.enroll(srv.ep);
+    t.ok((await srv.store.getMachine(host.hostname))?.enrolled, `${host.hostname}: the host then enrolls`);
+  }
+  figures.push(`${ENROLL_BURSTS} × ${SAME_HOST_ENROLLS} simultaneous enrollrequests for one new hostname all answered, one row each`);
 });
 
 t.test(`${MACHINES} machines attest concurrently`, async (t) => {
