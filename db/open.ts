@@ -1,7 +1,8 @@
 /**
  * Opening a store from configuration: a URL (`mysql://user:pass@host:port/db`,
- * `sqlite:PATH`, `sqlite::memory:`), else IBM ACS's ACS_SQL_* variables
- * (MySQL, default database tpm2), else SQLite at ./acs.db.
+ * with `?socket=PATH` for a Unix socket; `sqlite:PATH`, `sqlite::memory:`),
+ * else IBM ACS's ACS_SQL_* variables (MySQL, default database tpm2; our
+ * ACS_SQL_SOCKET beside them), else SQLite at ./acs.db.
  */
 import { userInfo } from 'node:os';
 import { MysqlDriver, type MysqlConfig } from './mysql-driver.js';
@@ -19,7 +20,7 @@ export interface OpenOptions {
   migrate?: boolean;
 }
 
-const ACS_SQL_VARS = ['ACS_SQL_HOST', 'ACS_SQL_PORT', 'ACS_SQL_USERID', 'ACS_SQL_PASSWORD', 'ACS_SQL_DATABASE'] as const;
+const ACS_SQL_VARS = ['ACS_SQL_HOST', 'ACS_SQL_PORT', 'ACS_SQL_USERID', 'ACS_SQL_PASSWORD', 'ACS_SQL_DATABASE', 'ACS_SQL_SOCKET'] as const;
 export const DEFAULT_SQLITE_PATH = './acs.db';
 export const DEFAULT_MYSQL_DATABASE = 'tpm2';
 
@@ -32,6 +33,13 @@ function port(text: string | undefined): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw configError(`invalid database port ${JSON.stringify(text)}`);
   return n;
+}
+
+/** A Unix socket path spares a co-located server's TCP stack on every statement. */
+function socket(path: string | null | undefined): { socketPath?: string } {
+  if (!path) return {};
+  if (!path.startsWith('/')) throw configError(`database socket must be an absolute path, not ${JSON.stringify(path)}`);
+  return { socketPath: path };
 }
 
 function defaultUser(): string {
@@ -67,6 +75,7 @@ export function storeLocation(url?: string, env: NodeJS.ProcessEnv = process.env
         user: decodeURIComponent(parsed.username) || defaultUser(),
         password: decodeURIComponent(parsed.password),
         database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || DEFAULT_MYSQL_DATABASE,
+        ...socket(parsed.searchParams.get('socket')),
       },
     };
   }
@@ -79,6 +88,7 @@ export function storeLocation(url?: string, env: NodeJS.ProcessEnv = process.env
         user: env.ACS_SQL_USERID || defaultUser(),
         password: env.ACS_SQL_PASSWORD ?? '',
         database: env.ACS_SQL_DATABASE || DEFAULT_MYSQL_DATABASE,
+        ...socket(env.ACS_SQL_SOCKET),
       },
     };
   }

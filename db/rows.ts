@@ -8,7 +8,7 @@ import { getTableConfig } from 'drizzle-orm/mysql-core';
 import { PCR_BANKS, PCR_COUNT, pcrColumn } from './schema/columns.js';
 import * as mysqlSchema from './schema/mysql.js';
 import { StoreError } from './store.js';
-import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow, PcrBanks } from './store.js';
+import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow, MachineState, PcrBanks, VerifiedPcrs } from './store.js';
 
 type Kind = 'text' | 'int' | 'bool' | 'time' | 'boottime' | 'pcrs';
 type Field = readonly [key: string, column: string, kind: Kind];
@@ -55,11 +55,20 @@ function encodePcrs(v: unknown): SqlValue[] {
   });
 }
 
+/** Column names per bank, built once: decoding runs for every row read. */
+const PCR_COLUMNS = Object.fromEntries(PCR_BANKS.map((bank) => [bank, Array.from({ length: PCR_COUNT }, (_, i) => pcrColumn(i, bank))])) as
+  Record<(typeof PCR_BANKS)[number], string[]>;
+
 function decodePcrs(row: SqlRow, prefix: string): PcrBanks | null {
+  let any = false;
   const read = (bank: (typeof PCR_BANKS)[number]) =>
-    Array.from({ length: PCR_COUNT }, (_, i) => (row[prefix + pcrColumn(i, bank)] as string | null) ?? null);
+    PCR_COLUMNS[bank].map((column) => {
+      const v = (row[prefix ? prefix + column : column] as string | null) ?? null;
+      if (v !== null) any = true;
+      return v;
+    });
   const banks = { sha256: read('sha256'), sha1: read('sha1') };
-  return banks.sha256.some((p) => p !== null) || banks.sha1.some((p) => p !== null) ? banks : null;
+  return any ? banks : null;
 }
 
 function decode(kind: Kind, v: unknown): unknown {
@@ -176,7 +185,9 @@ export const machineCodec = new RowCodec<MachineRow>('machines', [
   ['pendingTpmvendor', 'pending_tpmvendor', 'text'],
 ]);
 
-export const attestationCodec = new RowCodec<AttestationRow>('attestlog', [
+export const machineStateCodec: RowCodec<MachineState> = machineCodec.omit(['ekcertificatepem', 'ekcertificatetext', 'akcertificatepem', 'akcertificatetext']);
+
+export const attestationCodec: RowCodec<AttestationRow> = new RowCodec<AttestationRow>('attestlog', [
   ['id', 'id', 'int'],
   ['userid', 'userid', 'text'],
   ['hostname', 'hostname', 'text'],
@@ -206,6 +217,8 @@ export const attestationCodec = new RowCodec<AttestationRow>('attestlog', [
   ['errorCode', 'error_code', 'text'],
   ['errorMessage', 'error_message', 'text'],
 ]);
+
+export const verifiedPcrsCodec: RowCodec<VerifiedPcrs> = attestationCodec.pick(['id', 'pcrs']);
 
 export const biosEventCodec = new RowCodec<BiosEventRow>('bioslog', [
   ['hostname', 'hostname', 'text'],

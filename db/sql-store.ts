@@ -4,10 +4,10 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ident, type SqlConnection, type SqlDriver, type SqlValue } from './driver.js';
-import { attestationCodec, biosEventCodec, imaEventCodec, machineCodec, type RowCodec } from './rows.js';
+import { attestationCodec, biosEventCodec, imaEventCodec, machineCodec, machineStateCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
 import { StoreError } from './store.js';
 import type {
-  AttestationPatch, AttestationRow, BiosEventRow, ImaEventRow, MachinePatch, MachineRow, NewAttestation, NewMachine, Store, StoreTx,
+  AttestationPatch, AttestationRow, BiosEventRow, ImaEventRow, MachinePatch, MachineRow, MachineState, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
 } from './store.js';
 
 /** Rows per multi-row INSERT; also bounded by the dialect's placeholder limit and BATCH_BYTES. */
@@ -16,6 +16,7 @@ const BATCH_ROWS = 500;
 const BATCH_BYTES = 2 * 1024 * 1024;
 
 const MACHINE_SELECT = `SELECT ${machineCodec.select()} FROM machines`;
+const MACHINE_STATE_SELECT = `SELECT ${machineStateCodec.select()} FROM machines`;
 const ATTESTATION_SELECT = `SELECT ${attestationCodec.select()} FROM attestlog`;
 
 function insertSql(table: string, columns: readonly string[], rows: number): string {
@@ -70,8 +71,8 @@ class SqlStoreTx implements StoreTx {
     return rows.length ? codec.decode(rows[0]!) : undefined;
   }
 
-  machineForUpdate(hostname: string): Promise<MachineRow | undefined> {
-    return this.one(machineCodec, `${MACHINE_SELECT} WHERE hostname = ?${this.driver.forUpdate}`, [hostname]);
+  machineForUpdate(hostname: string): Promise<MachineState | undefined> {
+    return this.one(machineStateCodec, `${MACHINE_STATE_SELECT} WHERE hostname = ?${this.driver.forUpdate}`, [hostname]);
   }
 
   async machinesByEkFingerprint(ekFingerprint: string): Promise<MachineRow[]> {
@@ -111,10 +112,10 @@ class SqlStoreTx implements StoreTx {
     );
   }
 
-  lastVerifiedAttestation(machineId: number, beforeId: number): Promise<AttestationRow | undefined> {
+  lastVerifiedAttestation(machineId: number, beforeId: number): Promise<VerifiedPcrs | undefined> {
     return this.one(
-      attestationCodec,
-      `${ATTESTATION_SELECT} WHERE machine_id = ? AND id < ? AND quoteverified = 1 AND error_code IS NULL ORDER BY id DESC LIMIT 1`,
+      verifiedPcrsCodec,
+      `SELECT ${verifiedPcrsCodec.select()} FROM attestlog WHERE machine_id = ? AND id < ? AND quoteverified = 1 AND error_code IS NULL ORDER BY id DESC LIMIT 1`,
       [machineId, beforeId],
     );
   }
@@ -158,6 +159,15 @@ export class SqlStore implements Store {
   async getMachine(hostname: string): Promise<MachineRow | undefined> {
     const rows = await this.conn.all(`${MACHINE_SELECT} WHERE hostname = ?`, [hostname]);
     return rows.length ? machineCodec.decode(rows[0]!) : undefined;
+  }
+
+  async machineState(hostname: string): Promise<MachineState | undefined> {
+    const rows = await this.conn.all(`${MACHINE_STATE_SELECT} WHERE hostname = ?`, [hostname]);
+    return rows.length ? machineStateCodec.decode(rows[0]!) : undefined;
+  }
+
+  insertAttestation(a: NewAttestation): Promise<number> {
+    return new SqlStoreTx(this.conn, this.driver).insertAttestation(a);
   }
 
   async getAttestation(id: number): Promise<AttestationRow | undefined> {

@@ -67,6 +67,10 @@ export interface MachineRow {
   updatedAt: Date;
 }
 
+/** A machine row without its certificates: everything enrollment and attestation decide on, a fraction of the bytes. */
+export type MachineState = Omit<MachineRow, 'ekcertificatepem' | 'ekcertificatetext' | 'akcertificatepem' | 'akcertificatetext'>;
+/** An accepted attestation's id and the PCR values it verified. */
+export type VerifiedPcrs = Pick<AttestationRow, 'id' | 'pcrs'>;
 export type NewMachine = Omit<MachineRow, 'id' | 'createdAt' | 'updatedAt'>;
 export type MachinePatch = Partial<Omit<MachineRow, 'id' | 'hostname' | 'createdAt' | 'updatedAt'>>;
 
@@ -158,7 +162,7 @@ export interface ImaEventRow {
 
 /** Operations inside one transaction. Reads ending in ForUpdate lock the row. */
 export interface StoreTx {
-  machineForUpdate(hostname: string): Promise<MachineRow | undefined>;
+  machineForUpdate(hostname: string): Promise<MachineState | undefined>;
   /** Machines (enrolled or pending) whose EK has this fingerprint; needs an index on ek_fingerprint. */
   machinesByEkFingerprint(ekFingerprint: string): Promise<MachineRow[]>;
   insertMachine(m: NewMachine): Promise<number>;
@@ -170,8 +174,8 @@ export interface StoreTx {
   attestationByNonceForUpdate(machineId: number, nonce: string): Promise<AttestationRow | undefined>;
   /** The newest attestation of a machine whose quote has not arrived, locked. */
   pendingAttestationForUpdate(machineId: number): Promise<AttestationRow | undefined>;
-  /** The newest accepted attestation of a machine (quote verified, nothing refused), before id. */
-  lastVerifiedAttestation(machineId: number, beforeId: number): Promise<AttestationRow | undefined>;
+  /** The PCRs of the newest accepted attestation of a machine (quote verified, nothing refused), before id. */
+  lastVerifiedAttestation(machineId: number, beforeId: number): Promise<VerifiedPcrs | undefined>;
   updateAttestation(id: number, patch: AttestationPatch): Promise<void>;
 
   insertBiosEvents(rows: BiosEventRow[]): Promise<void>;
@@ -208,6 +212,10 @@ export interface Store {
   /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   getMachine(hostname: string): Promise<MachineRow | undefined>;
+  /** The machine without its certificates, unlocked. */
+  machineState(hostname: string): Promise<MachineState | undefined>;
+  /** One INSERT on its own, atomic without a transaction around it. */
+  insertAttestation(a: NewAttestation): Promise<number>;
   getAttestation(id: number): Promise<AttestationRow | undefined>;
   close(): Promise<void>;
 }

@@ -14,25 +14,27 @@ const NONCE_BYTES = 32;
 export async function issueNonce(req: NonceRequest, ctx: ServerContext): Promise<NonceResponse> {
   const nonce = randomBytes(NONCE_BYTES);
   const now = ctx.now();
-  return ctx.store.transaction(async (tx) => {
-    const m = await tx.machineForUpdate(req.hostname);
-    if (!m || !m.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
-    const newBoot = m.imaevents === null || m.boottime !== req.boottime;
-    const biosentry = newBoot ? 0 : -1;
-    const imaentry = newBoot ? 0 : m.imaevents!;
-    await tx.insertAttestation({
-      machineId: m.id,
-      hostname: req.hostname,
-      userid: req.userid,
-      boottime: req.boottime,
-      timestamp: now,
-      nonce: nonce.toString('hex'),
-      nonceExpires: new Date(now.getTime() + ctx.nonceTtlMs),
-      pcrselect: ctx.policy.pcrselectHex,
-      biosentry,
-      imaentry,
-      newBoot,
-    });
-    return { nonce, pcrselect: Buffer.from(ctx.policy.pcrselectHex, 'hex'), biosentry, imaentry };
+  // No transaction and no lock: the quote is judged against the machine row
+  // as it stands under the row lock then, so a position read here that
+  // another attestation moves on meanwhile is the same case as that
+  // attestation arriving between this nonce and its quote.
+  const m = await ctx.store.machineState(req.hostname);
+  if (!m || !m.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
+  const newBoot = m.imaevents === null || m.boottime !== req.boottime;
+  const biosentry = newBoot ? 0 : -1;
+  const imaentry = newBoot ? 0 : m.imaevents!;
+  await ctx.store.insertAttestation({
+    machineId: m.id,
+    hostname: req.hostname,
+    userid: req.userid,
+    boottime: req.boottime,
+    timestamp: now,
+    nonce: nonce.toString('hex'),
+    nonceExpires: new Date(now.getTime() + ctx.nonceTtlMs),
+    pcrselect: ctx.policy.pcrselectHex,
+    biosentry,
+    imaentry,
+    newBoot,
   });
+  return { nonce, pcrselect: Buffer.from(ctx.policy.pcrselectHex, 'hex'), biosentry, imaentry };
 }

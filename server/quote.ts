@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AttestationPatch, AttestationRow, MachineRow, StoreTx } from '../db/store.js';
+import type { AttestationPatch, AttestationRow, MachineState, StoreTx } from '../db/store.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import type { JsonObject } from '../shared/protocol/frame.js';
 import type { QuoteRequest, QuoteResponse } from '../shared/protocol/messages.js';
@@ -26,7 +26,7 @@ import { acceptedImaEvents, attestationRecord, biosRows, imaRows } from './evide
  * attestlog row records what failed.
  */
 export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: ServerContext, log: Logger): Promise<QuoteResponse> {
-  const machine = await ctx.store.getMachine(req.hostname);
+  const machine = await ctx.store.machineState(req.hostname);
   if (!machine || !machine.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
   const attest = structure('quoted', () => unmarshalAttest(req.quoted));
   const quoteRecord = JSON.stringify(withoutEvents(raw));
@@ -53,7 +53,7 @@ interface QuoteWork {
   quoteRecord: string;
   firmware: CheckedFirmwareLog | null;
   ima: CheckedImaEvents;
-  machine: MachineRow;
+  machine: MachineState;
   ctx: ServerContext;
   log: Logger;
 }
@@ -101,7 +101,7 @@ async function acceptQuote(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> {
 }
 
 /** The attestation whose nonce the quote carries, checked fresh and unused. */
-async function issuedAttestation(tx: StoreTx, m: MachineRow, attest: TpmAttest, now: Date): Promise<AttestationRow> {
+async function issuedAttestation(tx: StoreTx, m: MachineState, attest: TpmAttest, now: Date): Promise<AttestationRow> {
   const a = await tx.attestationByNonceForUpdate(m.id, attest.extraData.toString('hex'));
   if (!a) {
     const pending = await tx.pendingAttestationForUpdate(m.id);
@@ -144,7 +144,7 @@ class StaleQuoteError extends AcsError {
  * the storage hierarchy the AK lives in: the new AK's enrollment clears the
  * machine's counters, so a cleared TPM is never compared with its past.
  */
-function bootBefore(clock: ClockInfo, later: Pick<MachineRow, 'resetCount' | 'restartCount'>): boolean {
+function bootBefore(clock: ClockInfo, later: Pick<MachineState, 'resetCount' | 'restartCount'>): boolean {
   if (later.resetCount === null || later.restartCount === null) return false;
   if (clock.resetCount !== later.resetCount) return clock.resetCount < later.resetCount;
   return clock.restartCount < later.restartCount;
@@ -157,7 +157,7 @@ function bootBefore(clock: ClockInfo, later: Pick<MachineRow, 'resetCount' | 're
  */
 async function recordRefusal(
   ctx: ServerContext,
-  machine: MachineRow,
+  machine: MachineState,
   nonceHex: string,
   attest: TpmAttest,
   quoteRecord: string,

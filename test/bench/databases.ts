@@ -1,14 +1,16 @@
 /**
  * The databases a benchmark run measures, chosen like the server chooses its
  * own: `--db URL` (repeatable), else IBM ACS's ACS_SQL_* variables, else a
- * fresh MariaDB database on the local server (when one answers) and a SQLite
- * file in a temporary directory. Databases the benchmark created are dropped
+ * fresh MariaDB database on the local server (when one answers; over its
+ * Unix socket when that is on this machine) and a SQLite file in a temporary
+ * directory. Databases the benchmark created are dropped
  * afterwards; ones it was given are left alone.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freshMariaDb } from '../helpers/mariadb.js';
+import { freshMariaDb, serverSocket } from '../helpers/mariadb.js';
 
 export interface BenchDatabase {
   /** Short name for tables: "mariadb", "sqlite", "mysql://…" without credentials, "ACS_SQL_*". */
@@ -57,7 +59,12 @@ export async function benchDatabases(urls: readonly string[], env: NodeJS.Proces
   const out: BenchDatabase[] = [];
   try {
     const fresh = await freshMariaDb();
-    out.push({ label: 'mariadb', dialect: 'mysql', url: fresh.url, dispose: fresh.drop });
+    // A server on this machine is reached as its users would deploy it: over its Unix socket.
+    const socket = await serverSocket().catch(() => '');
+    const url = new URL(fresh.url);
+    if (socket && existsSync(socket)) url.searchParams.set('socket', socket);
+    else notes.push('MariaDB reached over TCP: its Unix socket is not on this machine');
+    out.push({ label: 'mariadb', dialect: 'mysql', url: url.href, dispose: fresh.drop });
   } catch (e) {
     notes.push(`MariaDB not reachable (${(e as Error).message}); measured SQLite only`);
   }

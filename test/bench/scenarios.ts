@@ -28,6 +28,9 @@ export interface LoadScenario {
   server: Record<string, ServerSide>;
   /** Server CPU time per successful operation, ms (both requests of it). */
   serverCpuMsPerOp: number;
+  /** The same for the database server process (NaN unless it runs on this machine) and the load generator. */
+  databaseCpuMsPerOp: number;
+  clientCpuMsPerOp: number;
   /** SQL statements and transactions per successful operation (failed ones' statements included). */
   sqlStatementsPerOp: number;
   sqlTransactionsPerOp: number;
@@ -45,12 +48,16 @@ function serverSide(stats: ServerStats): Record<string, ServerSide> {
 /** Runs a load and collects the server's view of exactly that interval. */
 async function measured(server: BenchServer, run: () => Promise<LoadResult>): Promise<LoadScenario> {
   await server.stats(true);
+  const cpu = server.cpu.sample();
   const load = await run();
+  const others = server.cpu.since(cpu);
   const stats = await server.stats(true);
   return {
     load,
     server: serverSide(stats),
     serverCpuMsPerOp: load.ok > 0 ? stats.cpuMs / load.ok : NaN,
+    databaseCpuMsPerOp: load.ok > 0 ? others.databaseMs / load.ok : NaN,
+    clientCpuMsPerOp: load.ok > 0 ? others.clientMs / load.ok : NaN,
     sqlStatementsPerOp: load.ok > 0 ? stats.sqlStatements / load.ok : NaN,
     sqlTransactionsPerOp: load.ok > 0 ? stats.sqlTransactions / load.ok : NaN,
     serverRssBytes: stats.rssBytes,

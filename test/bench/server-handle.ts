@@ -4,6 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { cpuMeterFor, type CpuMeter } from './cpu-meter.js';
 import type { FromChild, MemorySample, ServerProcessConfig, ServerStats, ToChild } from './server-process.js';
 
 type Unsent<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -22,7 +23,12 @@ export class BenchServer {
   private readonly pending = new Map<number, { resolve: (m: FromChild) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private exited: string | null = null;
 
-  private constructor(private readonly child: ChildProcess, readonly port: number) {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    /** CPU of the load generator and of the server's database process, when that is on this machine. */
+    readonly cpu: CpuMeter,
+  ) {
     child.on('message', (m: FromChild) => {
       if (!('id' in m)) return;
       const p = this.pending.get(m.id);
@@ -58,7 +64,7 @@ export class BenchServer {
         clearTimeout(timer);
         child.off('message', first);
         child.removeAllListeners('exit');
-        resolve(new BenchServer(child, m.port));
+        resolve(new BenchServer(child, m.port, cpuMeterFor(config.db)));
       });
     });
   }

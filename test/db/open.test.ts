@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MYSQL_DATABASE, openStore, storeLocation } from '../../db/open.js';
 import { StoreError } from '../../db/store.js';
-import { freshMariaDb, killConnections } from '../helpers/mariadb.js';
+import { freshMariaDb, killConnections, serverSocket } from '../helpers/mariadb.js';
 import { newMachine } from '../helpers/store-fixtures.js';
 
 t.test('storeLocation reads URLs and the IBM ACS variables', async (t) => {
@@ -29,7 +29,13 @@ t.test('storeLocation reads URLs and the IBM ACS variables', async (t) => {
   });
   t.same(storeLocation(undefined, { PATH: '/usr/bin' }), { dialect: 'sqlite', path: './acs.db' }, 'no variables: SQLite');
   t.same(storeLocation('', { ACS_SQL_USERID: 'u' }).dialect, 'mysql', 'an empty URL defers to the environment');
-  for (const bad of ['postgres://x/y', 'not a url', 'sqlite:', 'mysql://h:99999/db']) {
+  t.same(storeLocation('mysql://acs@localhost/attest?socket=%2Frun%2Fmysqld%2Fmysqld.sock', {}), {
+    dialect: 'mysql', mysql: { host: 'localhost', port: 3306, user: 'acs', password: '', database: 'attest', socketPath: '/run/mysqld/mysqld.sock' },
+  });
+  t.same(storeLocation(undefined, { ACS_SQL_SOCKET: '/var/run/mysql.sock', ACS_SQL_USERID: 'u' }), {
+    dialect: 'mysql', mysql: { host: 'localhost', port: 3306, user: 'u', password: '', database: 'tpm2', socketPath: '/var/run/mysql.sock' },
+  }, 'ACS_SQL_SOCKET alone selects MySQL over the socket');
+  for (const bad of ['postgres://x/y', 'not a url', 'sqlite:', 'mysql://h:99999/db', 'mysql://h/db?socket=relative.sock']) {
     t.throws(() => storeLocation(bad, {}), StoreError, bad);
   }
   t.throws(() => storeLocation(undefined, { ACS_SQL_PORT: 'abc' }), StoreError);
@@ -70,6 +76,22 @@ t.test('MariaDB: CREATE DATABASE when asked, concurrent opens migrate once', asy
   const again = await openStore(fresh.url);
   t.ok(await again.getMachine('m.example'), 'migrating an up-to-date database changes nothing');
   await again.close();
+});
+
+t.test('MariaDB over its Unix socket', async (t) => {
+  const fresh = await freshMariaDb();
+  t.teardown(fresh.drop);
+  const path = await serverSocket();
+  const url = new URL(fresh.url);
+  url.hostname = 'no-such-host.invalid';
+  url.searchParams.set('socket', path);
+  const store = await openStore(url.href);
+  t.teardown(() => store.close());
+  await store.transaction((tx) => tx.insertMachine(newMachine('socket.example')));
+  t.equal((await store.getMachine('socket.example'))?.hostname, 'socket.example', `written and read through ${path}, the host name unused`);
+  const missing = await openStore(`mysql://root@localhost/${fresh.database}?socket=/nonexistent/mysqld.sock`).catch((e) => e);
+  t.type(missing, StoreError);
+  t.equal(missing.code, 0x80000040, 'a socket that is not there: unreachable');
 });
 
 t.test('an unreachable server is StoreError 80000040', async (t) => {

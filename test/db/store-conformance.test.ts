@@ -48,7 +48,11 @@ for (const backend of BACKENDS) {
       await new Promise((r) => setTimeout(r, 5));
       await store.transaction(async (tx) => {
         const locked = await tx.machineForUpdate('alpha.example');
-        t.same(locked, machine, 'machineForUpdate reads the same row');
+        const { ekcertificatepem, ekcertificatetext, akcertificatepem, akcertificatetext, ...state } = machine;
+        t.ok(ekcertificatepem && ekcertificatetext && akcertificatepem !== undefined && akcertificatetext !== undefined);
+        t.same(locked, state, 'machineForUpdate reads the same row without its certificates');
+        t.notOk(locked && 'ekcertificatepem' in locked, 'the certificate columns are not read');
+        t.same(await store.machineState('alpha.example'), state, 'machineState reads the same, unlocked');
         await tx.updateMachine(machine.id, {
           challenge: null, challengeExpires: null, whitelist, imapcr: hex('imapcr'), imapcrSha1: hex('imapcr1', 20), imaevents: 1234,
           akcertificatepem: 'AK PEM', akcertificatetext: 'AK TEXT', restartCount: 0, boottime: null,

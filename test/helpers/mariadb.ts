@@ -41,6 +41,17 @@ export async function killConnections(database: string): Promise<number> {
   }
 }
 
+/** The server's Unix socket path (@@socket), as the server reports it. */
+export async function serverSocket(): Promise<string> {
+  const conn = await connectTo(serverUrl());
+  try {
+    const [rows] = await conn.query('SELECT @@socket AS socket');
+    return String((rows as { socket: string }[])[0]!.socket);
+  } finally {
+    await conn.end();
+  }
+}
+
 export async function freshMariaDb(): Promise<FreshDatabase> {
   const server = serverUrl();
   const database = `acs_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
