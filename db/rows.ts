@@ -85,12 +85,34 @@ function decode(kind: Kind, v: unknown): unknown {
   }
 }
 
-function encodeValue(table: string, [, column, kind]: Field, v: unknown): SqlValue[] {
-  if (kind === 'pcrs') return encodePcrs(v);
-  if (kind === 'boottime') return [encodeBoottime(v)];
-  const value = sqlValue(v);
-  if (typeof value === 'string' && !(LIMITS.get(`${table}.${column}`)?.(value) ?? true)) bad(`${table}.${column} value is too long`);
-  return [value];
+/** Appends one field's bound values to `out`. */
+type FieldEncoder = (v: unknown, out: SqlValue[]) => void;
+
+/**
+ * The encoder of one field, built once per codec: batch inserts run it for
+ * every column of thousands of rows, most of which repeat the same boot time
+ * and timestamp, so those remember the last value they checked.
+ */
+function fieldEncoder(table: string, [, column, kind]: Field): FieldEncoder {
+  if (kind === 'pcrs') return (v, out) => { out.push(...encodePcrs(v)); };
+  if (kind === 'boottime' || kind === 'time') {
+    const encode = kind === 'boottime' ? encodeBoottime : sqlValue;
+    let last: unknown = null;
+    let lastSql: SqlValue = null;
+    return (v, out) => {
+      if (v !== last || v === null || v === undefined) {
+        lastSql = encode(v);
+        last = v;
+      }
+      out.push(lastSql);
+    };
+  }
+  const fits = LIMITS.get(`${table}.${column}`);
+  return (v, out) => {
+    const value = sqlValue(v);
+    if (fits && typeof value === 'string' && !fits(value)) bad(`${table}.${column} value is too long`);
+    out.push(value);
+  };
 }
 
 function physical(field: Field): string[] {
@@ -103,11 +125,14 @@ export class RowCodec<T> {
   /** Every physical column, in field order. */
   readonly columns: readonly string[];
 
+  private readonly encoders: readonly FieldEncoder[];
+
   constructor(
     readonly table: string,
     private readonly fields: readonly Field[],
   ) {
     this.columns = fields.flatMap(physical);
+    this.encoders = fields.map((f) => fieldEncoder(table, f));
   }
 
   /** The SELECT list for this table: `alias`.`col` [AS `prefix+col`]. */
@@ -120,18 +145,18 @@ export class RowCodec<T> {
     const columns: string[] = [];
     const params: SqlValue[] = [];
     const record = values as Record<string, unknown>;
-    for (const field of this.fields) {
-      if (record[field[0]] === undefined) continue;
+    this.fields.forEach((field, i) => {
+      if (record[field[0]] === undefined) return;
       columns.push(...physical(field));
-      params.push(...encodeValue(this.table, field, record[field[0]]));
-    }
+      this.encoders[i]!(record[field[0]], params);
+    });
     return { columns, params };
   }
 
-  /** Parameters for a full row in `columns` order (batch inserts); missing fields bind NULL. */
-  encodeRow(values: T): SqlValue[] {
+  /** Appends a full row's parameters to `out` in `columns` order (batch inserts); missing fields bind NULL. */
+  encodeRowInto(values: T, out: SqlValue[]): void {
     const record = values as Record<string, unknown>;
-    return this.fields.flatMap((field) => encodeValue(this.table, field, record[field[0]]));
+    for (let i = 0; i < this.fields.length; i++) this.encoders[i]!(record[this.fields[i]![0]], out);
   }
 
   /** The codec of some fields only: a narrower SELECT list for reads that need less than the whole row. */

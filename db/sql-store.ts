@@ -28,12 +28,6 @@ function updateSql(table: string, columns: readonly string[]): string {
   return `UPDATE ${ident(table)} SET ${columns.map((c) => `${ident(c)} = ?`).join(', ')} WHERE id = ?`;
 }
 
-function rowBytes(params: readonly SqlValue[]): number {
-  let n = params.length * 8;
-  for (const p of params) if (typeof p === 'string') n += p.length;
-  return n;
-}
-
 /** Inserts rows with multi-row INSERTs, cutting chunks by row count, placeholder count and size. */
 async function insertMany<T>(conn: SqlConnection, driver: SqlDriver, codec: RowCodec<T>, rows: readonly T[]): Promise<void> {
   const width = codec.columns.length;
@@ -41,23 +35,34 @@ async function insertMany<T>(conn: SqlConnection, driver: SqlDriver, codec: RowC
   let params: SqlValue[] = [];
   let count = 0;
   let bytes = 0;
-  const flush = async () => {
-    if (count === 0) return;
+  const flush = async (keep: number) => {
+    const rest = params.splice(params.length - keep);
     await conn.run(insertSql(codec.table, codec.columns, count), params);
-    params = [];
-    count = 0;
-    bytes = 0;
+    params = rest;
+    count = keep === 0 ? 0 : 1;
   };
   for (const row of rows) {
-    const encoded = codec.encodeRow(row);
-    const size = rowBytes(encoded);
-    if (count > 0 && bytes + size > BATCH_BYTES) await flush();
-    params.push(...encoded);
-    count += 1;
-    bytes += size;
-    if (count === maxRows) await flush();
+    const start = params.length;
+    codec.encodeRowInto(row, params);
+    let size = (params.length - start) * 8;
+    for (let i = start; i < params.length; i++) {
+      const p = params[i];
+      if (typeof p === 'string') size += p.length;
+    }
+    // A row that would take the chunk past BATCH_BYTES starts the next one.
+    if (count > 0 && bytes + size > BATCH_BYTES) {
+      await flush(params.length - start);
+      bytes = size;
+    } else {
+      count += 1;
+      bytes += size;
+    }
+    if (count === maxRows) {
+      await flush(0);
+      bytes = 0;
+    }
   }
-  await flush();
+  if (count > 0) await flush(0);
 }
 
 class SqlStoreTx implements StoreTx {

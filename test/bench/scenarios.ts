@@ -128,6 +128,9 @@ export interface FullAttestation {
   /** The quote request alone, from connect to response read. */
   clientQuoteMs: Percentiles;
   serverNonceMs: Percentiles;
+  /** CPU per attestation (nonce and quote) of the server process and of the database server (NaN unless on this machine). */
+  serverCpuMs: Percentiles;
+  databaseCpuMs: Percentiles;
   quoteRequestBytes: number;
   /** SQL statements per attestation (nonce and quote), mean over the repetitions. */
   sqlStatementsPerAttestation: number;
@@ -150,9 +153,12 @@ export async function fullAttestation(server: BenchServer, ep: Endpoint, host: B
   let bytes = 0;
   let firmwareEvents = 0;
   let statements = 0;
+  const serverCpu: number[] = [];
+  const databaseCpu: number[] = [];
   for (let rep = 0; rep < reps; rep++) {
     host.reboot(imaEvents - 1);
     await server.stats(true);
+    const cpu = server.cpu.sample();
     try {
       const t = await host.attest(ep, true);
       ok++;
@@ -162,7 +168,9 @@ export async function fullAttestation(server: BenchServer, ep: Endpoint, host: B
     } catch (e) {
       addFailure(failures, e);
     }
+    databaseCpu.push(server.cpu.since(cpu).databaseMs);
     const stats = await server.stats(true);
+    serverCpu.push(stats.cpuMs);
     statements += stats.sqlStatements;
     serverQuote.push(...(stats.commands.quote?.durationsMs ?? []));
     serverNonce.push(...(stats.commands.nonce?.durationsMs ?? []));
@@ -177,6 +185,8 @@ export async function fullAttestation(server: BenchServer, ep: Endpoint, host: B
     serverQuoteMs: percentiles(serverQuote),
     clientQuoteMs: percentiles(client),
     serverNonceMs: percentiles(serverNonce),
+    serverCpuMs: percentiles(serverCpu),
+    databaseCpuMs: percentiles(databaseCpu),
     quoteRequestBytes: bytes,
     sqlStatementsPerAttestation: statements / reps,
     reasons,

@@ -113,6 +113,16 @@ for (const backend of BACKENDS) {
       t.ok(await store.getMachine('gap-b.example'));
     });
 
+    t.test('IMA rows past the batch size limit: split across INSERTs, none lost', async (t) => {
+      const id = await store.transaction((tx) => tx.insertAttestation(newAttestation(machineId, 'tx.example', 'wide')));
+      // 1,200 rows of ~6 KB: over 7 MB of values, several 2 MiB chunks, each ended by size, not row count.
+      const rows = imaEvents(machineId, id, 'tx.example', 0, 1200).map((r) => ({ ...r, boottime: '2030-02-01 00:00:00', imaEntry: 'ab'.repeat(2000), filename: `/wide/${r.entrynum}/${'f'.repeat(2000)}` }));
+      await store.transaction((tx) => tx.insertImaEvents(rows));
+      const stored = await storeDriver(store).all('SELECT entrynum, filename FROM imalog WHERE attestation_id = ? ORDER BY entrynum', [id]);
+      t.same(stored.map((r) => Number(r.entrynum)), rows.map((r) => r.entrynum), 'every row once, in order');
+      t.ok(stored.every((r, i) => r.filename === rows[i]!.filename), 'values bound to their own rows');
+    });
+
     t.test('20,000 IMA events in one transaction', async (t) => {
       const id = await store.transaction((tx) => tx.insertAttestation(newAttestation(machineId, 'tx.example', 'big')));
       const rows = imaEvents(machineId, id, 'tx.example', 0, 20_000);
