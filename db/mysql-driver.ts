@@ -142,9 +142,8 @@ export class MysqlDriver implements SqlDriver {
       // pool's own handler only listens once.
       conn.on('error', () => {});
       // READ COMMITTED: a locking read of a row that is not there (a new
-      // hostname) takes no gap lock, so enrollments of different new hosts,
-      // and nonces of different machines, cannot deadlock on each other's
-      // INSERTs. Every decision here rests on row locks of existing rows and
+      // hostname) takes no gap lock, so enrollments of different new hosts
+      // cannot deadlock on each other's INSERTs. Every decision here rests on row locks of existing rows and
       // on unique indexes, which READ COMMITTED keeps (MySQL Reference
       // Manual, InnoDB "Transaction Isolation Levels"). Queued ahead of any
       // statement the pool runs on this connection.

@@ -97,12 +97,14 @@ function fieldEncoder(table: string, [, column, kind]: Field): FieldEncoder {
   if (kind === 'pcrs') return (v, out) => { out.push(...encodePcrs(v)); };
   if (kind === 'boottime' || kind === 'time') {
     const encode = kind === 'boottime' ? encodeBoottime : sqlValue;
-    let last: unknown = null;
+    let lastKey: unknown = null;
     let lastSql: SqlValue = null;
     return (v, out) => {
-      if (v !== last || v === null || v === undefined) {
+      // A Date by its time, not its identity: a Date object can change.
+      const key = v instanceof Date ? v.getTime() : v;
+      if (key !== lastKey || key === null || key === undefined) {
         lastSql = encode(v);
-        last = v;
+        lastKey = key;
       }
       out.push(lastSql);
     };

@@ -28,41 +28,38 @@ function updateSql(table: string, columns: readonly string[]): string {
   return `UPDATE ${ident(table)} SET ${columns.map((c) => `${ident(c)} = ?`).join(', ')} WHERE id = ?`;
 }
 
+function rowBytes(params: readonly SqlValue[]): number {
+  let n = params.length * 8;
+  for (const p of params) if (typeof p === 'string') n += p.length;
+  return n;
+}
+
 /** Inserts rows with multi-row INSERTs, cutting chunks by row count, placeholder count and size. */
 async function insertMany<T>(conn: SqlConnection, driver: SqlDriver, codec: RowCodec<T>, rows: readonly T[]): Promise<void> {
   const width = codec.columns.length;
   const maxRows = Math.min(BATCH_ROWS, Math.floor(driver.maxParams / width));
+  const encoded: SqlValue[] = [];
   let params: SqlValue[] = [];
   let count = 0;
   let bytes = 0;
-  const flush = async (keep: number) => {
-    const rest = params.splice(params.length - keep);
+  const flush = async () => {
+    if (count === 0) return;
     await conn.run(insertSql(codec.table, codec.columns, count), params);
-    params = rest;
-    count = keep === 0 ? 0 : 1;
+    params = [];
+    count = 0;
+    bytes = 0;
   };
   for (const row of rows) {
-    const start = params.length;
-    codec.encodeRowInto(row, params);
-    let size = (params.length - start) * 8;
-    for (let i = start; i < params.length; i++) {
-      const p = params[i];
-      if (typeof p === 'string') size += p.length;
-    }
-    // A row that would take the chunk past BATCH_BYTES starts the next one.
-    if (count > 0 && bytes + size > BATCH_BYTES) {
-      await flush(params.length - start);
-      bytes = size;
-    } else {
-      count += 1;
-      bytes += size;
-    }
-    if (count === maxRows) {
-      await flush(0);
-      bytes = 0;
-    }
+    encoded.length = 0;
+    codec.encodeRowInto(row, encoded);
+    const size = rowBytes(encoded);
+    if (count > 0 && bytes + size > BATCH_BYTES) await flush();
+    for (const v of encoded) params.push(v);
+    count += 1;
+    bytes += size;
+    if (count === maxRows) await flush();
   }
-  if (count > 0) await flush(0);
+  await flush();
 }
 
 class SqlStoreTx implements StoreTx {

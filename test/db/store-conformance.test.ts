@@ -3,6 +3,8 @@
  */
 import t from 'tap';
 import { forensicsQueries } from '../../db/forensics-sql.js';
+import { parseTime } from '../../db/driver.js';
+import { storeDriver } from '../../db/web-queries.js';
 import { DuplicateKeyError, StoreError, type MachineRow } from '../../db/store.js';
 import { BACKENDS, at, biosEvents, hex, imaEvents, newAttestation, newMachine, pcrBanks } from '../helpers/store-fixtures.js';
 
@@ -194,6 +196,29 @@ for (const backend of BACKENDS) {
       t.equal((await store.getMachine('alpha.example'))?.boottime, null, 'nothing was written');
       t.equal(await store.getMachine('null.example'), undefined);
       t.equal(await store.getMachine('y'.repeat(256)), undefined, 'over-long values fail alike in both dialects');
+    });
+
+    t.test('a batch checks every row\'s boot time and timestamp, not only the first', async (t) => {
+      const aid = await store.transaction((tx) => tx.insertAttestation(newAttestation(machine.id, machine.hostname, 'batch-check')));
+      const rows = imaEvents(machine.id, aid, machine.hostname, 0, 3);
+      const badBoot = [rows[0]!, { ...rows[1]!, boottime: '2030-02-30 00:00:00' }];
+      const when = new Date(rows[0]!.timestamp);
+      const badTime = [{ ...rows[0]!, timestamp: when }, { ...rows[1]!, timestamp: new Date(NaN) }];
+      for (const batch of [badBoot, badTime]) {
+        const err = await store.transaction((tx) => tx.insertImaEvents(batch)).catch((e) => e);
+        t.type(err, StoreError);
+        t.equal(err.code, 0x80000041, err.message);
+      }
+      // The same Date object, changed between rows, is encoded with its new time.
+      const moving = new Date(rows[0]!.timestamp);
+      const first = { ...rows[0]!, timestamp: moving };
+      await store.transaction(async (tx) => {
+        await tx.insertImaEvents([first]);
+        moving.setTime(moving.getTime() + 60_000);
+        await tx.insertImaEvents([{ ...rows[1]!, timestamp: moving }]);
+      });
+      const stored = await storeDriver(store).all('SELECT timestamp FROM imalog WHERE attestation_id = ? ORDER BY entrynum', [aid]);
+      t.same(stored.map((r) => parseTime(r.timestamp).getTime()), [rows[0]!.timestamp.getTime(), rows[0]!.timestamp.getTime() + 60_000]);
     });
 
     t.test('deleteMachine removes its attestations and events', async (t) => {
