@@ -59,7 +59,7 @@ export async function enrollRequest(req: EnrollRequest, ctx: ServerContext): Pro
     pendingTpmvendor: req.tpmvendor,
   };
 
-  const store = () => ctx.store.transaction(async (tx) => {
+  const write = () => ctx.store.transaction(async (tx) => {
     if (!ctx.allowReenroll) {
       const other = (await tx.machinesByEkFingerprint(ekFingerprint)).find((m) => m.hostname !== req.hostname && m.enrolled);
       if (other) throw new AcsError(ACS_ERROR.ENROLLED, 'this EK is already enrolled under another hostname');
@@ -94,12 +94,12 @@ export async function enrollRequest(req: EnrollRequest, ctx: ServerContext): Pro
     await tx.updateMachine(existing.id, existing.enrolled ? request : { ...ekFields, ...request });
   });
   try {
-    await store();
+    await write();
   } catch (e) {
     // A concurrent enrollrequest for the same new hostname inserted its row
     // first; once more, this request now finds and updates that row.
     if (!(e instanceof DuplicateKeyError && e.key === 'machines_hostname_uq')) throw e;
-    await store();
+    await write();
   }
   return { credentialblob: made.credentialBlob, secret: made.secret };
 }
