@@ -95,7 +95,8 @@ export function storeLocation(url?: string, env: NodeJS.ProcessEnv = process.env
   return { dialect: 'sqlite', path: DEFAULT_SQLITE_PATH };
 }
 
-async function openDriver(location: StoreLocation, create: boolean): Promise<SqlDriver> {
+/** The driver for a location, neither migrated nor checked: for callers that only run plain statements. */
+export async function openDriver(location: StoreLocation, create: boolean): Promise<SqlDriver> {
   if (location.dialect === 'sqlite') return new SqliteDriver(location.path, { create });
   if (create) await MysqlDriver.createDatabase(location.mysql);
   return new MysqlDriver(location.mysql);

@@ -5,6 +5,7 @@
  */
 import type { ParserFigures } from './parsers.js';
 import type { Floor } from './floor.js';
+import { ioCeiling, type SqlFloor, type TcpFloor } from './io-floor.js';
 import type { Failures, Percentiles } from './load.js';
 import type { FullAttestation, IncrementalRun, LoadScenario, MemoryRun } from './scenarios.js';
 
@@ -22,6 +23,8 @@ export interface DatabaseResults {
   error?: string;
   enrollment?: LoadScenario & { retried: { attempted: number; ok: number; failures: Failures } };
   firstAttestation?: LoadScenario;
+  /** One `SELECT ?` round trip's CPU, measured against this database in the same run. */
+  sqlFloor?: SqlFloor;
   full: FullAttestation[];
   incremental: IncrementalRun[];
   memory?: MemoryRun;
@@ -42,6 +45,10 @@ export interface Summary {
   /** The database server's (when on this machine) and the load generator's CPU per attestation at that concurrency. */
   incremental_database_cpu_ms: number | null;
   incremental_client_cpu_ms: number | null;
+  /** CPU of that attestation's two TCP connections and its SQL statements alone, from the I/O floor, ms. */
+  incremental_io_floor_cpu_ms: number | null;
+  /** The rate this machine's cores could sustain if that I/O were all an attestation cost. */
+  incremental_io_ceiling_per_s: number | null;
   full_10k_server_ms: number | null;
   full_10k_client_ms: number | null;
   ima_events_per_s: number | null;
@@ -71,6 +78,7 @@ export interface BenchReport {
   targets: typeof TARGETS;
   notes: string[];
   floor?: Floor;
+  tcpFloor?: TcpFloor;
   parsers?: ParserFigures;
   databases: DatabaseResults[];
   summary: Summary;
@@ -94,11 +102,33 @@ export function collectFailures(db: DatabaseResults): string[] {
   return out;
 }
 
-export function buildSummary(floor: Floor | undefined, parsers: ParserFigures | undefined, dbs: DatabaseResults[], newEvents: number): Summary {
+/** Each incremental attestation opens two connections: the nonce request's and the quote's (one request per connection). */
+const CONNECTIONS_PER_ATTESTATION = 2;
+
+/**
+ * The I/O floor of one run's attestations: its TCP connections and every SQL
+ * round trip it made (statements plus BEGIN and COMMIT), each at the cost the
+ * floor measured, and the rate `cores` would sustain on that I/O alone.
+ */
+export function runIoCeiling(tcp: TcpFloor | undefined, db: DatabaseResults, r: IncrementalRun, cores: number): { cpuUs: number; perS: number } | undefined {
+  if (!tcp || !db.sqlFloor || !Number.isFinite(r.sqlStatementsPerOp)) return undefined;
+  return ioCeiling(tcp, db.sqlFloor, CONNECTIONS_PER_ATTESTATION, r.sqlStatementsPerOp + 2 * r.sqlTransactionsPerOp, cores);
+}
+
+export interface SummaryInput {
+  floor: Floor | undefined;
+  tcpFloor: TcpFloor | undefined;
+  parsers: ParserFigures | undefined;
+  databases: DatabaseResults[];
+  cores: number;
+}
+
+export function buildSummary({ floor, tcpFloor, parsers, databases: dbs, cores }: SummaryInput, newEvents: number): Summary {
   const primary = dbs[0];
   const attempted = (primary?.incremental ?? []).filter((r) => r.newEvents === newEvents);
   const runs = attempted.filter((r) => r.load.ok > 0);
   const best = runs.reduce<IncrementalRun | undefined>((b, r) => (!b || r.load.perSecond > b.load.perSecond ? r : b), undefined);
+  const ceiling = best && primary ? runIoCeiling(tcpFloor, primary, best, cores) : undefined;
   const full10k = primary?.full.find((f) => f.imaEvents === 10_000);
   const ima = parsers?.ima;
   return {
@@ -111,6 +141,8 @@ export function buildSummary(floor: Floor | undefined, parsers: ParserFigures | 
     incremental_server_cpu_ms: finite(best?.serverCpuMsPerOp),
     incremental_database_cpu_ms: finite(best?.databaseCpuMsPerOp),
     incremental_client_cpu_ms: finite(best?.clientCpuMsPerOp),
+    incremental_io_floor_cpu_ms: ceiling ? ceiling.cpuUs / 1000 : null,
+    incremental_io_ceiling_per_s: finite(ceiling?.perS),
     full_10k_server_ms: finite(full10k?.serverQuoteMs.p50),
     full_10k_client_ms: finite(full10k?.clientQuoteMs.p50),
     ima_events_per_s: finite(ima?.sha1.verifyReplayEventsPerS),
@@ -130,6 +162,7 @@ export function buildSummary(floor: Floor | undefined, parsers: ParserFigures | 
 // ---- human table -------------------------------------------------------
 
 const int = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : Math.round(x).toLocaleString('en-US'));
+const us = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '—');
 const ms = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x < 10 ? x.toFixed(2) : x.toFixed(1));
 /** Where an attestation's CPU went: server + database + load generator (the three share this machine's cores). */
 const cpuSplit = (r: IncrementalRun): string => `${ms(r.serverCpuMsPerOp)}+${ms(r.databaseCpuMsPerOp)}+${ms(r.clientCpuMsPerOp)}`;
@@ -160,9 +193,13 @@ function serverReasons(db: DatabaseResults): Record<string, string> {
   return reasons;
 }
 
-function databaseSection(db: DatabaseResults): string {
+function databaseSection(db: DatabaseResults, tcp: TcpFloor | undefined, cores: number): string {
   const out: string[] = [`Server with ${db.label} (server in its own process; latency in ms)`];
   if (db.error) out.push(`  STOPPED: ${db.error}`);
+  if (db.sqlFloor) {
+    out.push(`  SQL floor: one \`SELECT ?\` round trip costs ${us(db.sqlFloor.clientCpuUs)} µs of CPU here`
+      + `${Number.isFinite(db.sqlFloor.databaseCpuUs) ? ` + ${us(db.sqlFloor.databaseCpuUs)} µs in the database server` : ''}`);
+  }
   const rows: string[][] = [['scenario', 'ok', 'per s', 'client p50', 'p99', 'server p50', 'p99', 'failures']];
   for (const [name, s, cmds] of [
     ['enrollment', db.enrollment, ['enrollrequest', 'enrollcert']],
@@ -192,12 +229,13 @@ function databaseSection(db: DatabaseResults): string {
   }
   if (db.incremental.length > 0) {
     out.push(`  incremental attestation (nonce + quote; target ≥ ${int(TARGETS.incrementalAttestationsPerS)}/s with p99 < ${TARGETS.incrementalP99Ms} ms)`);
-    const ir: string[][] = [['new IMA', 'conc', 'att/s', 'p50', 'p95', 'p99', 'srv nonce p50', 'srv quote p50', 'p99', 'CPU ms/att srv+db+gen', 'SQL/att', 'failures']];
+    const ir: string[][] = [['new IMA', 'conc', 'att/s', 'p50', 'p95', 'p99', 'srv nonce p50', 'srv quote p50', 'p99', 'CPU ms/att srv+db+gen', 'SQL/att', 'I/O ms → ceiling/s', 'failures']];
     for (const r of db.incremental) {
+      const io = runIoCeiling(tcp, db, r, cores);
       ir.push([
         String(r.newEvents), String(r.concurrency), int(r.load.perSecond), ms(r.load.latencyMs.p50), ms(r.load.latencyMs.p95), ms(r.load.latencyMs.p99),
         ms(serverP(r, 'nonce')?.p50), ms(serverP(r, 'quote')?.p50), ms(serverP(r, 'quote')?.p99), cpuSplit(r),
-        `${ms(r.sqlStatementsPerOp)} in ${ms(r.sqlTransactionsPerOp)} tx`, failuresText(r.load.failures),
+        `${ms(r.sqlStatementsPerOp)} in ${ms(r.sqlTransactionsPerOp)} tx`, io ? `${ms(io.cpuUs / 1000)} → ${int(io.perS)}` : '—', failuresText(r.load.failures),
       ]);
     }
     out.push(table(ir, '    '));
@@ -230,6 +268,14 @@ export function formatReport(r: BenchReport): string {
       ['IMA hash floor, SHA-256 log (SHA-256 + extend)', `${int(f.imaHashFloorSha256LogPerS)} entries/s`],
     ]));
   }
+  const t = r.tcpFloor;
+  if (t) {
+    out.push('', 'TCP floor (loopback, both ends in one process, CPU per operation)');
+    out.push(table([
+      ['connection: connect, one small frame each way, close', `${us(t.connectionCpuUs)} µs`],
+      ['one small frame each way on an open connection', `${us(t.exchangeCpuUs)} µs`],
+    ]));
+  }
   const p = r.parsers;
   if (p && f) {
     out.push('', 'Event-log code alone (one core)');
@@ -250,7 +296,7 @@ export function formatReport(r: BenchReport): string {
     }
     out.push(table(rows));
   }
-  for (const db of r.databases) out.push('', databaseSection(db));
+  for (const db of r.databases) out.push('', databaseSection(db, r.tcpFloor, m.cpus as number));
   const s = r.summary;
   out.push('', `Summary (${s.database ?? 'no server run'})`);
   out.push(table([
@@ -259,6 +305,8 @@ export function formatReport(r: BenchReport): string {
     ['  p99 latency at that concurrency, ms', ms(s.incremental_p99_ms), `< ${TARGETS.incrementalP99Ms}`],
     ['  server CPU per attestation, ms', ms(s.incremental_server_cpu_ms), `< ${ms(1000 / TARGETS.incrementalAttestationsPerS)} (target on 1 core)`],
     ['  database / load generator CPU per attestation, ms', `${ms(s.incremental_database_cpu_ms)} / ${ms(s.incremental_client_cpu_ms)}`, ''],
+    ['  I/O floor: its TCP connections and SQL round trips alone, CPU ms', ms(s.incremental_io_floor_cpu_ms), ''],
+    [`  ceiling of that I/O on ${m.cpus} cores, att/s`, int(s.incremental_io_ceiling_per_s), ''],
     ['full attestation, 10,000 IMA entries: server ms (p50)', ms(s.full_10k_server_ms), `< ${TARGETS.full10kServerMs}`],
     ['IMA verify + replay, SHA-1 log, events/s/core', int(s.ima_events_per_s), `≥ ${int(TARGETS.imaEventsPerSPerCore)}`],
     ['  ratio to the hash floor', s.ima_ratio_to_hash_floor === null ? '—' : `${s.ima_ratio_to_hash_floor.toFixed(2)}×`, ''],

@@ -22,6 +22,7 @@ import { measureFloor, measureImaHashFloors } from './floor.js';
 import { ImaSigner, SyntheticImaLog, type ImaLogProfile } from './ima-log.js';
 import { measureParsers } from './parsers.js';
 import { hotSpots, type HotSpot } from './profile.js';
+import { measureSqlFloor, measureTcpFloor } from './io-floor.js';
 import { buildSummary, formatReport, TARGETS, type BenchReport, type DatabaseResults } from './report.js';
 import { enrollment, firstAttestation, fullAttestation, incremental, memoryRun } from './scenarios.js';
 import { BenchServer } from './server-handle.js';
@@ -133,6 +134,7 @@ async function runDatabase(db: BenchDatabase, fleet: Fleet, execArgv: string[]):
       ...config.serverLimits,
     }, execArgv);
     const ep: Endpoint = { host: '127.0.0.1', port: server.port };
+    res.sqlFloor = await phase(`[${db.label}] SQL floor`, () => measureSqlFloor(db.url, config.microMs, server!.cpu));
     for (const h of fleet.hosts) h.reboot(config.bootImaFiles);
     const all = [...fleet.hosts, ...fleet.fullHosts];
     const { enrolled, ...enrollRun } = await phase(`[${db.label}] enroll ${all.length} hosts`, () => enrollment(server!, ep, all, 8));
@@ -174,11 +176,13 @@ async function runDatabase(db: BenchDatabase, fleet: Fleet, execArgv: string[]):
 const tmp = await mkdtemp(join(os.tmpdir(), 'acs-bench-'));
 const databases: DatabaseResults[] = [];
 let floor: BenchReport['floor'];
+let tcpFloor: BenchReport['tcpFloor'];
 let parsers: BenchReport['parsers'];
 let profile: HotSpot[] | undefined;
 try {
   const signer = new ImaSigner();
   if (want('floor')) floor = await phase('floor', () => measureFloor(sampleTemplateData(), config.microMs));
+  if (want('floor') || want('incremental')) tcpFloor = await phase('TCP floor', () => measureTcpFloor(config.microMs));
   if (want('parsers')) {
     parsers = await phase('event-log parsers', () => measureParsers(config.parserEvents, config.parserSignedEvents, signer, config.microMs));
     if (floor) {
@@ -245,9 +249,10 @@ const report: BenchReport & { serverHotSpots?: HotSpot[] } = {
   targets: TARGETS,
   notes,
   floor,
+  tcpFloor,
   parsers,
   databases,
-  summary: buildSummary(floor, parsers, databases, 10),
+  summary: buildSummary({ floor, tcpFloor, parsers, databases, cores: os.cpus().length }, 10),
   ...(profile ? { serverHotSpots: profile } : {}),
 };
 
