@@ -8,6 +8,7 @@ import type { ServerContext } from './context.js';
 import { enrollCert, enrollRequest } from './enrollment.js';
 import { startListener, type Handlers, type Listener } from './listener.js';
 import { issueNonce } from './nonce.js';
+import { RememberedAks } from './remembered-aks.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { verifyQuote } from './quote.js';
 import { TrustStore } from './trust-store.js';
@@ -64,6 +65,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     trust,
     ca,
     policy: defaultAttestationPolicy(imaKeys),
+    aks: new RememberedAks(),
     logger: opts.logger,
     allowReenroll: opts.allowReenroll ?? false,
     challengeTtlMs: opts.challengeTtlMs ?? FIVE_MINUTES,

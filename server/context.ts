@@ -3,6 +3,7 @@ import type { Store } from '../db/store.js';
 import type { PrivacyCa } from './privacy-ca.js';
 import type { TrustStore } from './trust-store.js';
 import type { AttestationPolicy } from './attestation-policy.js';
+import type { RememberedAks } from './remembered-aks.js';
 
 /** What every request handler works with. */
 export interface ServerContext {
@@ -10,6 +11,8 @@ export interface ServerContext {
   trust: TrustStore;
   ca: PrivacyCa;
   policy: AttestationPolicy;
+  /** Each host's AK as last read, for checking quote signatures before any SQL. */
+  aks: RememberedAks;
   logger: Logger;
   /** Re-enrolling a hostname with a different EK is refused unless set. */
   allowReenroll: boolean;

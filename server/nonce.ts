@@ -19,7 +19,11 @@ export async function issueNonce(req: NonceRequest, ctx: ServerContext): Promise
   // another attestation moves on meanwhile is the same case as that
   // attestation arriving between this nonce and its quote.
   const m = await ctx.store.machineState(req.hostname);
-  if (!m || !m.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
+  if (!m || !m.enrolled) {
+    ctx.aks.forget(req.hostname);
+    throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
+  }
+  ctx.aks.remember(req.hostname, m.attestpub);
   const newBoot = m.imaevents === null || m.boottime !== req.boottime;
   const biosentry = newBoot ? 0 : -1;
   const imaentry = newBoot ? 0 : m.imaevents!;

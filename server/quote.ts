@@ -26,25 +26,48 @@ import { acceptedImaEvents, attestationRecord, biosRows, imaRows } from './evide
  * attestlog row records what failed.
  */
 export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: ServerContext, log: Logger): Promise<QuoteResponse> {
-  const machine = await ctx.store.machineState(req.hostname);
-  if (!machine || !machine.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
+  const remembered = ctx.aks.recall(req.hostname);
+  let attestpub = remembered ?? (await enrolledAttestpub(req.hostname, ctx));
   const attest = structure('quoted', () => unmarshalAttest(req.quoted));
   const quoteRecord = JSON.stringify(withoutEvents(raw));
   const nonceHex = attest.extraData.toString('hex');
   let signatureOk = false;
   try {
     const signature = structure('signature', () => unmarshalSignature(req.signature));
-    const ak = enrolledAk(machine.attestpub);
-    signatureOk = verifyQuoteSignature(ak.pub, req.quoted, signature, ak.key);
+    const signedBy = (pub: string): boolean => {
+      const ak = enrolledAk(pub);
+      return verifyQuoteSignature(ak.pub, req.quoted, signature, ak.key);
+    };
+    signatureOk = signedBy(attestpub);
+    if (!signatureOk && remembered !== undefined) {
+      // The host may have enrolled a new AK, through another server, since this one read its row.
+      const current = await enrolledAttestpub(req.hostname, ctx);
+      if (current !== attestpub) {
+        attestpub = current;
+        signatureOk = signedBy(attestpub);
+      }
+    }
     if (!signatureOk) throw new AcsError(ACS_ERROR.QUOTE_SIGNATURE, 'quote signature does not verify with the enrolled AK');
     // CPU-heavy checks run before any row is locked.
     const firmware = req.events.length > 0 ? checkFirmwareLog(req.events) : null;
     const ima = checkImaEvents(req.imaevents, req.imaentry ?? 0, req.templatehashalg, ctx.policy.imaKeys);
-    return await ctx.store.transaction((tx) => acceptQuote(tx, { req, attest, quoteRecord, firmware, ima, machine, ctx, log }));
+    const work: QuoteWork = { req, attest, quoteRecord, firmware, ima, attestpub, ctx, log };
+    return await ctx.store.transaction((tx) => acceptQuote(tx, work));
   } catch (err) {
-    if (err instanceof AcsError) await recordRefusal(ctx, machine, nonceHex, attest, quoteRecord, signatureOk, err, log);
+    if (err instanceof AcsError) await recordRefusal(ctx, req.hostname, attestpub, nonceHex, attest, quoteRecord, signatureOk, err, log);
     throw err;
   }
+}
+
+/** The AK of the hostname's enrolled machine, read now (and remembered). */
+async function enrolledAttestpub(hostname: string, ctx: ServerContext): Promise<string> {
+  const m = await ctx.store.machineState(hostname);
+  if (!m || !m.enrolled) {
+    ctx.aks.forget(hostname);
+    throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
+  }
+  ctx.aks.remember(hostname, m.attestpub);
+  return m.attestpub;
 }
 
 interface QuoteWork {
@@ -53,7 +76,8 @@ interface QuoteWork {
   quoteRecord: string;
   firmware: CheckedFirmwareLog | null;
   ima: CheckedImaEvents;
-  machine: MachineState;
+  /** The AK the quote's signature verified with. */
+  attestpub: string;
   ctx: ServerContext;
   log: Logger;
 }
@@ -61,8 +85,10 @@ interface QuoteWork {
 async function acceptQuote(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> {
   const { req, attest, ctx } = w;
   const m = await tx.machineForUpdate(req.hostname);
-  if (!m || !m.enrolled || m.attestpub !== w.machine.attestpub) {
-    throw new AcsError(ACS_ERROR.QUOTE_SIGNATURE, 'the enrolled AK changed while the quote was checked');
+  if (!m || !m.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
+  if (m.attestpub !== w.attestpub) {
+    ctx.aks.remember(req.hostname, m.attestpub);
+    throw new AcsError(ACS_ERROR.QUOTE_SIGNATURE, 'the quote is signed by an AK that is no longer enrolled');
   }
   const a = await issuedAttestation(tx, m, attest, ctx.now());
   if (attest.type !== TPM_ST.ATTEST_QUOTE) throw new AcsError(ACS_ERROR.BAD_BLOB, 'quoted is not a TPM_ST_ATTEST_QUOTE');
@@ -157,7 +183,8 @@ function bootBefore(clock: ClockInfo, later: Pick<MachineState, 'resetCount' | '
  */
 async function recordRefusal(
   ctx: ServerContext,
-  machine: MachineState,
+  hostname: string,
+  attestpub: string,
   nonceHex: string,
   attest: TpmAttest,
   quoteRecord: string,
@@ -167,7 +194,7 @@ async function recordRefusal(
 ): Promise<void> {
   try {
     await ctx.store.transaction(async (tx) => {
-      const m = await tx.machineForUpdate(machine.hostname);
+      const m = await tx.machineForUpdate(hostname);
       if (!m) return;
       const a = await tx.attestationByNonceForUpdate(m.id, nonceHex);
       if (!a || a.quoted) return;
@@ -182,7 +209,7 @@ async function recordRefusal(
         restartCount: attest.clockInfo.restartCount,
       };
       await tx.updateAttestation(a.id, patch);
-      if (err instanceof NewBootError && signatureOk && m.attestpub === machine.attestpub) {
+      if (err instanceof NewBootError && signatureOk && m.attestpub === attestpub) {
         await tx.updateMachine(m.id, { imaevents: null, imapcr: null, imapcrSha1: null });
       }
     });

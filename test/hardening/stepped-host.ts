@@ -16,6 +16,7 @@ import { measureFirmware, syntheticFirmwareLog } from '../bench/firmware-log.js'
 import { SyntheticImaLog, type ImaLogProfile } from '../bench/ima-log.js';
 import type { SoftwareEkCa } from '../../client/simulator/software-ek-ca.js';
 import { SoftwareTpm, type KeyAlg } from '../../client/simulator/software-tpm.js';
+import { SoftwareAk } from '../../client/simulator/software-ak.js';
 
 export type { Endpoint };
 
@@ -39,7 +40,7 @@ export function endpoint(port: number): Endpoint {
 }
 
 export class SteppedHost {
-  readonly tpm: SoftwareTpm;
+  tpm: SoftwareTpm;
   readonly ima: SyntheticImaLog;
   readonly boottime: string;
   /** PCR 10 (SHA-256 bank, hex) after n IMA events: pcr10After[n]. */
@@ -75,6 +76,15 @@ export class SteppedHost {
       this.ima.measureFiles(1);
       this.pcr10After.push(this.pcr10());
     }
+  }
+
+  /** The machine makes a new AK and keeps its EK, PCRs and logs; it attests with the new AK once enrolled again. */
+  renewAk(): void {
+    const old = this.tpm;
+    this.tpm = new SoftwareTpm(
+      { ekPrivate: old.exportEk(), ekCert: old.ekCert, storageKey: old.storageKey, pcrs: old.pcrs, resetCount: old.resetCount, poweredOn: old.poweredOn },
+      SoftwareAk.generate(old.akAlg),
+    );
   }
 
   enroll(ep: Endpoint): Promise<unknown> {

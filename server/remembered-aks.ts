@@ -1,0 +1,30 @@
+/** Enough for every host of a large fleet; beyond it the host remembered longest ago is dropped. */
+const MAX_HOSTS = 50_000;
+
+/**
+ * The AK (stored TPMT_PUBLIC hex) each hostname's machine row held when this
+ * server last read it, so a quote's signature is checked before any SQL and
+ * a forged quote costs the database nothing. Only a hint: the quote is
+ * accepted against the row as it stands under its lock, and a signature that
+ * fails against a remembered AK is checked again against the row, since the
+ * host may have enrolled a new AK through another server.
+ */
+export class RememberedAks {
+  private readonly byHost = new Map<string, string>();
+
+  constructor(private readonly maxHosts = MAX_HOSTS) {}
+
+  remember(hostname: string, attestpub: string): void {
+    this.byHost.delete(hostname);
+    this.byHost.set(hostname, attestpub);
+    if (this.byHost.size > this.maxHosts) this.byHost.delete(this.byHost.keys().next().value!);
+  }
+
+  recall(hostname: string): string | undefined {
+    return this.byHost.get(hostname);
+  }
+
+  forget(hostname: string): void {
+    this.byHost.delete(hostname);
+  }
+}
