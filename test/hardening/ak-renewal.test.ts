@@ -2,7 +2,8 @@
  * A server checks a quote's signature against the AK it last read for the
  * host, before any SQL. When the host enrolled a new AK through another
  * server meanwhile, that remembered AK is stale: the quote signed by the new
- * AK must still be accepted, and one signed by the old AK refused. Two
+ * AK must still be accepted, and one signed by the old AK refused, whether
+ * the server still remembers the old AK or already the new one. Three
  * servers in this process share one MariaDB database.
  */
 import t from 'tap';
@@ -16,24 +17,36 @@ import { SteppedHost } from './stepped-host.js';
 const files = await serverFiles(t);
 const a = await startInProcess(t, files);
 const b = await startInProcess(t, files, { store: a.store });
+const c = await startInProcess(t, files, { store: a.store });
+const QUOTE_SIGNATURE = formatErrorCode(ACS_ERROR.QUOTE_SIGNATURE);
 
-t.test('a quote signed by an AK enrolled through another server is accepted', async (t) => {
+t.test('after a new AK enrolls through another server, its quotes are accepted and the old AK\'s refused', async (t) => {
   const host = new SteppedHost('renewed.ak-renewal.test', files.ekCa, 1);
   await host.enroll(a.ep);
   await host.attest(b.ep);
+  await host.attest(c.ep);
   const oldTpm = host.tpm;
-
   host.renewAk();
   await host.enroll(a.ep);
+
+  /** A quote request for a fresh nonce from server A, signed by the old AK. */
+  const signedByOldAk = async () => {
+    const issued = await host.nonce(a.ep);
+    const q = oldTpm.quote(issued.nonce, unmarshalPcrSelection(issued.pcrselect));
+    return { issued, req: host.request({ issued, ...q, imaCovered: host.ima.length }) };
+  };
+
+  const first = await signedByOldAk();
+  t.equal(await refusal(host.send(c.ep, first.req)), QUOTE_SIGNATURE, 'old AK, to a server that remembers it: refused under the row lock');
+  t.equal((await attestationByNonce(c.driver, first.issued.nonceHex))?.errorCode, QUOTE_SIGNATURE, 'and recorded as refused');
+
   const issued = await host.nonce(a.ep);
-  t.equal(await refusal(host.send(b.ep, host.request(host.quote(issued)))), null, 'the new AK\'s quote, to the server that remembers the old AK');
+  t.equal(await refusal(host.send(b.ep, host.request(host.quote(issued)))), null, 'new AK, to a server that remembers the old one: accepted');
   const row = await attestationByNonce(b.driver, issued.nonceHex);
   t.equal(row?.quoteverified, true, 'stored as verified');
   t.equal(row?.errorCode, null);
 
-  const next = await host.nonce(a.ep);
-  const byOld = oldTpm.quote(next.nonce, unmarshalPcrSelection(next.pcrselect));
-  const oldQuote = host.request({ issued: next, ...byOld, imaCovered: host.ima.length });
-  t.equal(await refusal(host.send(b.ep, oldQuote)), formatErrorCode(ACS_ERROR.QUOTE_SIGNATURE), 'the old AK\'s quote is refused');
-  t.equal((await attestationByNonce(b.driver, next.nonceHex))?.errorCode, formatErrorCode(ACS_ERROR.QUOTE_SIGNATURE), 'and recorded as refused');
+  const second = await signedByOldAk();
+  t.equal(await refusal(host.send(b.ep, second.req)), QUOTE_SIGNATURE, 'old AK, to a server that now remembers the new one: refused');
+  t.equal((await attestationByNonce(b.driver, second.issued.nonceHex))?.errorCode, QUOTE_SIGNATURE, 'and recorded as refused');
 });
