@@ -8,7 +8,7 @@ import { getTableConfig } from 'drizzle-orm/mysql-core';
 import { PCR_BANKS, PCR_COUNT, pcrColumn } from './schema/columns.js';
 import * as mysqlSchema from './schema/mysql.js';
 import { StoreError } from './store.js';
-import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow, MachineState, PcrBanks, VerifiedPcrs } from './store.js';
+import type { AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachineRow, MachineState, PcrBanks, VerifiedPcrs } from './store.js';
 
 type Kind = 'text' | 'int' | 'bool' | 'time' | 'boottime' | 'pcrs';
 type Field = readonly [key: string, column: string, kind: Kind];
@@ -246,6 +246,7 @@ export const attestationCodec: RowCodec<AttestationRow> = new RowCodec<Attestati
 ]);
 
 export const verifiedPcrsCodec: RowCodec<VerifiedPcrs> = attestationCodec.pick(['id', 'pcrs']);
+export const issuedNonceCodec: RowCodec<IssuedNonce> = attestationCodec.pick(['id', 'boottime', 'nonceExpires', 'pcrselect', 'biosentry', 'imaentry', 'newBoot', 'quoted']);
 
 export const biosEventCodec = new RowCodec<BiosEventRow>('bioslog', [
   ['hostname', 'hostname', 'text'],

@@ -4,10 +4,10 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ident, type SqlConnection, type SqlDriver, type SqlValue } from './driver.js';
-import { attestationCodec, biosEventCodec, imaEventCodec, machineCodec, machineStateCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
+import { attestationCodec, biosEventCodec, imaEventCodec, issuedNonceCodec, machineCodec, machineStateCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
 import { StoreError } from './store.js';
 import type {
-  AttestationPatch, AttestationRow, BiosEventRow, ImaEventRow, MachinePatch, MachineRow, MachineState, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
+  AttestationPatch, AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineState, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
 } from './store.js';
 
 /** Rows per multi-row INSERT; also bounded by the dialect's placeholder limit and BATCH_BYTES. */
@@ -18,6 +18,7 @@ const BATCH_BYTES = 2 * 1024 * 1024;
 const MACHINE_SELECT = `SELECT ${machineCodec.select()} FROM machines`;
 const MACHINE_STATE_SELECT = `SELECT ${machineStateCodec.select()} FROM machines`;
 const ATTESTATION_SELECT = `SELECT ${attestationCodec.select()} FROM attestlog`;
+const ISSUED_NONCE_SELECT = `SELECT ${issuedNonceCodec.select()} FROM attestlog`;
 
 function insertSql(table: string, columns: readonly string[], rows: number): string {
   const tuple = `(${columns.map(() => '?').join(', ')})`;
@@ -102,14 +103,14 @@ class SqlStoreTx implements StoreTx {
     return (await this.conn.run(insertSql('attestlog', columns, 1), params)).insertId;
   }
 
-  attestationByNonceForUpdate(machineId: number, nonce: string): Promise<AttestationRow | undefined> {
-    return this.one(attestationCodec, `${ATTESTATION_SELECT} WHERE nonce = ? AND machine_id = ?${this.driver.forUpdate}`, [nonce, machineId]);
+  attestationByNonceForUpdate(machineId: number, nonce: string): Promise<IssuedNonce | undefined> {
+    return this.one(issuedNonceCodec, `${ISSUED_NONCE_SELECT} WHERE nonce = ? AND machine_id = ?${this.driver.forUpdate}`, [nonce, machineId]);
   }
 
-  pendingAttestationForUpdate(machineId: number): Promise<AttestationRow | undefined> {
+  pendingAttestationForUpdate(machineId: number): Promise<IssuedNonce | undefined> {
     return this.one(
-      attestationCodec,
-      `${ATTESTATION_SELECT} WHERE machine_id = ? AND quoted IS NULL ORDER BY id DESC LIMIT 1${this.driver.forUpdate}`,
+      issuedNonceCodec,
+      `${ISSUED_NONCE_SELECT} WHERE machine_id = ? AND quoted IS NULL ORDER BY id DESC LIMIT 1${this.driver.forUpdate}`,
       [machineId],
     );
   }

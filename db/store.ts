@@ -71,6 +71,8 @@ export interface MachineRow {
 export type MachineState = Omit<MachineRow, 'ekcertificatepem' | 'ekcertificatetext' | 'akcertificatepem' | 'akcertificatetext'>;
 /** An accepted attestation's id and the PCR values it verified. */
 export type VerifiedPcrs = Pick<AttestationRow, 'id' | 'pcrs'>;
+/** What judging a quote reads of the attestation its nonce opened: the row without its PCR values and results. */
+export type IssuedNonce = Pick<AttestationRow, 'id' | 'boottime' | 'nonceExpires' | 'pcrselect' | 'biosentry' | 'imaentry' | 'newBoot' | 'quoted'>;
 export type NewMachine = Omit<MachineRow, 'id' | 'createdAt' | 'updatedAt'>;
 export type MachinePatch = Partial<Omit<MachineRow, 'id' | 'hostname' | 'createdAt' | 'updatedAt'>>;
 
@@ -171,9 +173,9 @@ export interface StoreTx {
 
   insertAttestation(a: NewAttestation): Promise<number>;
   /** The attestation a nonce was issued for, locked. */
-  attestationByNonceForUpdate(machineId: number, nonce: string): Promise<AttestationRow | undefined>;
+  attestationByNonceForUpdate(machineId: number, nonce: string): Promise<IssuedNonce | undefined>;
   /** The newest attestation of a machine whose quote has not arrived, locked. */
-  pendingAttestationForUpdate(machineId: number): Promise<AttestationRow | undefined>;
+  pendingAttestationForUpdate(machineId: number): Promise<IssuedNonce | undefined>;
   /** The PCRs of the newest accepted attestation of a machine (quote verified, nothing refused), before id. */
   lastVerifiedAttestation(machineId: number, beforeId: number): Promise<VerifiedPcrs | undefined>;
   updateAttestation(id: number, patch: AttestationPatch): Promise<void>;

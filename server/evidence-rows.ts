@@ -1,4 +1,4 @@
-import type { AttestationPatch, AttestationRow, BiosEventRow, ImaEventRow, MachinePatch, MachineState, PcrBanks, VerifiedPcrs } from '../db/store.js';
+import type { AttestationPatch, IssuedNonce, BiosEventRow, ImaEventRow, MachinePatch, MachineState, PcrBanks, VerifiedPcrs } from '../db/store.js';
 import type { TpmAttest } from '../shared/tpm/attest.js';
 import { TPM_ALG } from '../shared/tpm/constants.js';
 import { eventTypeName } from '../shared/eventlog/event-types.js';
@@ -10,7 +10,7 @@ import type { PcrMatch } from './pcr-match.js';
 
 export interface RecordInput {
   m: MachineState;
-  a: AttestationRow;
+  a: IssuedNonce;
   match: PcrMatch;
   previous: VerifiedPcrs | undefined;
   attest: TpmAttest;
@@ -72,7 +72,7 @@ function differs(x: PcrBanks, y: PcrBanks, pcrs: number[]): boolean {
   return false;
 }
 
-export function biosRows(m: MachineState, a: AttestationRow, fw: CheckedFirmwareLog, now: Date): BiosEventRow[] {
+export function biosRows(m: MachineState, a: IssuedNonce, fw: CheckedFirmwareLog, now: Date): BiosEventRow[] {
   return fw.log.events.map((ev, i) => ({
     machineId: m.id,
     attestationId: a.id,
@@ -95,7 +95,7 @@ export function acceptedImaEvents(ima: CheckedImaEvents, match: PcrMatch): Check
     .map((e, i) => (match.templateChecks[i] === 'mismatch' ? { ...e, badevent: true } : e));
 }
 
-export function imaRows(m: MachineState, a: AttestationRow, events: CheckedImaEvent[], now: Date): ImaEventRow[] {
+export function imaRows(m: MachineState, a: IssuedNonce, events: CheckedImaEvent[], now: Date): ImaEventRow[] {
   return events.map((e) => ({
     machineId: m.id,
     attestationId: a.id,

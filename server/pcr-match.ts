@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { AttestationRow, MachineState, PcrBanks, VerifiedPcrs } from '../db/store.js';
+import type { IssuedNonce, MachineState, PcrBanks, VerifiedPcrs } from '../db/store.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import { HASH_ALGS, type HashAlg } from '../shared/tpm/constants.js';
 import { selectedPcrs, type PcrSelection } from '../shared/tpm/pcr-selection.js';
@@ -13,7 +13,7 @@ import type { CheckedImaEvents } from './ima-evidence.js';
 export const PCR_COUNT = 24;
 
 export interface PcrMatchInput {
-  attestation: AttestationRow;
+  attestation: IssuedNonce;
   machine: MachineState;
   selection: PcrSelection[];
   pcrDigest: Buffer;
@@ -129,7 +129,7 @@ function firmwareValue(input: PcrMatchInput, alg: HashAlg, pcr: number): Buffer 
   return Buffer.from(stored, 'hex');
 }
 
-function imaStartValue(a: AttestationRow, m: MachineState, alg: HashAlg): Buffer {
+function imaStartValue(a: IssuedNonce, m: MachineState, alg: HashAlg): Buffer {
   if (a.newBoot) return Buffer.alloc(bankSize(alg));
   const stored = alg === 'sha1' ? m.imapcrSha1 : alg === 'sha256' ? m.imapcr : null;
   if (!stored) throw new AcsError(ACS_ERROR.EVENT, `no stored IMA PCR value in the ${alg} bank; full logs are needed`);

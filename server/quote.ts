@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AttestationPatch, AttestationRow, MachineState, StoreTx } from '../db/store.js';
+import type { AttestationPatch, IssuedNonce, MachineState, StoreTx } from '../db/store.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import type { JsonObject } from '../shared/protocol/frame.js';
 import type { QuoteRequest, QuoteResponse } from '../shared/protocol/messages.js';
@@ -127,7 +127,7 @@ async function acceptQuote(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> {
 }
 
 /** The attestation whose nonce the quote carries, checked fresh and unused. */
-async function issuedAttestation(tx: StoreTx, m: MachineState, attest: TpmAttest, now: Date): Promise<AttestationRow> {
+async function issuedAttestation(tx: StoreTx, m: MachineState, attest: TpmAttest, now: Date): Promise<IssuedNonce> {
   const a = await tx.attestationByNonceForUpdate(m.id, attest.extraData.toString('hex'));
   if (!a) {
     const pending = await tx.pendingAttestationForUpdate(m.id);
