@@ -106,20 +106,20 @@ class SqlCounter {
   instrument(store: Store): void {
     if (!(store instanceof SqlStore)) return;
     const driver: SqlDriver = store.driver;
-    const counted = (conn: SqlConnection): void => {
-      const all = conn.all.bind(conn);
-      const run = conn.run.bind(conn);
-      conn.all = (sql, params) => { this.statements++; return all(sql, params); };
-      conn.run = (sql, params) => { this.statements++; return run(sql, params); };
-    };
-    counted(driver);
+    const all = driver.all.bind(driver);
+    const run = driver.run.bind(driver);
+    driver.all = (sql, params) => { this.statements++; return all(sql, params); };
+    driver.run = (sql, params) => { this.statements++; return run(sql, params); };
+    // A transaction's connection gets a counting wrapper of its own: SQLite hands every
+    // transaction the same connection object, which must not be wrapped again each time.
+    const counted = (conn: SqlConnection): SqlConnection => ({
+      all: (sql, params) => { this.statements++; return conn.all(sql, params); },
+      run: (sql, params) => { this.statements++; return conn.run(sql, params); },
+    });
     const transaction = driver.transaction.bind(driver);
     driver.transaction = (fn) => {
       this.transactions++;
-      return transaction((conn) => {
-        counted(conn);
-        return fn(conn);
-      });
+      return transaction((conn) => fn(counted(conn)));
     };
   }
 
