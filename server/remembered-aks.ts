@@ -3,8 +3,8 @@ const MAX_HOSTS = 50_000;
 
 /**
  * The AK (stored TPMT_PUBLIC hex) each hostname's machine row held when this
- * server last read it, so a quote's signature is checked before any SQL and
- * a forged quote costs the database nothing. Only a hint: the quote is
+ * server last read it, so a quote's signature is checked without first
+ * reading the row again. Only a hint: the quote is
  * accepted against the row as it stands under its lock, and a signature that
  * fails against a remembered AK is checked again against the row, since the
  * host may have enrolled a new AK through another server.
