@@ -1,7 +1,7 @@
 /**
  * Drives one target's run in a worker thread (worker.ts) with a watchdog: an
- * input that makes no progress within the time budget is a hang, the worker
- * is stopped and a new one resumes after that input. Findings are written to
+ * input that makes no progress within twice the time budget is a hang, the
+ * worker is stopped and a new one resumes after that input. Findings are written to
  * test/output/fuzz/<target>-<seed>-<n>.bin with a command that replays them.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,12 @@ import { describeThrown, type RawFinding, type WorkerJob, type WorkerMessage } f
 
 export const DEFAULT_OUT_DIR = fileURLToPath(new URL('../../../test/output/fuzz/', import.meta.url));
 const WORKER = new URL('./worker.js', import.meta.url);
+/**
+ * The watchdog stops a worker only after this many budgets without progress:
+ * the worker times out a stalled promise itself at one budget and goes on,
+ * and that report must win the race, or one hang would be reported twice.
+ */
+const WATCHDOG_BUDGETS = 2;
 /** A target whose inputs keep hanging is given up after this many restarts. */
 const MAX_RESTARTS = 5;
 /** Findings kept in detail per target (the worker sends inputs for the first few of each bug); the rest are counted. */
@@ -53,7 +59,7 @@ export interface TargetReport {
 
 type WorkerOutcome =
   | { seeds: number }
-  | { stoppedAt: number; kind: 'hang' | 'crash'; error: unknown };
+  | { stoppedAt: number; kind: 'hang' | 'crash'; error: unknown; reported: boolean };
 
 function runWorker(job: WorkerJob, budgetMs: number, onFinding: (f: RawFinding) => void): Promise<WorkerOutcome> {
   const progress = new Int32Array(job.progress);
@@ -61,6 +67,7 @@ function runWorker(job: WorkerJob, budgetMs: number, onFinding: (f: RawFinding) 
   const worker = new Worker(WORKER, { workerData: job, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
   return new Promise((resolve, reject) => {
     let seen = -1;
+    let lastReported = -1;
     let since = performance.now();
     let settled = false;
     const finish = (o: WorkerOutcome | Error): void => {
@@ -74,7 +81,7 @@ function runWorker(job: WorkerJob, budgetMs: number, onFinding: (f: RawFinding) 
     const stopped = (kind: 'hang' | 'crash', error: unknown): void => {
       const n = Atomics.load(progress, 0);
       // Before the first input the worker was loading seeds: a harness failure, not a finding.
-      finish(n < 0 ? (error instanceof Error ? error : new Error(String(error))) : { stoppedAt: n, kind, error });
+      finish(n < 0 ? (error instanceof Error ? error : new Error(String(error))) : { stoppedAt: n, kind, error, reported: n === lastReported });
     };
     const watchdog = setInterval(() => {
       const n = Atomics.load(progress, 0);
@@ -82,12 +89,15 @@ function runWorker(job: WorkerJob, budgetMs: number, onFinding: (f: RawFinding) 
       if (n !== seen) {
         seen = n;
         since = now;
-      } else if (n >= 0 && now - since > budgetMs) {
+      } else if (n >= 0 && now - since > budgetMs * WATCHDOG_BUDGETS) {
         stopped('hang', new Error(`no progress within ${budgetMs} ms (input still running when stopped)`));
       }
     }, Math.max(10, Math.min(100, budgetMs / 4)));
     worker.on('message', (m: WorkerMessage) => {
-      if ('finding' in m) onFinding(m.finding);
+      if ('finding' in m) {
+        lastReported = m.finding.n;
+        onFinding(m.finding);
+      }
       else finish(m.done);
     });
     worker.on('error', (err) => stopped('crash', err));
@@ -131,7 +141,8 @@ export async function fuzzTarget(name: string, opts: FuzzOptions): Promise<Targe
     }
     const n = outcome.stoppedAt;
     report.inputs += n + 1 - start;
-    add({ n, ...describeThrown(outcome.kind, outcome.error), input: await rebuildInput(name, opts.seed, n, opts.module) });
+    // A worker stopped right after reporting its input (a stalled promise under heavy load) already has its finding.
+    if (!outcome.reported) add({ n, ...describeThrown(outcome.kind, outcome.error), input: await rebuildInput(name, opts.seed, n, opts.module) });
     start = n + 1;
     if (++restarts >= MAX_RESTARTS && start < opts.iterations) {
       report.abandoned = `stopped after ${restarts} hung or crashed workers`;
