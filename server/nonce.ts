@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import type { NonceRequest, NonceResponse } from '../shared/protocol/messages.js';
 import type { ServerContext } from './context.js';
 
@@ -18,12 +17,7 @@ export async function issueNonce(req: NonceRequest, ctx: ServerContext): Promise
   // as it stands under the row lock then, so a position read here that
   // another attestation moves on meanwhile is the same case as that
   // attestation arriving between this nonce and its quote.
-  const m = await ctx.store.machineState(req.hostname);
-  if (!m || !m.enrolled) {
-    ctx.aks.forget(req.hostname);
-    throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
-  }
-  ctx.aks.remember(req.hostname, m.attestpub);
+  const m = await ctx.aks.readEnrolled(ctx.store, req.hostname);
   const newBoot = m.imaevents === null || m.boottime !== req.boottime;
   const biosentry = newBoot ? 0 : -1;
   const imaentry = newBoot ? 0 : m.imaevents!;

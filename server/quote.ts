@@ -27,7 +27,7 @@ import { acceptedImaEvents, attestationRecord, biosRows, imaRows } from './evide
  */
 export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: ServerContext, log: Logger): Promise<QuoteResponse> {
   const remembered = ctx.aks.recall(req.hostname);
-  let attestpub = remembered ?? (await enrolledAttestpub(req.hostname, ctx));
+  let attestpub = remembered ?? (await ctx.aks.readEnrolled(ctx.store, req.hostname)).attestpub;
   const attest = structure('quoted', () => unmarshalAttest(req.quoted));
   const quoteRecord = JSON.stringify(withoutEvents(raw));
   const nonceHex = attest.extraData.toString('hex');
@@ -41,7 +41,7 @@ export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: Serve
     signatureOk = signedBy(attestpub);
     if (!signatureOk && remembered !== undefined) {
       // The host may have enrolled a new AK, through another server, since this one read its row.
-      const current = await enrolledAttestpub(req.hostname, ctx);
+      const current = (await ctx.aks.readEnrolled(ctx.store, req.hostname)).attestpub;
       if (current !== attestpub) {
         attestpub = current;
         signatureOk = signedBy(attestpub);
@@ -57,17 +57,6 @@ export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: Serve
     if (err instanceof AcsError) await recordRefusal(ctx, req.hostname, attestpub, nonceHex, attest, quoteRecord, signatureOk, err, log);
     throw err;
   }
-}
-
-/** The AK of the hostname's enrolled machine, read now (and remembered). */
-async function enrolledAttestpub(hostname: string, ctx: ServerContext): Promise<string> {
-  const m = await ctx.store.machineState(hostname);
-  if (!m || !m.enrolled) {
-    ctx.aks.forget(hostname);
-    throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
-  }
-  ctx.aks.remember(hostname, m.attestpub);
-  return m.attestpub;
 }
 
 interface QuoteWork {

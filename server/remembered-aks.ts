@@ -1,3 +1,6 @@
+import type { MachineState, Store } from '../db/store.js';
+import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
+
 /** Enough for every host of a large fleet; beyond it the host remembered longest ago is dropped. */
 const MAX_HOSTS = 50_000;
 
@@ -18,6 +21,17 @@ export class RememberedAks {
     this.byHost.delete(hostname);
     this.byHost.set(hostname, attestpub);
     if (this.byHost.size > this.maxHosts) this.byHost.delete(this.byHost.keys().next().value!);
+  }
+
+  /** The hostname's machine, read now, if enrolled (its AK is remembered); else 90000023 and the host is forgotten. */
+  async readEnrolled(store: Store, hostname: string): Promise<MachineState> {
+    const m = await store.machineState(hostname);
+    if (!m || !m.enrolled) {
+      this.forget(hostname);
+      throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
+    }
+    this.remember(hostname, m.attestpub);
+    return m;
   }
 
   recall(hostname: string): string | undefined {
