@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Test } from 'tap';
 import { openStore } from '../../db/open.js';
 import type { Store } from '../../db/store.js';
@@ -25,6 +25,8 @@ export interface TestServerOptions extends Partial<Omit<ServerOptions, 'store' |
   db?: 'mariadb' | 'sqlite';
   /** PEM certificates the server trusts as EK CAs (e.g. the swtpm test CA and intermediate). */
   trust?: string[];
+  /** Where the server logs; default silent (ACS_TEST_LOG sets a level). */
+  logger?: Logger;
 }
 
 export async function startTestServer(t: Test, opts: TestServerOptions = {}): Promise<TestServer> {
@@ -55,7 +57,7 @@ export async function startTestServer(t: Test, opts: TestServerOptions = {}): Pr
     store,
     roots,
     caDir,
-    logger: pino({ level: process.env.ACS_TEST_LOG ?? 'silent' }),
+    logger: opts.logger ?? pino({ level: process.env.ACS_TEST_LOG ?? 'silent' }),
   });
   t.teardown(async () => {
     await server.close();
