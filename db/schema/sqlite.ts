@@ -3,6 +3,7 @@
  * keeps them in step). Times are TEXT "YYYY-MM-DD HH:MM:SS.sss" in UTC, which
  * sorts and compares like MySQL's DATETIME; booleans are 0/1 integers.
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { pcrColumns } from './columns.js';
 
@@ -41,8 +42,17 @@ export const machines = sqliteTable(
     updated_at: text('updated_at').notNull(),
     pending_ekcertificatepem: text('pending_ekcertificatepem'),
     pending_tpmvendor: text('pending_tpmvendor'),
+    // One EK, one enrolled hostname, as in mysql.ts. VIRTUAL: SQLite adds no STORED column to an existing table.
+    enrolled_ek_fingerprint: text('enrolled_ek_fingerprint').generatedAlwaysAs(
+      sql`(case when "enrolled" is null then null else rtrim("ek_fingerprint") end)`,
+      { mode: 'virtual' },
+    ),
   },
-  (t) => [uniqueIndex('machines_hostname_uq').on(t.hostname), index('machines_ek_fingerprint_idx').on(t.ek_fingerprint)],
+  (t) => [
+    uniqueIndex('machines_hostname_uq').on(t.hostname),
+    index('machines_ek_fingerprint_idx').on(t.ek_fingerprint),
+    uniqueIndex('machines_enrolled_ek_uq').on(t.enrolled_ek_fingerprint),
+  ],
 );
 
 export const attestlog = sqliteTable(
