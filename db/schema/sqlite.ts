@@ -122,6 +122,9 @@ export const bioslog = sqliteTable(
   (t) => [
     index('bioslog_attestation_idx').on(t.attestation_id, t.entrynum),
     index('bioslog_machine_idx').on(t.machine_id, t.attestation_id),
+    // Fleet search by event digest (a bootloader's hash, a firmware volume's).
+    index('bioslog_sha256_idx').on(t.pcrsha256, t.machine_id, t.id),
+    index('bioslog_sha1_idx').on(t.pcrsha1, t.machine_id, t.id),
   ],
 );
 
@@ -153,5 +156,8 @@ export const imalog = sqliteTable(
     // A boot's log in (entrynum, id) order, the IMA page's keyset; the status flags and time ride along so
     // status filters skip rows from the index alone and the per-boot counts (imaBoots) never read a row.
     index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
+    // Fleet search: every entry of one file digest, or of one path, machine by machine in (machine_id, id) order.
+    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id),
+    index('imalog_filename_idx').on(t.filename, t.machine_id, t.id),
   ],
 );
