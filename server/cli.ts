@@ -6,6 +6,8 @@ import { openStore } from '../db/open.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { startServer } from './app.js';
 import { startWebServer } from '../web/server.js';
+import { accountCommands } from './account-commands.js';
+import { webOptions, webSettings } from './web-options.js';
 
 const DEFAULT_CA_DIR = './acs-data/ca';
 
@@ -26,10 +28,7 @@ function serverOptions<T>(y: Argv<T>) {
     .option('max-events', { type: 'number', describe: 'most firmware events per quote (default 1024)' })
     .option('max-ima-events', { type: 'number', describe: 'most IMA events per quote (default 100000)' })
     .option('max-event-bytes', { type: 'number', describe: 'largest single event in bytes (default 1 MiB)' })
-    .option('verbose', { type: 'boolean', default: false, describe: 'log every request and response frame' })
-    .option('web-port', { type: 'number', default: 8080, describe: 'port of the web UI and JSON API (0 disables)' })
-    .option('web-host', { type: 'string', default: '127.0.0.1', describe: 'address the web UI listens on' })
-    .option('stale-after', { type: 'number', default: 24, describe: 'hours without attestation before a machine counts as stale' });
+    .option('verbose', { type: 'boolean', default: false, describe: 'log every request and response frame' });
 }
 
 /** Runs `stop` once on SIGINT or SIGTERM, then exits. */
@@ -52,8 +51,9 @@ await yargs(hideBin(process.argv))
   .command(
     ['$0', 'serve'],
     'run the attestation server',
-    (y) => serverOptions(y),
+    (y) => webOptions(serverOptions(y)),
     async (argv) => {
+      const webConfig = argv['web-port'] === 0 ? undefined : webSettings(argv);
       const logger = createLogger({ name: 'acs-server', level: argv.verbose ? 'debug' : undefined });
       const server = await startServer({
         port: argv.port,
@@ -74,16 +74,7 @@ await yargs(hideBin(process.argv))
         verbose: argv.verbose,
         logger,
       });
-      const web =
-        argv['web-port'] === 0
-          ? undefined
-          : await startWebServer({
-              store: server.context.store,
-              port: argv['web-port'],
-              host: argv['web-host'],
-              staleAfterMs: argv['stale-after'] * 3600_000,
-              logger,
-            });
+      const web = webConfig && (await startWebServer({ ...webConfig, store: server.context.store, logger }));
       if (web) logger.info({ url: web.url }, 'web UI ready');
       stopOnSignal(async () => {
         logger.info('shutting down');
@@ -104,16 +95,12 @@ await yargs(hideBin(process.argv))
   .command(
     'web',
     'serve only the web UI and JSON API (reads the database)',
-    (y) =>
-      y
-        .option('db', { type: 'string', describe: 'mysql://… or sqlite:PATH' })
-        .option('web-port', { type: 'number', default: 8080 })
-        .option('web-host', { type: 'string', default: '127.0.0.1' })
-        .option('stale-after', { type: 'number', default: 24, describe: 'hours' }),
+    (y) => webOptions(y.option('db', { type: 'string', describe: 'mysql://… or sqlite:PATH' })),
     async (argv) => {
+      const settings = webSettings(argv);
       const logger = createLogger({ name: 'acs-web' });
       const store = await openStore(argv.db, process.env);
-      const web = await startWebServer({ store, port: argv['web-port'], host: argv['web-host'], staleAfterMs: argv['stale-after'] * 3600_000, logger });
+      const web = await startWebServer({ ...settings, store, logger });
       logger.info({ url: web.url }, 'web UI ready');
       stopOnSignal(async () => {
         await web.close();
@@ -131,6 +118,7 @@ await yargs(hideBin(process.argv))
       await store.close();
     },
   )
+  .command(accountCommands)
   .demandCommand(0)
   .strict()
   .help()
