@@ -10,14 +10,14 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { authStore } from '../db/auth-store.js';
-import { DEFAULT_STALE_AFTER_MS, QueryInputError } from '../db/queries.js';
+import { QueryInputError } from '../db/queries.js';
 import { StoreError, type Store } from '../db/store.js';
 import { storeDriver, webQueries, type WebQueries } from '../db/web-queries.js';
 import type { Logger } from '../shared/log.js';
 import { HostCheck } from './auth/host-check.js';
 import { CSRF_FIELD, LOGIN_PATH, LOGOUT_PATH, loginRoute, loginUrl, logoutRoute, redirect } from './auth/login-pages.js';
 import { fromSameOrigin } from './auth/same-origin.js';
-import { isLoopback, WebAuth, WebAuthConfigError, type Principal, type WebAuthOptions } from './auth/web-auth.js';
+import { authModeProblem, WebAuth, WebAuthConfigError, type Principal, type WebAuthOptions } from './auth/web-auth.js';
 import { htmlResponse, jsonResponse, type WebContext, type WebResponse } from './context.js';
 import { readForm } from './form-body.js';
 import { html } from './html.js';
@@ -33,14 +33,14 @@ export interface WebServerOptions {
   queries?: WebQueries;
   /** TCP port; 0 picks a free one (the CLI treats 0 as "disabled" before calling this). */
   port: number;
-  /** Default 127.0.0.1: the UI shows forensic data, so it listens on loopback unless told otherwise. */
-  host?: string;
+  /** Address to listen on; the defaults of this and every other option are in server/config.ts. */
+  host: string;
   /** Login, host names, proxy single sign-on; default: login required (needs `store`). */
   auth?: WebAuthOptions;
   /** Serve HTTPS with this certificate chain and key (PEM); session cookies are then Secure. */
   tls?: { cert: string | Buffer; key: string | Buffer };
-  /** Default 24 hours. */
-  staleAfterMs?: number;
+  /** Time without attestation before a machine counts as stale. */
+  staleAfterMs: number;
   logger?: Logger;
   /** The clock, for tests. */
   now?: () => Date;
@@ -93,12 +93,6 @@ function errorResponse(api: boolean, status: number, message: string, param?: st
   return htmlResponse(page({ title, crumbs: [{ label: title }], body: html`<p id="error">${message}</p>` }), status);
 }
 
-/** Refuses `--web-auth off` anywhere but on loopback, before anything listens. */
-export function checkWebAuthMode(mode: WebAuthOptions['mode'], host: string): void {
-  if (mode === 'off' && !isLoopback(host)) {
-    throw new WebAuthConfigError(`--web-auth off is allowed only on a loopback --web-host (127.0.0.1, ::1, localhost), not ${host}`);
-  }
-}
 
 function methodNotAllowed(api: boolean, methods: readonly string[]): WebResponse {
   const allow = ['GET', 'HEAD', ...methods].join(', ');
@@ -111,10 +105,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   if (opts.store) data = webQueries(counter.wrap(storeDriver(opts.store)));
   else if (opts.queries) data = opts.queries;
   else throw new TypeError('startWebServer needs a store or queries');
-  const ctx: WebContext = { data, staleAfterMs: opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: opts.now ?? (() => new Date()) };
-  const host = opts.host ?? '127.0.0.1';
+  const ctx: WebContext = { data, staleAfterMs: opts.staleAfterMs, now: opts.now ?? (() => new Date()) };
+  const host = opts.host;
   const log = opts.logger;
-  checkWebAuthMode(opts.auth?.mode, host);
+  const refused = authModeProblem(opts.auth?.mode, host);
+  if (refused) throw new WebAuthConfigError(refused);
   const auth = new WebAuth(opts.store ? authStore(opts.store) : undefined, opts.auth ?? {}, !!opts.tls, log);
   if (auth.mode === 'off') log?.warn({ host }, 'web: login is turned off (--web-auth off); every local request acts as admin');
   // Built again once the port is known (port 0 picks one); this first one refuses a malformed public name before listening.

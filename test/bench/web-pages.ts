@@ -21,6 +21,7 @@ import { openStore } from '../../db/open.js';
 import { storeDriver } from '../../db/web-queries.js';
 import { startWebServer, type RequestInfo } from '../../web/server.js';
 import { addTestUser, logIn } from '../helpers/web-server.js';
+import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
 import { hostnameOf, seedWebFleet } from './web-fleet.js';
 
 const TARGET_MS = 200;
@@ -60,7 +61,7 @@ if (existing === 0) {
 }
 
 const requests: RequestInfo[] = [];
-const web = await startWebServer({ store, port: 0, onRequest: (info) => requests.push(info) });
+const web = await startWebServer({ store, port: 0, host: DEFAULT_SERVER_CONFIG.webHost, staleAfterMs: DEFAULT_SERVER_CONFIG.staleAfterMs, onRequest: (info) => requests.push(info) });
 // Measured as a logged-in reader sees them: each request pays its session lookup.
 const reader = await addTestUser(store, `bench-${process.pid}`, 'viewer');
 const cookie = await logIn(web.url, reader);

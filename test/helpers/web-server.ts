@@ -11,6 +11,7 @@ import type { Store } from '../../db/store.js';
 import { hashPassword } from '../../web/auth/password.js';
 import type { WebAuthOptions } from '../../web/auth/web-auth.js';
 import { startWebServer, type RequestInfo, type WebServer } from '../../web/server.js';
+import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
 
 export interface HttpResult {
   status: number;
@@ -76,7 +77,8 @@ export async function startTestWeb(
   const server = await startWebServer({
     store,
     port: 0,
-    staleAfterMs: opts.staleAfterMs,
+    host: DEFAULT_SERVER_CONFIG.webHost,
+    staleAfterMs: opts.staleAfterMs ?? DEFAULT_SERVER_CONFIG.staleAfterMs,
     auth: opts.auth,
     now: opts.now ? () => opts.now! : undefined,
     onRequest: (info) => requests.push(info),

@@ -54,6 +54,12 @@ export function isLoopback(host: string): boolean {
   return isIP(h) === 4 && h.startsWith('127.');
 }
 
+/** Why a login mode cannot be used on a listen address, or undefined when it can. */
+export function authModeProblem(mode: AuthMode | undefined, host: string): string | undefined {
+  if (mode === 'off' && !isLoopback(host)) return `--web-auth off is allowed only on a loopback --web-host (127.0.0.1, ::1, localhost), not ${host}`;
+  return undefined;
+}
+
 /** An IPv4 peer seen on a dual-stack socket as ::ffff:a.b.c.d is a.b.c.d. */
 function peerAddress(req: IncomingMessage): string {
   return (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
