@@ -14,7 +14,9 @@ import { StoreError } from '../../db/store.js';
 import { MariaDbInstance } from '../hardening/mariadb-instance.js';
 
 const DB = 'acs_failover';
-const [a, b] = await Promise.all([MariaDbInstance.create(t), MariaDbInstance.create(t)]);
+// One after the other: two mariadb-install-db runs at once have failed under load.
+const a = await MariaDbInstance.create(t);
+const b = await MariaDbInstance.create(t);
 
 async function onEach(sql: string): Promise<void> {
   for (const node of [a, b]) {
