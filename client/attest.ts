@@ -2,10 +2,11 @@ import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
-import { exchange, exchangeFrame, type ExchangeOptions } from '../shared/protocol/frame.js';
+import { exchange, exchangeFrame, frameParts, type ExchangeOptions } from '../shared/protocol/frame.js';
 import { parseResponse, serializeRequest, type NonceResponse } from '../shared/protocol/messages.js';
+import { QuoteRequestWriter } from '../shared/protocol/quote.js';
 import { unmarshalPcrSelection } from '../shared/tpm/pcr-selection.js';
-import type { HashAlg } from '../shared/tpm/constants.js';
+import { hashAlgId, type HashAlg } from '../shared/tpm/constants.js';
 import { parseFirmwareLog } from '../shared/eventlog/firmware-event.js';
 import { encodeFirmwareWireEvents } from '../shared/eventlog/firmware-wire.js';
 import { readImaLogFile } from '../shared/eventlog/ima-stream.js';
@@ -13,7 +14,6 @@ import { encodeImaWireEvent } from '../shared/eventlog/ima-wire.js';
 import { openAttestationTpm } from './attestation-tpm.js';
 import { hostnameToSend } from './identity.js';
 import { loadEnrollment } from './state-dir.js';
-import { QuoteRequestBuilder } from './quote-request.js';
 
 export const DEFAULT_BIOS_LOG = '/sys/kernel/security/tpm0/binary_bios_measurements';
 export const DEFAULT_IMA_LOG = '/sys/kernel/security/ima/binary_runtime_measurements';
@@ -81,7 +81,7 @@ async function attestOnce(opts: AttestOptions, retried: boolean): Promise<Attest
     await tpm.close();
   }
 
-  const req = new QuoteRequestBuilder(hostname, q.quoted, q.signature);
+  const req = new QuoteRequestWriter(hostname, q.quoted, q.signature);
   if (nonce.biosentry === 0) {
     let log;
     try {
@@ -91,21 +91,21 @@ async function attestOnce(opts: AttestOptions, retried: boolean): Promise<Attest
     }
     for (const ev of encodeFirmwareWireEvents(log)) req.firmwareEvent(ev);
   }
-  req.templateHashAlg(opts.imaHashAlg);
+  req.templateHashAlg(hashAlgId(opts.imaHashAlg));
   if (nonce.imaentry >= 0) await appendImaEvents(req, opts, nonce.imaentry);
 
   try {
-    parseResponse('quote', await exchangeFrame(opts.server.host, opts.server.port, req.frame(), xo));
+    parseResponse('quote', await exchangeFrame(opts.server.host, opts.server.port, frameParts(req.text()), xo));
   } catch (e) {
     if (!retried && nonce.biosentry !== 0 && e instanceof AcsError && e.code === ACS_ERROR.EVENT) throw new RetryWithFullLogs();
     throw e;
   }
   opts.logger?.info({ hostname, newBoot: nonce.biosentry === 0, imaEntry: nonce.imaentry, imaEvents: req.imaEvents }, 'attested');
-  return { hostname, newBoot: nonce.biosentry === 0, firmwareEvents: req.events, imaEntry: nonce.imaentry, imaEvents: req.imaEvents, retried };
+  return { hostname, newBoot: nonce.biosentry === 0, firmwareEvents: req.firmwareEvents, imaEntry: nonce.imaentry, imaEvents: req.imaEvents, retried };
 }
 
 /** Streams the IMA log once, sending the events from `from` on (a host without IMA sends none). */
-async function appendImaEvents(req: QuoteRequestBuilder, opts: AttestOptions, from: number): Promise<void> {
+async function appendImaEvents(req: QuoteRequestWriter, opts: AttestOptions, from: number): Promise<void> {
   try {
     await access(opts.imaLog, constants.R_OK);
   } catch (e) {
