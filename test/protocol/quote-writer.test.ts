@@ -7,8 +7,8 @@
  * out of IBM's order are refused.
  */
 import t from 'tap';
-import { decodePayload, frameParts } from '../../shared/protocol/frame.js';
-import { parseQuoteRequest, quoteRequestWriter, QuoteRequestWriter, serializeQuoteRequest, type QuoteRequest } from '../../shared/protocol/quote.js';
+import { decodePayload } from '../../shared/protocol/frame.js';
+import { parseQuoteRequest, quoteRequestFrame, quoteRequestWriter, QuoteRequestWriter, serializeQuoteRequest, type QuoteRequest } from '../../shared/protocol/quote.js';
 import { TPM_ALG } from '../../shared/tpm/constants.js';
 import { readWireFrame, readWireJson } from '../helpers/acs-wire.js';
 
@@ -16,7 +16,7 @@ for (const name of ['quote-request-full', 'quote-request-incremental']) {
   t.test(`${name}: parsed and written again, the IBM client's frame byte for byte`, async (t) => {
     const ibm = readWireFrame(name);
     const req = parseQuoteRequest(decodePayload(ibm.subarray(4, -1)));
-    const ours = Buffer.concat(frameParts(quoteRequestWriter(req).text()));
+    const ours = Buffer.concat(quoteRequestFrame(req));
     t.equal(ours.length, ibm.length, 'same length');
     t.ok(ours.equals(ibm), 'same bytes');
     const object = serializeQuoteRequest(req);
@@ -42,9 +42,8 @@ t.test('members out of IBM\'s order are refused', async (t) => {
   afterAlg.templateHashAlg(TPM_ALG.SHA256);
   t.throws(() => afterAlg.firmwareEvent(Buffer.alloc(4)), RangeError, 'a firmware event after templatehashalg');
   t.throws(() => afterAlg.templateHashAlg(TPM_ALG.SHA1), RangeError, 'templatehashalg twice');
-  const gap = new QuoteRequestWriter('h.test', quoted, sig);
-  gap.imaEvent(5, Buffer.alloc(4));
-  t.throws(() => gap.imaEvent(7, Buffer.alloc(4)), RangeError, 'IMA indexes with a gap');
-  t.throws(() => gap.firmwareEvent(Buffer.alloc(4)), RangeError, 'a firmware event after an IMA event');
+  const ima = new QuoteRequestWriter('h.test', quoted, sig);
+  ima.imaEvent(5, Buffer.alloc(4));
+  t.throws(() => ima.firmwareEvent(Buffer.alloc(4)), RangeError, 'a firmware event after an IMA event');
   t.throws(() => quoteRequestWriter({ command: 'quote', hostname: 'h.test', quoted, signature: sig, events: [], imaevents: [Buffer.alloc(4)] }), RangeError, 'IMA events without imaentry');
 });
