@@ -120,7 +120,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const url = new URL(req.url ?? '/', 'http://localhost');
     const api = url.pathname === '/api' || url.pathname.startsWith('/api/');
     try {
-      if (!hosts.allows(req.headers.host)) return errorResponse(api, 421, 'this server does not answer to that host name');
+      if (!hosts.allows(req.headers.host)) return errorResponse(api, 421, 'this server does not answer to that host name (an operator adds names with --web-public-name)');
       const method = req.method ?? '';
       const reading = method === 'GET' || method === 'HEAD';
       if (!reading && !fromSameOrigin(req)) return errorResponse(api, 403, 'a form from another site may not change anything here');

@@ -131,7 +131,9 @@ t.test('wrong passwords are throttled per user and per address, and never logged
 t.test('Host header: only configured names are served (DNS rebinding)', async (t) => {
   const web = await startTestWeb(t, store, { auth: { publicNames: ['acs.example.org'] } });
   const port = web.server.port;
-  t.equal((await getWithHost(web.url, '/login', 'evil.example')).status, 421, 'Host: evil.example is refused');
+  const evil = await getWithHost(web.url, '/login', 'evil.example');
+  t.equal(evil.status, 421, 'Host: evil.example is refused');
+  t.match(evil.body, 'an operator adds names with --web-public-name', 'and the page says how to allow a name');
   t.equal((await getWithHost(web.url, '/api/machines', `evil.example:${port}`)).status, 421);
   t.equal((await getWithHost(web.url, '/login', `localhost:${port + 1}`)).status, 421, 'a loopback name at another port is refused');
   t.equal((await getWithHost(web.url, '/login', `localhost:${port}`)).status, 200);
