@@ -17,13 +17,6 @@ export interface RetryPolicy {
   onRetry?: (attempt: number, err: unknown, waitMs: number) => void;
 }
 
-/** The total wait `retries` retries can add at most: what a caller's deadline must allow. */
-export function backoffBudgetMs(p: RetryPolicy): number {
-  let total = 0;
-  for (let n = 0; n < p.retries; n++) total += ceilingMs(p, n);
-  return total;
-}
-
 function ceilingMs(p: RetryPolicy, n: number): number {
   return Math.min(p.capMs ?? 60_000, (p.baseMs ?? 1000) * 2 ** n);
 }

@@ -4,12 +4,8 @@ import type { KeyBlobs } from './tpm/commands/objects.js';
 import type { KeyAlg } from './ak.js';
 import { NotEnrolledError } from './exit-codes.js';
 
-/** Default client state directory; IBM ACS clients use ACS_DIR the same way. */
+/** Default client state directory; IBM ACS clients use ACS_DIR the same way (commands/common.ts). */
 export const DEFAULT_STATE_DIR = '/var/lib/acs-client';
-
-export function stateDir(given?: string): string {
-  return given ?? process.env.ACS_DIR ?? DEFAULT_STATE_DIR;
-}
 
 /** What enrollment leaves behind for attest: the AK blobs and its certificate. */
 export interface Enrollment {

@@ -12,7 +12,7 @@ import { buildDeb } from './deb.js';
 import { buildExecutable } from './executable.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const PKG_DIR = join(ROOT, 'dist/pkg');
+const PKG_DIR = join(ROOT, 'dist/pkg');
 
 async function packageJson(dir: string): Promise<{ name: string; version: string; license?: string }> {
   return JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { build, type Metafile } from 'esbuild';
 
 /** Inputs the client must never contain. */
-export const FORBIDDEN_INPUTS = /(^|\/)(dist\/)?(server|web|db)\/|node_modules\/(better-sqlite3|mysql2|drizzle-orm|drizzle-kit|bindings)\//;
+const FORBIDDEN_INPUTS = /(^|\/)(dist\/)?(server|web|db)\/|node_modules\/(better-sqlite3|mysql2|drizzle-orm|drizzle-kit|bindings)\//;
 
 export class ForbiddenInputError extends Error {
   override name = 'ForbiddenInputError';
