@@ -12,8 +12,7 @@ import { RememberedAks } from './remembered-aks.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { verifyQuote } from './quote.js';
 import { TrustStore } from './trust-store.js';
-import type { ListenerLimits } from './config.js';
-import type { EventLimits } from '../shared/protocol/messages.js';
+import type { ServerConfig } from './config.js';
 import { ImaKeyring } from '../shared/eventlog/ima-signature.js';
 
 /** The vendor EK roots shipped in certificates/, found from src and dist alike. */
@@ -23,23 +22,12 @@ export const VENDOR_ROOTS_DIR = fileURLToPath(new URL('../../certificates/tpm-ve
 );
 
 export interface ServerOptions {
-  port: number;
-  host?: string;
-  /** mysql://… or sqlite:PATH; undefined: ACS_SQL_* or the SQLite default. */
-  db?: string;
+  /** From resolveServerConfig or configFromArgv (server/config.ts). */
+  config: ServerConfig;
+  /** An open store to use instead of opening `config.db`; the caller closes it. */
   store?: Store;
-  /** Extra trusted EK CA directories (`--roots`). */
-  roots?: string[];
   /** Leave out the shipped vendor roots (tests that need an exact trust store). */
   noVendorRoots?: boolean;
-  caDir: string;
-  allowReenroll?: boolean;
-  nonceTtlMs?: number;
-  challengeTtlMs?: number;
-  imaKeyFiles?: string[];
-  limits?: Partial<ListenerLimits>;
-  events?: Partial<EventLimits>;
-  verbose?: boolean;
   logger: Logger;
   now?: () => Date;
 }
@@ -51,15 +39,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const FIVE_MINUTES = 5 * 60 * 1000;
-
 /** Opens the store, loads trust and CA, and listens. The caller owns close(). */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const rootDirs = [...(opts.noVendorRoots ? [] : [VENDOR_ROOTS_DIR]), ...(opts.roots ?? [])];
+  const { config } = opts;
+  const rootDirs = [...(opts.noVendorRoots ? [] : [VENDOR_ROOTS_DIR]), ...config.roots];
   const trust = await TrustStore.load(rootDirs);
-  const ca = await PrivacyCa.load(opts.caDir);
-  const imaKeys = await ImaKeyring.fromFiles(opts.imaKeyFiles ?? []);
-  const store = opts.store ?? (await openStore(opts.db, process.env, { create: true }));
+  const ca = await PrivacyCa.load(config.caDir);
+  const imaKeys = await ImaKeyring.fromFiles(config.imaKeyFiles);
+  const store = opts.store ?? (await openStore(config.db, process.env, { create: true }));
   const context: ServerContext = {
     store,
     trust,
@@ -67,9 +54,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     policy: defaultAttestationPolicy(imaKeys),
     aks: new RememberedAks(),
     logger: opts.logger,
-    allowReenroll: opts.allowReenroll ?? false,
-    challengeTtlMs: opts.challengeTtlMs ?? FIVE_MINUTES,
-    nonceTtlMs: opts.nonceTtlMs ?? FIVE_MINUTES,
+    allowReenroll: config.allowReenroll,
+    challengeTtlMs: config.challengeTtlMs,
+    nonceTtlMs: config.nonceTtlMs,
     now: opts.now ?? (() => new Date()),
   };
   const handlers: Handlers = {
@@ -78,15 +65,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     nonce: (req) => withStoreErrors(issueNonce(req, context)),
     quote: (req, rc) => withStoreErrors(verifyQuote(req, rc.raw, context, rc.log)),
   };
-  const listener = await startListener({
-    port: opts.port,
-    host: opts.host,
-    handlers,
-    limits: opts.limits,
-    events: opts.events,
-    logger: opts.logger,
-    verbose: opts.verbose,
-  });
+  const listener = await startListener({ config, handlers, logger: opts.logger });
   opts.logger.info({ port: listener.port, trustedCas: trust.size, db: store.dialect }, 'acs-server ready');
   return {
     port: listener.port,
