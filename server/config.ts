@@ -83,6 +83,7 @@ export const OPTIONS = {
   maxEvents: { kind: 'int', flag: 'max-events', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxEvents, min: 1, describe: 'most firmware events per quote' },
   maxImaEvents: { kind: 'int', flag: 'max-ima-events', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxImaEvents, min: 1, describe: 'most IMA events per quote' },
   maxEventBytes: { kind: 'int', flag: 'max-event-bytes', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxEventBytes, min: 1, max: 64 * MIB, describe: 'largest single event in bytes' },
+  keepRefused: { kind: 'int', flag: 'keep-refused', group: 'attest', default: 20, min: 0, describe: 'refused reports per machine whose firmware and IMA events are kept as evidence' },
   verbose: { kind: 'boolean', flag: 'verbose', group: 'attest', default: false, describe: 'log every request and response frame (secrets redacted)' },
   webPort: { kind: 'int', flag: 'web-port', group: 'web', default: 8080, min: 0, max: 65535, describe: 'port of the web UI and JSON API (with serve, 0 disables it)' },
   webHost: { kind: 'string', flag: 'web-host', group: 'web', default: '127.0.0.1', describe: 'address the web UI listens on' },

@@ -6,6 +6,8 @@
 import { apiBiosLog, apiImaLog } from './api/logs.js';
 import { apiMachine, apiMachines } from './api/machines.js';
 import { apiReport, apiReports } from './api/reports.js';
+import { apiReportEvents } from './api/report-events.js';
+import { apiSecurityEvents } from './api/security-events.js';
 import type { Handler } from './context.js';
 import { firmwarePage } from './pages/firmware.js';
 import { imaPage } from './pages/ima.js';
@@ -45,6 +47,8 @@ export const ROUTES: readonly Route[] = [
   route('/api/machines/:hostname/imalog', apiImaLog),
   route('/api/reports', apiReports),
   route('/api/reports/:id', apiReport),
+  route('/api/reports/:id/events', apiReportEvents),
+  route('/api/security-events', apiSecurityEvents),
 ];
 
 export interface RouteMatch {

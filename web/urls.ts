@@ -26,6 +26,8 @@ export interface ReportQuery {
 
 export interface ImaQuery {
   boot?: string;
+  /** The events stored with one report (accepted or refused) instead of a boot's. */
+  attestation?: number;
   status?: string;
   path?: string;
   cursor?: string;
@@ -47,6 +49,11 @@ export const links = {
   reports: (q: ReportQuery = {}) => withQuery('/reports', { ...q }),
   report: (id: number) => `/reports/${id}`,
   quoteJson: (id: number) => `/reports/${id}/quote.json`,
+  /** A firmware event of a report's log, anchored. */
+  firmwareEvent: (hostname: string, attestation: number, entrynum: number) => `${links.bioslog(hostname, { attestation })}#fw-${entrynum}`,
+  /** An IMA entry of a report: the page of that report's entries starting at it (cursor: after every row of the entry before). */
+  imaEntry: (hostname: string, attestation: number, entrynum: number) =>
+    `${links.imalog(hostname, { attestation, cursor: entrynum > 0 ? `${entrynum - 1}.999999999999999` : undefined })}#ima-${entrynum}`,
 };
 
 export const apiLinks = {
@@ -55,4 +62,6 @@ export const apiLinks = {
   report: (id: number) => `/api/reports/${id}`,
   bioslog: (hostname: string) => `/api/machines/${seg(hostname)}/bioslog`,
   imalog: (hostname: string) => `/api/machines/${seg(hostname)}/imalog`,
+  reportEvents: (id: number, log: 'firmware' | 'ima', q: { cursor?: string; limit?: number } = {}) => withQuery(`/api/reports/${id}/events`, { log, ...q }),
+  securityEvents: () => '/api/security-events',
 };
