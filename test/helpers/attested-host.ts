@@ -262,9 +262,9 @@ export class AttestedHost {
     return rows.map((r) => imaEventCodec.decode(r));
   }
 
-  /** Every IMA row of this host, in insertion order. */
+  /** Every IMA row of this host's accepted chain, in insertion order. */
   async allImaRows(): Promise<ImaEventRow[]> {
-    const rows = await query(this.server, `SELECT ${imaEventCodec.select()} FROM imalog WHERE hostname = ? ORDER BY id`, [this.hostname]);
+    const rows = await query(this.server, `SELECT ${imaEventCodec.select()} FROM imalog WHERE hostname = ? AND refused = 0 ORDER BY id`, [this.hostname]);
     return rows.map((r) => imaEventCodec.decode(r));
   }
 }
