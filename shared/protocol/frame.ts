@@ -83,8 +83,12 @@ export class FrameDecoder {
     return this.buffered;
   }
 
-  /** Feed one chunk; calls onFrame with each complete payload (trailing NUL removed). */
-  push(chunk: Buffer, onFrame: (payload: Buffer) => void): void {
+  /**
+   * Feed one chunk; calls onFrame with each complete payload (trailing NUL
+   * removed), and onHeader with each frame's declared length once it is known
+   * and within the limit, before its body is kept.
+   */
+  push(chunk: Buffer, onFrame: (payload: Buffer) => void, onHeader?: (declaredBytes: number) => void): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
@@ -97,6 +101,7 @@ export class FrameDecoder {
           throw new FrameTooLargeError(declared, this.maxBytes);
         }
         this.expected = declared;
+        onHeader?.(declared);
       }
       if (this.buffered < this.expected) return;
       const body = this.take(this.expected);
