@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
-import { exchange, exchangeFrame, type ExchangeOptions } from '../shared/protocol/frame.js';
+import { exchange, exchangeFrame, type ExchangeOptions } from './exchange.js';
 import { parseResponse, serializeRequest, type NonceResponse } from '../shared/protocol/messages.js';
 import { unmarshalPcrSelection } from '../shared/tpm/pcr-selection.js';
 import type { HashAlg } from '../shared/tpm/constants.js';
