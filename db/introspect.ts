@@ -23,23 +23,24 @@ const SQL = {
       FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY'
       ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
   },
+  // table_xinfo lists generated columns too (hidden 2 and 3); table_info leaves them out.
   sqlite: {
     columns: `SELECT m.name AS table_name, p.name AS column_name, NULL AS collation_name
-      FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid`,
+      FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p WHERE m.type = 'table' AND p.hidden IN (0, 2, 3) ORDER BY m.name, p.cid`,
     indexes: `SELECT m.name AS table_name, l.name AS index_name, l."unique" AS is_unique, i.name AS column_name
       FROM sqlite_master m JOIN pragma_index_list(m.name) l JOIN pragma_index_info(l.name) i
       WHERE m.type = 'table' AND l.origin <> 'pk' ORDER BY m.name, l.name, i.seqno`,
   },
 };
 
-/** The application tables (drizzle's own bookkeeping and SQLite internals left out). */
+/** The application tables (bookkeeping: drizzle's migrations table, the migration lock, SQLite internals left out). */
 export async function describeSchema(store: Store): Promise<Record<string, TableShape>> {
   if (!(store instanceof SqlStore)) throw new TypeError('describeSchema needs a store from openStore');
   const sql = SQL[store.driver.dialect];
   const tables: Record<string, TableShape> = {};
   const table = (r: SqlRow): TableShape | undefined => {
     const name = String(r.table_name);
-    if (name.startsWith('__drizzle') || name.startsWith('sqlite_')) return undefined;
+    if (name.startsWith('__') || name.startsWith('sqlite_')) return undefined;
     return (tables[name] ??= { columns: [], indexes: {}, collations: {} });
   };
   for (const r of await store.driver.all(sql.columns)) {

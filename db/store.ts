@@ -5,11 +5,10 @@
  * extra columns are ours. All SQL lives under db/.
  */
 
-/** 24 PCRs per bank as lowercase hex; null where not known. */
-export interface PcrBanks {
-  sha256: (string | null)[];
-  sha1: (string | null)[];
-}
+import type { PcrBanks } from '../shared/tpm/pcr-banks.js';
+
+/** 24 PCRs per bank as lowercase hex; null where not known (shared/tpm/pcr-banks.ts). */
+export type { PcrBanks };
 
 export interface MachineRow {
   id: number;

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { ACS_ERROR, AcsError, errorResponse, formatErrorCode } from '../shared/protocol/errors.js';
 import { FrameDecoder, decodePayload, encodeFrame, type JsonObject } from '../shared/protocol/frame.js';
 import { type Command, type RequestMap, type ResponseMap, parseRequest, requestCommand, serializeResponse } from '../shared/protocol/messages.js';
-import { MAX_HOSTNAME_LENGTH } from '../shared/protocol/fields.js';
+import { MAX_HOSTNAME_OCTETS } from '../shared/protocol/hostname.js';
 import { sourceOf, type Admitted } from './admission.js';
 import { SMALL_FRAME_BYTES, type Reservation } from './buffer-budget.js';
 import type { Handler, ListenerEnv, RequestContext } from './listener.js';
@@ -186,7 +186,7 @@ export class Connection implements Admitted {
   private async handle(payload: Buffer): Promise<void> {
     const obj = decodePayload(payload);
     if (this.env.config.verbose) this.summary.request = redactFrame(obj);
-    if (typeof obj.hostname === 'string') this.summary.hostname = obj.hostname.slice(0, MAX_HOSTNAME_LENGTH);
+    if (typeof obj.hostname === 'string') this.summary.hostname = obj.hostname.slice(0, MAX_HOSTNAME_OCTETS + 1);
     const command = requestCommand(obj);
     this.summary.command = command;
     const handler = this.env.handlers[command] as Handler<Command> | undefined;

@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Test } from 'tap';
 import { openStore } from '../../db/open.js';
 import type { Store } from '../../db/store.js';
@@ -28,6 +28,8 @@ export interface TestServerOptions extends Partial<Omit<ServerConfig, 'db' | 'ca
   db?: 'mariadb' | 'sqlite';
   /** PEM certificates the server trusts as EK CAs (e.g. the swtpm test CA and intermediate). */
   trust?: string[];
+  /** Where the server logs; default silent (ACS_TEST_LOG sets a level). */
+  logger?: Logger;
 }
 
 export async function startTestServer(t: Test, opts: TestServerOptions = {}): Promise<TestServer> {
@@ -51,13 +53,13 @@ export async function startTestServer(t: Test, opts: TestServerOptions = {}): Pr
     url = `sqlite:${join(dir, 'acs.db')}`;
   }
   const store = await openStore(url, process.env, { create: true });
-  const { db: _db, trust: _trust, now, noVendorRoots, ...options } = opts;
+  const { db: _db, trust: _trust, now, noVendorRoots, logger, ...options } = opts;
   const server = await startServer({
     config: resolveServerConfig({ ...options, port: 0, host: '127.0.0.1', roots, caDir }),
     store,
     noVendorRoots,
     now,
-    logger: pino({ level: process.env.ACS_TEST_LOG ?? 'silent' }),
+    logger: logger ?? pino({ level: process.env.ACS_TEST_LOG ?? 'silent' }),
   });
   t.teardown(async () => {
     await server.close();
