@@ -52,7 +52,7 @@ export function limitOf(value: number | undefined, fallback: number, max: number
   return value;
 }
 
-function cursorOf(cursor: string | undefined, pattern: RegExp): number[] | undefined {
+export function cursorOf(cursor: string | undefined, pattern: RegExp): number[] | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   const m = pattern.exec(cursor);
   const parts = m?.slice(1).map(Number);
@@ -74,7 +74,7 @@ function summary<M, A>(row: SqlRow, m: RowCodec<M>, a: RowCodec<A>): { machine: 
 }
 
 /** Rows fetched with LIMIT n+1 → one page and the cursor of its last item when more follow. */
-function page<T>(items: T[], limit: number, cursor: (last: T) => string): Page<T> {
+export function page<T>(items: T[], limit: number, cursor: (last: T) => string): Page<T> {
   const more = items.length > limit;
   const shown = more ? items.slice(0, limit) : items;
   return { items: shown, next: more ? cursor(shown[shown.length - 1]!) : null };

@@ -8,11 +8,11 @@
  * request (attestlog.boottime, imalog.boottime), as IBM ACS groups them.
  */
 import { parseTime, type SqlDriver } from './driver.js';
-import { QueryInputError } from './queries.js';
-import { limitOf } from './forensics-sql.js';
-import { SqlForensics, keysetPage } from './forensics-sql.js';
-import type { ForensicsQueries, Page, StoredBiosEvent } from './queries.js';
+import { limitOf, keysetPage, SqlForensics } from './forensics-sql.js';
+import { QueryInputError, type ForensicsQueries, type Page, type StoredBiosEvent } from './queries.js';
 import { biosEventCodec, securityEventCodec } from './rows.js';
+import type { SearchQueries } from './search-queries.js';
+import { SqlSearch } from './search-sql.js';
 import { SqlStore } from './sql-store.js';
 import type { MachineRow, SecurityEventRow, Store } from './store.js';
 
@@ -48,14 +48,18 @@ export interface WebQueries extends ForensicsQueries {
   reportFirmwareEvents(attestationId: number, cursor?: string, limit?: number): Promise<Page<StoredBiosEvent>>;
   /** Security events, newest first, paged by id. */
   securityEvents(cursor?: string, limit?: number): Promise<Page<StoredSecurityEvent>>;
+  /** Fleet-wide searches and boot comparisons. */
+  readonly search: SearchQueries;
 }
 
 class SqlWebQueries extends SqlForensics implements WebQueries {
   private readonly rows: SqlStore;
+  readonly search: SearchQueries;
 
   constructor(private readonly sql: SqlDriver) {
     super(sql);
     this.rows = new SqlStore(sql);
+    this.search = new SqlSearch(sql);
   }
 
   machineByHostname(hostname: string): Promise<MachineRow | undefined> {

@@ -11,6 +11,7 @@
 import { DEFAULT_STALE_AFTER_MS } from '../db/queries.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../shared/protocol/frame.js';
 import { DEFAULT_EVENT_LIMITS, type EventLimits } from '../shared/protocol/messages.js';
+import { AUTH_MODES, authModeProblem } from '../web/auth/web-auth.js';
 
 /** Which commands take an option: `serve` takes all, `web` web+store, `migrate` store, `init` ca. */
 export type OptionGroup = 'attest' | 'web' | 'store' | 'ca';
@@ -55,9 +56,15 @@ interface BooleanSpec extends BaseSpec {
   kind: 'boolean';
   default: boolean;
 }
-type OptionSpec = IntSpec | StringSpec | OptionalStringSpec | StringsSpec | BooleanSpec;
+interface ChoiceSpec extends BaseSpec {
+  kind: 'choice';
+  choices: readonly string[];
+  default: string;
+}
+type OptionSpec = IntSpec | StringSpec | OptionalStringSpec | StringsSpec | BooleanSpec | ChoiceSpec;
 
-type ValueOf<S> = S extends IntSpec ? number
+type ValueOf<S> = S extends ChoiceSpec ? S['choices'][number]
+  : S extends IntSpec ? number
   : S extends BooleanSpec ? boolean
   : S extends StringsSpec ? string[]
   : S extends OptionalStringSpec ? string | undefined
@@ -76,9 +83,15 @@ export const OPTIONS = {
   challengeTtlMs: { kind: 'int', flag: 'challenge-ttl', group: 'attest', unit: SECONDS, default: 300_000, min: 1, describe: 'how long an enrollment challenge stays valid' },
   imaKeyFiles: { kind: 'strings', flag: 'ima-keys', group: 'attest', default: [], describe: 'IMA signing key or certificate files (DER or PEM)' },
   maxFrameBytes: { kind: 'int', flag: 'max-frame-bytes', group: 'attest', default: DEFAULT_MAX_FRAME_BYTES, min: 16, max: 0xffffffff, describe: 'largest request frame in bytes' },
-  maxConnections: { kind: 'int', flag: 'max-connections', group: 'attest', default: 64, min: 1, describe: 'connections served at once; more are answered 90000103' },
+  maxConnections: { kind: 'int', flag: 'max-connections', group: 'attest', default: 4096, min: 1, describe: 'connections held open, idle ones included; beyond it the oldest without a whole request is closed' },
+  maxConnectionsPerSource: { kind: 'int', flag: 'max-connections-per-source', group: 'attest', default: 256, min: 1, describe: 'connections held from one IPv4 address or IPv6 /64 (behind a load balancer: --max-connections)' },
+  maxRequests: { kind: 'int', flag: 'max-requests', group: 'attest', default: 64, min: 1, describe: 'whole requests verified and answered at once' },
+  maxQueuedRequests: { kind: 'int', flag: 'max-queued-requests', group: 'attest', default: 1024, min: 0, describe: 'whole requests waiting for a turn; beyond them requests are answered 90000103' },
+  maxBufferedBytes: { kind: 'int', flag: 'max-buffered-bytes', group: 'attest', default: 128 * MIB, min: 16, describe: 'request bytes held across all connections; larger frames wait for room' },
+  firstByteTimeoutMs: { kind: 'int', flag: 'first-byte-timeout', group: 'attest', unit: SECONDS, default: 5_000, min: 1, describe: 'time from connecting to the first request byte' },
+  minRequestRate: { kind: 'int', flag: 'min-request-rate', group: 'attest', default: 512, min: 1, describe: 'bytes per second a request must arrive at, over each 5 s' },
   readTimeoutMs: { kind: 'int', flag: 'read-timeout', group: 'attest', unit: SECONDS, default: 60_000, min: 1, describe: 'time to receive a whole request' },
-  idleTimeoutMs: { kind: 'int', flag: 'idle-timeout', group: 'attest', unit: SECONDS, default: 15_000, min: 1, describe: 'silence allowed while a request is incomplete' },
+  idleTimeoutMs: { kind: 'int', flag: 'idle-timeout', group: 'attest', unit: SECONDS, default: 15_000, min: 1, describe: 'silence allowed once a request has begun' },
   lingerMs: { kind: 'int', flag: 'linger', group: 'attest', unit: SECONDS, default: 2_000, min: 1, describe: 'after the response, how long to wait for the client to close' },
   maxEvents: { kind: 'int', flag: 'max-events', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxEvents, min: 1, describe: 'most firmware events per quote' },
   maxImaEvents: { kind: 'int', flag: 'max-ima-events', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxImaEvents, min: 1, describe: 'most IMA events per quote' },
@@ -88,6 +101,12 @@ export const OPTIONS = {
   webPort: { kind: 'int', flag: 'web-port', group: 'web', default: 8080, min: 0, max: 65535, describe: 'port of the web UI and JSON API (with serve, 0 disables it)' },
   webHost: { kind: 'string', flag: 'web-host', group: 'web', default: '127.0.0.1', describe: 'address the web UI listens on' },
   staleAfterMs: { kind: 'int', flag: 'stale-after', group: 'web', unit: HOURS, default: DEFAULT_STALE_AFTER_MS, min: 3_600_000, describe: 'time without attestation before a machine counts as stale' },
+  webAuth: { kind: 'choice', flag: 'web-auth', group: 'web', choices: AUTH_MODES, default: 'required', describe: 'login for the web UI and API; off only on a loopback --web-host' },
+  webPublicNames: { kind: 'strings', flag: 'web-public-name', group: 'web', default: [], describe: 'host name (NAME or NAME:PORT) the web UI answers besides its listen address and the loopback names (repeatable)' },
+  webTrustedProxies: { kind: 'strings', flag: 'web-trusted-proxy', group: 'web', default: [], describe: 'address of a single sign-on reverse proxy trusted to name the user (repeatable)' },
+  webProxyUserHeader: { kind: 'string?', flag: 'web-proxy-user-header', group: 'web', describe: 'header in which the trusted proxy names the user, e.g. X-Forwarded-User' },
+  webTlsCert: { kind: 'string?', flag: 'web-tls-cert', group: 'web', describe: 'serve the web UI over HTTPS with this certificate chain (PEM file)' },
+  webTlsKey: { kind: 'string?', flag: 'web-tls-key', group: 'web', describe: 'private key (PEM file) of --web-tls-cert' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -95,7 +114,8 @@ export type ServerConfig = { -readonly [K in OptionName]: ValueOf<(typeof OPTION
 
 /** The listener's part of the configuration. */
 export type ListenerConfig = Pick<ServerConfig,
-  'port' | 'host' | 'maxFrameBytes' | 'maxConnections' | 'readTimeoutMs' | 'idleTimeoutMs' | 'lingerMs' | 'verbose'> & EventLimits;
+  | 'port' | 'host' | 'maxFrameBytes' | 'maxConnections' | 'maxConnectionsPerSource' | 'maxRequests' | 'maxQueuedRequests'
+  | 'maxBufferedBytes' | 'firstByteTimeoutMs' | 'minRequestRate' | 'readTimeoutMs' | 'idleTimeoutMs' | 'lingerMs' | 'verbose'> & EventLimits;
 
 /** A value outside its option's bounds; the message names the flag and is one line. */
 export class ConfigError extends RangeError {
@@ -141,6 +161,9 @@ function check(name: OptionName, spec: OptionSpec, value: unknown): void {
     case 'boolean':
       if (typeof value !== 'boolean') bad(`must be true or false, got ${String(value)}`);
       return;
+    case 'choice':
+      if (!spec.choices.includes(value as string)) bad(`must be one of ${spec.choices.join(', ')}, got ${String(value)}`);
+      return;
     case 'strings':
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) bad('must be a list of strings');
       return;
@@ -156,12 +179,26 @@ function check(name: OptionName, spec: OptionSpec, value: unknown): void {
 export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerConfig {
   const config = { ...defaults(), ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as ServerConfig;
   for (const [name, spec] of entries) check(name, spec, config[name]);
+  checkCombinations(config);
   return config;
 }
 
+/** Options that only work together. */
+function checkCombinations(c: ServerConfig): void {
+  if (c.maxBufferedBytes < c.maxFrameBytes) {
+    throw new ConfigError('maxBufferedBytes', `--max-buffered-bytes must be at least --max-frame-bytes (${c.maxFrameBytes}), got ${c.maxBufferedBytes}`);
+  }
+  const auth = authModeProblem(c.webAuth, c.webHost);
+  if (auth) throw new ConfigError('webAuth', auth);
+  if (!c.webTlsCert !== !c.webTlsKey) throw new ConfigError(c.webTlsCert ? 'webTlsKey' : 'webTlsCert', '--web-tls-cert and --web-tls-key go together');
+  if (c.webTrustedProxies.length > 0 && !c.webProxyUserHeader) throw new ConfigError('webProxyUserHeader', '--web-trusted-proxy needs --web-proxy-user-header');
+}
+
 /** The options of `groups`, as yargs option definitions keyed by flag. */
-export function cliOptions(groups: readonly OptionGroup[]): Record<string, { type: 'number' | 'string' | 'boolean'; array?: true; describe: string }> {
-  const out: Record<string, { type: 'number' | 'string' | 'boolean'; array?: true; describe: string }> = {};
+type CliOption = { type: 'number' | 'string' | 'boolean'; array?: true; choices?: readonly string[]; describe: string };
+
+export function cliOptions(groups: readonly OptionGroup[]): Record<string, CliOption> {
+  const out: Record<string, CliOption> = {};
   for (const [, spec] of entries) {
     if (!groups.includes(spec.group)) continue;
     const env = spec.env ? `, env ${spec.env}` : '';
@@ -171,6 +208,9 @@ export function cliOptions(groups: readonly OptionGroup[]): Record<string, { typ
         break;
       case 'boolean':
         out[spec.flag] = { type: 'boolean', describe: `${spec.describe} (default ${spec.default})` };
+        break;
+      case 'choice':
+        out[spec.flag] = { type: 'string', choices: spec.choices, describe: `${spec.describe} (default ${spec.default})` };
         break;
       case 'strings':
         out[spec.flag] = { type: 'string', array: true, describe: spec.describe };

@@ -38,22 +38,37 @@ export interface BiosQuery {
   attestation?: number;
 }
 
+/** A keyset cursor of the IMA page that starts at entry `entrynum` (every id of the entry before is behind it). */
+function imaPageAt(entrynum: number): string | undefined {
+  return entrynum > 0 ? `${entrynum - 1}.999999999999999` : undefined;
+}
+
 export const links = {
   overview: () => '/',
   stylesheet: () => '/static/style.css',
+  account: () => '/account',
+  login: () => '/login',
+  logout: () => '/logout',
   machines: (params: Record<string, QueryValue> = {}) => withQuery('/machines', params),
   machine: (hostname: string) => `/machines/${seg(hostname)}`,
   certificatePem: (hostname: string, which: 'ek' | 'ak') => `/machines/${seg(hostname)}/${which}.pem`,
   bioslog: (hostname: string, q: BiosQuery = {}) => withQuery(`/machines/${seg(hostname)}/bioslog`, { ...q }),
   imalog: (hostname: string, q: ImaQuery = {}) => withQuery(`/machines/${seg(hostname)}/imalog`, { ...q }),
+  /** The IMA page that starts at one entry of a boot (`boot` as Params.boot takes it), scrolled to it. */
+  imaEntry: (hostname: string, boot: string, entrynum: number) =>
+    `${withQuery(`/machines/${seg(hostname)}/imalog`, { boot, cursor: imaPageAt(entrynum) })}#entry-${entrynum}`,
+  /** One event of the firmware log a report was checked against, scrolled to it. */
+  firmwareEvent: (hostname: string, reportId: number, entrynum: number) =>
+    `${withQuery(`/machines/${seg(hostname)}/bioslog`, { attestation: reportId })}#event-${entrynum}`,
+  search: (params: Record<string, QueryValue> = {}) => withQuery('/search', params),
+  compareBoots: (hostname: string, q: { boot?: string; with?: string } = {}) => withQuery(`/machines/${seg(hostname)}/compare`, { ...q }),
+  compareMachines: (a: string, b: string) => withQuery('/compare', { a, b }),
   reports: (q: ReportQuery = {}) => withQuery('/reports', { ...q }),
   report: (id: number) => `/reports/${id}`,
   quoteJson: (id: number) => `/reports/${id}/quote.json`,
-  /** A firmware event of a report's log, anchored. */
-  firmwareEvent: (hostname: string, attestation: number, entrynum: number) => `${links.bioslog(hostname, { attestation })}#fw-${entrynum}`,
-  /** An IMA entry of a report: the page of that report's entries starting at it (cursor: after every row of the entry before). */
-  imaEntry: (hostname: string, attestation: number, entrynum: number) =>
-    `${links.imalog(hostname, { attestation, cursor: entrynum > 0 ? `${entrynum - 1}.999999999999999` : undefined })}#ima-${entrynum}`,
+  /** An IMA entry stored with one report (accepted or refused): the page of that report's entries starting at it. */
+  reportImaEntry: (hostname: string, attestation: number, entrynum: number) =>
+    `${withQuery(`/machines/${seg(hostname)}/imalog`, { attestation, cursor: imaPageAt(entrynum) })}#entry-${entrynum}`,
 };
 
 export const apiLinks = {
@@ -64,4 +79,7 @@ export const apiLinks = {
   imalog: (hostname: string) => `/api/machines/${seg(hostname)}/imalog`,
   reportEvents: (id: number, log: 'firmware' | 'ima', q: { cursor?: string; limit?: number } = {}) => withQuery(`/api/reports/${id}/events`, { log, ...q }),
   securityEvents: () => '/api/security-events',
+  searchIma: (params: Record<string, QueryValue>) => withQuery('/api/search/ima', params),
+  searchFirmware: (params: Record<string, QueryValue>) => withQuery('/api/search/firmware', params),
+  file: (hash: string) => withQuery('/api/files', { hash }),
 };

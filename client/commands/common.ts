@@ -1,5 +1,5 @@
 import { AcsError, formatErrorCode } from '../../shared/protocol/errors.js';
-import { ExchangeError } from '../../shared/protocol/frame.js';
+import { ExchangeError } from '../exchange.js';
 import { TpmError } from '../tpm/response-code.js';
 import { TpmTransportError } from '../tpm/transport.js';
 

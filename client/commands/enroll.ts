@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { createLogger } from '../../shared/log.js';
+import { escapeUnprintable } from '../../shared/protocol/hostname.js';
 import { enroll } from '../enroll.js';
 import { defaultHostname } from '../identity.js';
 import { parseServerAddress } from '../server-address.js';
@@ -40,6 +41,6 @@ export const enrollCommand: CommandModule<object, Args> = {
         timeoutMs: argv.timeout * 1000,
         logger: createLogger({ name: 'acs-client', level: 'warn' }),
       });
-      console.log(`enrolled ${result.hostname} (EK ${result.ekTemplate}); AK certificate issued by ${result.akCert.issuer.replace(/\n/g, ', ')}`);
+      console.log(`enrolled ${result.hostname} (EK ${result.ekTemplate}); AK certificate issued by ${escapeUnprintable(result.akCert.issuer.replace(/\n/g, ', '))}`);
     }),
 };

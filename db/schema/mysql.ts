@@ -136,6 +136,9 @@ export const bioslog = mysqlTable(
     index('bioslog_attestation_idx').on(t.attestation_id, t.entrynum),
     // The accepted chain's firmware logs (refused = 0) per machine, by attestation.
     index('bioslog_machine_idx').on(t.machine_id, t.refused, t.attestation_id),
+    // Fleet search by event digest (a bootloader's hash, a firmware volume's).
+    index('bioslog_sha256_idx').on(t.pcrsha256, t.machine_id, t.id),
+    index('bioslog_sha1_idx').on(t.pcrsha1, t.machine_id, t.id),
   ],
 );
 
@@ -169,7 +172,53 @@ export const imalog = mysqlTable(
     // A boot's log in (entrynum, id) order, the IMA page's keyset; the status flags and time ride along so
     // status filters skip rows from the index alone and the per-boot counts (imaBoots) never read a row.
     index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.refused, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
+    // Fleet search: every entry of one file digest, or of one path, machine by machine in (machine_id, id) order.
+    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id),
+    index('imalog_filename_idx').on(t.filename, t.machine_id, t.id),
   ],
+);
+
+/** People who may read the web UI (viewer) or also change its settings (admin); passwords as scrypt hashes. */
+export const web_users = mysqlTable(
+  'web_users',
+  {
+    id: id(),
+    name: varchar('name', { length: 64 }).notNull(),
+    role: varchar('role', { length: 16 }).notNull(),
+    password_hash: varchar('password_hash', { length: 255 }).notNull(),
+    created_at: time('created_at').notNull(),
+    updated_at: time('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('web_users_name_uq').on(t.name)],
+);
+
+/** Web login sessions: only the SHA-256 of the cookie's secret is stored. */
+export const web_sessions = mysqlTable(
+  'web_sessions',
+  {
+    id: id(),
+    token_hash: hex64('token_hash').notNull(),
+    user_id: int('user_id', { unsigned: true })
+      .notNull()
+      .references(() => web_users.id, { onDelete: 'cascade' }),
+    created_at: time('created_at').notNull(),
+    expires_at: time('expires_at').notNull(),
+  },
+  (t) => [uniqueIndex('web_sessions_token_uq').on(t.token_hash), index('web_sessions_user_idx').on(t.user_id), index('web_sessions_expires_idx').on(t.expires_at)],
+);
+
+/** Bearer tokens for the JSON API: only their SHA-256 is stored; a revoked token's name stays taken. */
+export const api_tokens = mysqlTable(
+  'api_tokens',
+  {
+    id: id(),
+    name: varchar('name', { length: 64 }).notNull(),
+    role: varchar('role', { length: 16 }).notNull(),
+    token_hash: hex64('token_hash').notNull(),
+    created_at: time('created_at').notNull(),
+    revoked_at: time('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_name_uq').on(t.name), uniqueIndex('api_tokens_token_uq').on(t.token_hash)],
 );
 
 /**

@@ -144,10 +144,10 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
     t.equal(await countRows('bioslog', r.id), firmware.length, 'the refused firmware log is kept');
     const page = await web.get(`/reports/${r.id}`);
     t.ok(page.text.indexOf('id="diagnosis"') < page.text.indexOf('id="checks"'), 'the report page shows the diagnosis first');
-    t.match(page.text, `href="/machines/${host.hostname}/bioslog?attestation=${r.id}#fw-${edited}"`, 'the named event links into the firmware view');
+    t.match(page.text, `href="/machines/${host.hostname}/bioslog?attestation=${r.id}#event-${edited}"`, 'the named event links into the firmware view');
     const fw = await web.get(machinePath(host.hostname, `/bioslog?attestation=${r.id}`));
     t.match(fw.text, 'evidence of a refused report');
-    t.match(fw.text, `id="fw-${edited}"`);
+    t.match(fw.text, `id="event-${edited}"`);
     const accepted = (await web.get(`/api/machines/${host.hostname}/bioslog?attestation=${baseline.id}`)).json;
     t.equal(accepted.attestationId, baseline.id, 'the accepted boot\'s firmware log is still its own');
     const machine = await web.get(machinePath(host.hostname));

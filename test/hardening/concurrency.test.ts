@@ -11,7 +11,7 @@
  */
 import t from 'tap';
 import { performance } from 'node:perf_hooks';
-import { exchange } from '../../shared/protocol/frame.js';
+import { exchange } from '../../client/exchange.js';
 import { parseResponse, serializeRequest, type QuoteRequest } from '../../shared/protocol/messages.js';
 import { createFleet, runPrefix } from '../bench/fleet.js';
 import { syntheticFirmwareLog } from '../bench/firmware-log.js';

@@ -9,7 +9,7 @@
  * server holds it.
  */
 import t from 'tap';
-import { exchange } from '../../shared/protocol/frame.js';
+import { exchange } from '../../client/exchange.js';
 import { parseResponse, serializeRequest } from '../../shared/protocol/messages.js';
 import { openStore } from '../../db/open.js';
 import { storeDriver } from '../../db/web-queries.js';

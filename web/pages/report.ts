@@ -39,7 +39,7 @@ ${g.pcrs.length ? html`<ul id="diagnosis-pcrs">${g.pcrs.map((p) => html`<li><a h
 ${g.firmwareEvents.length ? html`<h3>Firmware events</h3><ul id="diagnosis-firmware">${g.firmwareEvents.map((e) =>
     html`<li><a href="${links.firmwareEvent(host, r.id, e.entrynum)}">event ${e.entrynum}</a>: ${e.reason}</li>`)}</ul>` : ''}
 ${g.imaEntries.length ? html`<h3>IMA entries</h3><ul id="diagnosis-ima">${g.imaEntries.map((e) =>
-    html`<li><a href="${links.imaEntry(host, r.id, e.entrynum)}">entry ${e.entrynum}</a>: ${e.reason}</li>`)}</ul>` : ''}
+    html`<li><a href="${links.reportImaEntry(host, r.id, e.entrynum)}">entry ${e.entrynum}</a>: ${e.reason}</li>`)}</ul>` : ''}
 </section>`;
 }
 
