@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
-import { exchange, exchangeFrame, type ExchangeOptions } from '../shared/protocol/frame.js';
+import { exchange, exchangeFrame, type ExchangeOptions } from './exchange.js';
 import { parseResponse, serializeRequest, type NonceResponse } from '../shared/protocol/messages.js';
 import { unmarshalPcrSelection } from '../shared/tpm/pcr-selection.js';
 import type { HashAlg } from '../shared/tpm/constants.js';
@@ -11,6 +11,7 @@ import { encodeFirmwareWireEvents } from '../shared/eventlog/firmware-wire.js';
 import { readImaLogFile } from '../shared/eventlog/ima-stream.js';
 import { encodeImaWireEvent } from '../shared/eventlog/ima-wire.js';
 import { openAttestationTpm } from './attestation-tpm.js';
+import { hostnameToSend } from './identity.js';
 import { UsageError } from './exit-codes.js';
 import { loadEnrollment } from './state-dir.js';
 import { QuoteRequestBuilder } from './quote-request.js';
@@ -68,7 +69,7 @@ class RetryWithFullLogs extends Error {}
 
 async function attestOnce(opts: AttestOptions, retried: boolean): Promise<AttestResult> {
   const enrollment = await loadEnrollment(opts.stateDir);
-  const hostname = opts.hostname ?? enrollment.hostname;
+  const hostname = hostnameToSend(opts.hostname ?? enrollment.hostname);
   const xo: ExchangeOptions = { connectTimeoutMs: opts.timeoutMs, readTimeoutMs: opts.timeoutMs };
   const lap = stopwatch();
   const nonce: NonceResponse = parseResponse(

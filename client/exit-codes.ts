@@ -4,7 +4,8 @@
  * (the `--json` result and the state dir's last-attestation record use it).
  */
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
-import { ExchangeError } from '../shared/protocol/frame.js';
+import { HostnameError } from '../shared/protocol/hostname.js';
+import { ExchangeError } from './exchange.js';
 import { TpmError } from './tpm/response-code.js';
 import { TpmResponseError } from './tpm/tpm.js';
 import { TpmTransportError } from './tpm/transport-error.js';
@@ -72,7 +73,7 @@ export function isTransient(err: unknown): boolean {
 }
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return EXIT.USAGE;
+  if (err instanceof UsageError || err instanceof HostnameError) return EXIT.USAGE;
   if (err instanceof LockHeldError) return EXIT.LOCKED;
   if (err instanceof NotEnrolledError) return EXIT.NOT_ENROLLED;
   if (err instanceof AcsError && err.code === ACS_ERROR.NOT_ENROLLED) return EXIT.NOT_ENROLLED;

@@ -6,7 +6,7 @@
  */
 import { createLogger, type Logger } from '../../shared/log.js';
 import { AcsError, formatErrorCode } from '../../shared/protocol/errors.js';
-import { ExchangeError } from '../../shared/protocol/frame.js';
+import { ExchangeError } from '../exchange.js';
 import { isSoftwareTcti } from '../attestation-tpm.js';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config-file.js';
 import { exitCodeFor, UsageError } from '../exit-codes.js';

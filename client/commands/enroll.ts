@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { escapeUnprintable } from '../../shared/protocol/hostname.js';
 import { enroll } from '../enroll.js';
 import { defaultHostname } from '../identity.js';
 import { withRetries } from '../retry.js';
@@ -46,7 +47,7 @@ export const enrollCommand: CommandModule<object, Args> = {
             logger,
           }),
         );
-        console.log(`enrolled ${result.hostname} (EK ${result.ekTemplate}); AK certificate issued by ${result.akCert.issuer.replace(/\n/g, ', ')}`);
+        console.log(`enrolled ${result.hostname} (EK ${result.ekTemplate}); AK certificate issued by ${escapeUnprintable(result.akCert.issuer.replace(/\n/g, ', '))}`);
       } finally {
         await lock.release();
       }
