@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
-import { exchange } from '../shared/protocol/frame.js';
+import { exchange } from './exchange.js';
 import { parseResponse, serializeRequest } from '../shared/protocol/messages.js';
 import { keyMatchesPublic } from '../shared/crypto/keys.js';
 import { unmarshalPublic } from '../shared/tpm/public.js';

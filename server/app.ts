@@ -11,6 +11,7 @@ import { enrollCert, enrollRequest } from './enrollment.js';
 import { startListener, type Handlers, type Listener } from './listener.js';
 import { issueNonce } from './nonce.js';
 import { RememberedAks } from './remembered-aks.js';
+import { SecurityEvents } from './security-events.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { verifyQuote } from './quote.js';
 import { TrustStore } from './trust-store.js';
@@ -63,6 +64,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const imaKeys = await ImaKeyring.fromFiles(config.imaKeyFiles);
   const store = opts.store ?? (await openStore(config.db, process.env, { create: true }));
   await auditStoredHostnames(store, opts.logger);
+  const now = opts.now ?? (() => new Date());
   const context: ServerContext = {
     store,
     trust,
@@ -73,7 +75,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     allowReenroll: config.allowReenroll,
     challengeTtlMs: config.challengeTtlMs,
     nonceTtlMs: config.nonceTtlMs,
-    now: opts.now ?? (() => new Date()),
+    keepRefused: config.keepRefused,
+    securityEvents: new SecurityEvents(store, now),
+    now,
   };
   const handlers: Handlers = {
     enrollrequest: (req) => withStoreErrors(enrollRequest(req, context)),

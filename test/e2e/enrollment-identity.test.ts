@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { DuplicateKeyError } from '../../db/store.js';
-import { exchange } from '../../shared/protocol/frame.js';
+import { exchange } from '../../client/exchange.js';
 import { parseResponse, serializeRequest } from '../../shared/protocol/messages.js';
 import { startTestServer, type TestServer } from '../helpers/acs-server.js';
 import { refusedWithoutChange } from '../helpers/machines-table.js';

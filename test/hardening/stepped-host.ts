@@ -6,7 +6,7 @@
  * row by nonce. Built from the benchmark's software TPM and synthetic logs
  * (test/bench); enrollment is BenchHost's.
  */
-import { exchange, exchangeFrame } from '../../shared/protocol/frame.js';
+import { exchange, exchangeFrame } from '../../client/exchange.js';
 import { quoteRequestFrame } from '../../shared/protocol/quote.js';
 import { parseResponse, serializeRequest, type NonceResponse, type QuoteRequest } from '../../shared/protocol/messages.js';
 import { encodeFirmwareWireEvents } from '../../shared/eventlog/firmware-wire.js';
