@@ -2,12 +2,10 @@ import type { CommandModule } from 'yargs';
 import { createLogger } from '../../shared/log.js';
 import { attest, DEFAULT_BIOS_LOG, DEFAULT_IMA_LOG } from '../attest.js';
 import { bootTime, defaultUserid } from '../identity.js';
-import { parseServerAddress } from '../server-address.js';
 import { stateDir } from '../state-dir.js';
-import { run, stateDirOption, tpmOption } from './common.js';
+import { run, stateDirOption, tpmOption, serverEndpoint, serverOptions, type ServerArgs } from './common.js';
 
-interface Args {
-  server: string;
+interface Args extends ServerArgs {
   tpm: string;
   'bios-log': string;
   'ima-log': string;
@@ -24,7 +22,7 @@ export const attestCommand: CommandModule<object, Args> = {
   describe: 'attest this machine to the server (run from cron)',
   builder: (y) =>
     y
-      .option('server', { type: 'string', demandOption: true, describe: 'HOST[:PORT] of acs-server (port default 2323)' })
+      .options(serverOptions)
       .option('tpm', tpmOption)
       .option('bios-log', { type: 'string', default: DEFAULT_BIOS_LOG, describe: 'firmware event log (binary)' })
       .option('ima-log', { type: 'string', default: DEFAULT_IMA_LOG, describe: 'IMA log (binary)' })
@@ -38,7 +36,7 @@ export const attestCommand: CommandModule<object, Args> = {
     run(async () => {
       const tty = process.stderr.isTTY;
       const r = await attest({
-        server: parseServerAddress(argv.server),
+        server: await serverEndpoint(argv),
         tcti: argv.tpm,
         stateDir: stateDir(argv['state-dir']),
         hostname: argv.hostname,

@@ -3,12 +3,10 @@ import { createLogger } from '../../shared/log.js';
 import { escapeUnprintable } from '../../shared/protocol/hostname.js';
 import { enroll } from '../enroll.js';
 import { defaultHostname } from '../identity.js';
-import { parseServerAddress } from '../server-address.js';
 import { stateDir } from '../state-dir.js';
-import { run, stateDirOption, tpmOption } from './common.js';
+import { run, stateDirOption, tpmOption, serverEndpoint, serverOptions, type ServerArgs } from './common.js';
 
-interface Args {
-  server: string;
+interface Args extends ServerArgs {
   tpm: string;
   alg: string;
   ek?: string;
@@ -22,7 +20,7 @@ export const enrollCommand: CommandModule<object, Args> = {
   describe: 'enroll this TPM\'s attestation key with the server (once per machine)',
   builder: (y) =>
     y
-      .option('server', { type: 'string', demandOption: true, describe: 'HOST[:PORT] of acs-server (port default 2323)' })
+      .options(serverOptions)
       .option('tpm', tpmOption)
       .option('alg', { type: 'string', choices: ['rsa', 'ec', 'ecc'], default: 'rsa', describe: 'AK algorithm: RSA-2048 or ECC P-256' })
       .option('ek', { type: 'string', choices: ['rsa', 'ecc'], describe: 'EK to prove the AK with (default: the first EK certificate found)' })
@@ -32,7 +30,7 @@ export const enrollCommand: CommandModule<object, Args> = {
   handler: (argv) =>
     run(async () => {
       const result = await enroll({
-        server: parseServerAddress(argv.server),
+        server: await serverEndpoint(argv),
         tcti: argv.tpm,
         alg: argv.alg === 'rsa' ? 'rsa' : 'ecc',
         ekAlg: argv.ek as 'rsa' | 'ecc' | undefined,
