@@ -15,6 +15,9 @@ import { TrustStore } from './trust-store.js';
 import type { ListenerLimits } from './config.js';
 import type { EventLimits } from '../shared/protocol/messages.js';
 import { ImaKeyring } from '../shared/eventlog/ima-signature.js';
+import { DEFAULT_STALE_AFTER_MS } from '../db/queries.js';
+import { Notifier, type AlertOptions } from './alerts/notifier.js';
+import { PolicyCache } from './policy/policy-cache.js';
 
 /** The vendor EK roots shipped in certificates/, found from src and dist alike. */
 export const VENDOR_ROOTS_DIR = fileURLToPath(new URL('../../certificates/tpm-vendors/', import.meta.url)).replace(
@@ -40,6 +43,10 @@ export interface ServerOptions {
   limits?: Partial<ListenerLimits>;
   events?: Partial<EventLimits>;
   verbose?: boolean;
+  /** Sinks and timing of alerts; without it alerts go to the log only. */
+  alerts?: Partial<Omit<AlertOptions, 'staleAfterMs'>>;
+  /** `--stale-after`: default 24 hours. */
+  staleAfterMs?: number;
   logger: Logger;
   now?: () => Date;
 }
@@ -60,6 +67,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ca = await PrivacyCa.load(opts.caDir);
   const imaKeys = await ImaKeyring.fromFiles(opts.imaKeyFiles ?? []);
   const store = opts.store ?? (await openStore(opts.db, process.env, { create: true }));
+  const now = opts.now ?? (() => new Date());
+  const staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  const notifier = await Notifier.create(
+    store,
+    { reportBaseUrl: 'http://127.0.0.1:8080', ...opts.alerts, staleAfterMs },
+    opts.logger,
+    now,
+  ).catch(async (e) => {
+    if (!opts.store) await store.close();
+    throw e;
+  });
   const context: ServerContext = {
     store,
     trust,
@@ -70,7 +88,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     allowReenroll: opts.allowReenroll ?? false,
     challengeTtlMs: opts.challengeTtlMs ?? FIVE_MINUTES,
     nonceTtlMs: opts.nonceTtlMs ?? FIVE_MINUTES,
-    now: opts.now ?? (() => new Date()),
+    notifier,
+    policies: new PolicyCache(),
+    staleAfterMs,
+    now,
   };
   const handlers: Handlers = {
     enrollrequest: (req) => withStoreErrors(enrollRequest(req, context)),
@@ -87,13 +108,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     logger: opts.logger,
     verbose: opts.verbose,
   });
-  opts.logger.info({ port: listener.port, trustedCas: trust.size, db: store.dialect }, 'acs-server ready');
+  notifier.start();
+  opts.logger.info({ port: listener.port, trustedCas: trust.size, db: store.dialect, alertSinks: notifier.sinkNames }, 'acs-server ready');
   return {
     port: listener.port,
     context,
     listener,
     async close() {
       await listener.close();
+      await notifier.close();
       if (!opts.store) await store.close();
     },
   };

@@ -6,6 +6,7 @@ import { openStore } from '../db/open.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { startServer } from './app.js';
 import { startWebServer } from '../web/server.js';
+import { policyCommands } from './policy-cli.js';
 
 const DEFAULT_CA_DIR = './acs-data/ca';
 
@@ -29,7 +30,12 @@ function serverOptions<T>(y: Argv<T>) {
     .option('verbose', { type: 'boolean', default: false, describe: 'log every request and response frame' })
     .option('web-port', { type: 'number', default: 8080, describe: 'port of the web UI and JSON API (0 disables)' })
     .option('web-host', { type: 'string', default: '127.0.0.1', describe: 'address the web UI listens on' })
-    .option('stale-after', { type: 'number', default: 24, describe: 'hours without attestation before a machine counts as stale' });
+    .option('stale-after', { type: 'number', default: 24, describe: 'hours without attestation before a machine counts as stale' })
+    .option('notify-webhook', { type: 'string', array: true, default: [] as string[], describe: 'POST each alert, signed, to this URL (repeatable)' })
+    .option('notify-secret', { type: 'string', describe: 'file holding the HMAC-SHA256 key of the X-ACS-Signature header' })
+    .option('notify-syslog', { type: 'string', describe: 'send alerts to syslog (RFC 5424): /dev/log without a value, or udp:HOST:PORT' })
+    .option('notify-timeout', { type: 'number', default: 10, describe: 'seconds one alert delivery may take' })
+    .option('public-url', { type: 'string', describe: 'web UI base URL alerts link reports under (default http://WEB_HOST:WEB_PORT)' });
 }
 
 /** Runs `stop` once on SIGINT or SIGTERM, then exits. */
@@ -72,6 +78,14 @@ await yargs(hideBin(process.argv))
         }),
         events: defined({ maxEvents: argv['max-events'], maxImaEvents: argv['max-ima-events'], maxEventBytes: argv['max-event-bytes'] }),
         verbose: argv.verbose,
+        staleAfterMs: argv['stale-after'] * 3600_000,
+        alerts: {
+          webhooks: argv['notify-webhook'],
+          secretFile: argv['notify-secret'],
+          syslog: argv['notify-syslog'],
+          reportBaseUrl: argv['public-url'] ?? `http://${argv['web-host'].includes(':') ? `[${argv['web-host']}]` : argv['web-host']}:${argv['web-port']}`,
+          timing: { timeoutMs: argv['notify-timeout'] * 1000 },
+        },
         logger,
       });
       const web =
@@ -121,6 +135,7 @@ await yargs(hideBin(process.argv))
       });
     },
   )
+  .command('policy', 'manage reference-value policies (IMA runtime policies, measured-boot reference values)', (y) => policyCommands(y))
   .command(
     'migrate',
     'create or upgrade the database schema',

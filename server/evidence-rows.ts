@@ -7,6 +7,7 @@ import type { AttestationPolicy } from './attestation-policy.js';
 import type { CheckedFirmwareLog } from './firmware-evidence.js';
 import type { CheckedImaEvent, CheckedImaEvents } from './ima-evidence.js';
 import type { PcrMatch } from './pcr-match.js';
+import type { PcrJudgement } from './policy/apply.js';
 
 export interface RecordInput {
   m: MachineState;
@@ -19,13 +20,18 @@ export interface RecordInput {
   firmware: CheckedFirmwareLog | null;
   now: Date;
   policy: AttestationPolicy;
+  /** The firmware PCRs against the reference values or white list (policy/apply.ts judgePcrs). */
+  pcrCheck: PcrJudgement | null;
+  /** IMA policy violations of this boot so far; null without a policy. */
+  policyViolations: number | null;
 }
 
 /**
  * The attestlog and machines updates of an accepted quote (IBM ACS
  * semantics): the first verified quote after enrollment sets the PCR white
- * list; later ones flag pcrinvalid when a firmware PCR differs from it and
- * pcrschanged when one differs from the previous verified attestation.
+ * list; pcrinvalid flags firmware PCRs that differ from the machine's
+ * reference values (from its first quote on) or else from its white list,
+ * and pcrschanged one that differs from the previous verified attestation.
  */
 export function attestationRecord(r: RecordInput): { attestation: AttestationPatch; machine: MachinePatch } {
   const firstQuote = r.m.whitelist === null;
@@ -41,7 +47,8 @@ export function attestationRecord(r: RecordInput): { attestation: AttestationPat
     badimalog: accepted.some((e) => e.badevent),
     logentries: r.firmware ? r.firmware.wire.length : null,
     imaevents: r.match.imaNext,
-    pcrinvalid: firstQuote ? false : differs(r.match.pcrs, r.m.whitelist!, r.policy.firmwarePcrs),
+    pcrinvalid: (r.pcrCheck?.departures.length ?? 0) > 0,
+    policyViolations: r.policyViolations,
     pcrschanged: r.previous?.pcrs ? differs(r.match.pcrs, r.previous.pcrs, r.policy.firmwarePcrs) : false,
     resetCount: r.attest.clockInfo.resetCount,
     restartCount: r.attest.clockInfo.restartCount,
@@ -55,6 +62,7 @@ export function attestationRecord(r: RecordInput): { attestation: AttestationPat
     imapcrSha1: r.match.imaPcr.sha1,
     resetCount: r.attest.clockInfo.resetCount,
     restartCount: r.attest.clockInfo.restartCount,
+    policyViolations: r.policyViolations,
     ...(firstQuote ? { whitelist: r.match.pcrs } : {}),
   };
   return { attestation, machine };

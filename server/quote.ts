@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AttestationPatch, IssuedNonce, MachineState, StoreTx } from '../db/store.js';
+import type { AttestationPatch, IssuedNonce, MachineState, ReportOutcome, StoreTx } from '../db/store.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import type { JsonObject } from '../shared/protocol/frame.js';
 import type { QuoteRequest, QuoteResponse } from '../shared/protocol/messages.js';
@@ -15,6 +15,10 @@ import { checkFirmwareLog, type CheckedFirmwareLog } from './firmware-evidence.j
 import { checkImaEvents, type CheckedImaEvents } from './ima-evidence.js';
 import { matchQuotedPcrs, type PcrMatch } from './pcr-match.js';
 import { acceptedImaEvents, attestationRecord, biosRows, imaRows } from './evidence-rows.js';
+import { applyImaPolicy, judgePcrs } from './policy/apply.js';
+import { reportState } from '../db/queries.js';
+import { reportAlerts } from './alerts/report-alerts.js';
+import type { AlertInput } from './alerts/alert.js';
 
 /**
  * quote: the heart of attestation. The quote must be signed by the enrolled
@@ -23,7 +27,8 @@ import { acceptedImaEvents, attestationRecord, biosRows, imaRows } from './evide
  * equal the digest of the PCRs replayed from the firmware log and the IMA log
  * (stopping at the first IMA prefix that matches). Everything is written in
  * one transaction; a refused quote changes no machine state and its
- * attestlog row records what failed.
+ * attestlog row records what failed. The alerts a report raises are written
+ * to the outbox in the report's own transaction.
  */
 export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: ServerContext, log: Logger): Promise<QuoteResponse> {
   const remembered = ctx.aks.recall(req.hostname);
@@ -52,7 +57,9 @@ export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: Serve
     const firmware = req.events.length > 0 ? checkFirmwareLog(req.events) : null;
     const ima = checkImaEvents(req.imaevents, req.imaentry ?? 0, req.templatehashalg, ctx.policy.imaKeys);
     const work: QuoteWork = { req, attest, quoteRecord, firmware, ima, attestpub, ctx, log };
-    return await ctx.store.transaction((tx) => acceptQuote(tx, work));
+    const response = await ctx.store.transaction((tx) => acceptQuote(tx, work));
+    ctx.notifier.committed();
+    return response;
   } catch (err) {
     if (err instanceof AcsError) await recordRefusal(ctx, req.hostname, attestpub, nonceHex, attest, quoteRecord, signatureOk, err, log);
     throw err;
@@ -102,12 +109,33 @@ async function acceptQuote(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> {
     policy: ctx.policy,
   });
   const now = ctx.now();
-  const rec = attestationRecord({ m, a, match, previous, attest, quoteRecord: w.quoteRecord, ima: w.ima, firmware: w.firmware, now, policy: ctx.policy });
+  const policies = await ctx.policies.forMachine(tx, m.hostname);
+  const accepted = acceptedImaEvents(w.ima, match);
+  const imaPolicy = applyImaPolicy(policies.ima, accepted, m, a.newBoot);
+  const pcrCheck = judgePcrs(match.pcrs, previous?.pcrs, policies.reference, m.whitelist, ctx.policy.firmwarePcrs);
+  const rec = attestationRecord({
+    m, a, match, previous, attest, quoteRecord: w.quoteRecord, ima: w.ima, firmware: w.firmware, now, policy: ctx.policy, pcrCheck, policyViolations: imaPolicy.boot,
+  });
+  const before = reportState(await tx.lastReport(m.id, a.id), ctx.staleAfterMs, now);
   await tx.updateAttestation(a.id, rec.attestation);
   if (a.newBoot && w.firmware) await tx.insertBiosEvents(biosRows(m, a, w.firmware, now));
-  const accepted = acceptedImaEvents(w.ima, match);
   if (accepted.length > 0) await tx.insertImaEvents(imaRows(m, a, accepted, now));
   await tx.updateMachine(m.id, rec.machine);
+  const outcome: ReportOutcome = {
+    id: a.id, boottime: a.boottime, quoted: now, errorCode: null, pcrinvalid: rec.attestation.pcrinvalid ?? null, quoteverified: true, logverified: true, policyViolations: imaPolicy.boot,
+  };
+  const after = reportState(outcome, ctx.staleAfterMs, now);
+  await ctx.notifier.raise(
+    tx,
+    reportAlerts({
+      hostname: m.hostname,
+      report: ctx.notifier.reportRef(a.id),
+      before,
+      after,
+      ...(pcrCheck?.changed && pcrCheck.departures.length > 0 ? { pcrinvalid: { reference: pcrCheck.reference, pcrs: pcrCheck.departures } } : {}),
+      ...(policies.ima ? { violations: { policy: policies.ima.name, entries: imaPolicy.violations } } : {}),
+    }),
+  );
   w.log.info(
     { hostname: m.hostname, attestation: a.id, newBoot: a.newBoot, imaAccepted: accepted.length, imaRule: match.imaRule, pcrinvalid: rec.attestation.pcrinvalid },
     'quote verified',
@@ -185,11 +213,13 @@ async function recordRefusal(
     await ctx.store.transaction(async (tx) => {
       const m = await tx.machineForUpdate(hostname);
       if (!m) return;
+      const now = ctx.now();
+      if (!signatureOk) await ctx.notifier.raise(tx, [forgedQuoteAlert(hostname, err, now)]);
       const a = await tx.attestationByNonceForUpdate(m.id, nonceHex);
       if (!a || a.quoted) return;
       const patch: AttestationPatch = {
         quote: quoteRecord,
-        quoted: ctx.now(),
+        quoted: now,
         quoteverified: signatureOk,
         logverified: err.code === ACS_ERROR.EVENT ? false : null,
         errorCode: err.code.toString(16).padStart(8, '0'),
@@ -197,14 +227,36 @@ async function recordRefusal(
         resetCount: attest.clockInfo.resetCount,
         restartCount: attest.clockInfo.restartCount,
       };
+      const before = reportState(await tx.lastReport(m.id, a.id), ctx.staleAfterMs, now);
       await tx.updateAttestation(a.id, patch);
       if (err instanceof NewBootError && signatureOk && m.attestpub === attestpub) {
         await tx.updateMachine(m.id, { imaevents: null, imapcr: null, imapcrSha1: null });
       }
+      if (signatureOk) {
+        const refusal = { code: patch.errorCode!, message: err.message };
+        await ctx.notifier.raise(tx, reportAlerts({ hostname, report: ctx.notifier.reportRef(a.id), before, after: 'failing', refusal }));
+      }
     });
+    ctx.notifier.committed();
   } catch (e) {
     log.warn({ err: e }, 'could not record the refused quote');
   }
+}
+
+/**
+ * A quote that does not verify with the host's AK is not the host's: it is
+ * reported as a security event, at most once a minute per host (the id is
+ * derived from the host and the minute) so a flood of forgeries is one alert.
+ */
+function forgedQuoteAlert(hostname: string, err: AcsError, now: Date): AlertInput {
+  const minute = now.toISOString().slice(0, 16);
+  return {
+    type: 'security.forged_quote',
+    hostname,
+    summary: `${hostname}: a quote whose signature does not verify with the enrolled AK was refused`,
+    details: { reason: err.message, minute },
+    dedupeKey: `security.forged_quote:${hostname}:${minute}`,
+  };
 }
 
 function structure<T>(what: string, f: () => T): T {
