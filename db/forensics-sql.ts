@@ -48,13 +48,13 @@ const IMA_STATUS_SQL: Record<ImaStatus, string | null> = {
 /** The largest id a cursor may carry (15 digits): "after it" means after every row of that entry number. */
 const AFTER_EVERY_ID = '999999999999999';
 
-function limitOf(value: number | undefined, fallback: number, max: number): number {
+export function limitOf(value: number | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1 || value > max) throw new QueryInputError(`limit must be 1..${max}`, 'limit');
   return value;
 }
 
-function cursorOf(cursor: string | undefined, pattern: RegExp): number[] | undefined {
+export function cursorOf(cursor: string | undefined, pattern: RegExp): number[] | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   const m = pattern.exec(cursor);
   const parts = m?.slice(1).map(Number);
@@ -76,7 +76,7 @@ function summary<M, A>(row: SqlRow, m: RowCodec<M>, a: RowCodec<A>): { machine: 
 }
 
 /** Rows fetched with LIMIT n+1 → one page and the cursor of its last item when more follow. */
-function page<T>(items: T[], limit: number, cursor: (last: T) => string): Page<T> {
+export function page<T>(items: T[], limit: number, cursor: (last: T) => string): Page<T> {
   const more = items.length > limit;
   const shown = more ? items.slice(0, limit) : items;
   return { items: shown, next: more ? cursor(shown[shown.length - 1]!) : null };

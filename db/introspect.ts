@@ -23,9 +23,10 @@ const SQL = {
       FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY'
       ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
   },
+  // table_xinfo lists generated columns too (hidden 2 and 3); table_info leaves them out.
   sqlite: {
     columns: `SELECT m.name AS table_name, p.name AS column_name, NULL AS collation_name
-      FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid`,
+      FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p WHERE m.type = 'table' AND p.hidden IN (0, 2, 3) ORDER BY m.name, p.cid`,
     indexes: `SELECT m.name AS table_name, l.name AS index_name, l."unique" AS is_unique, i.name AS column_name
       FROM sqlite_master m JOIN pragma_index_list(m.name) l JOIN pragma_index_info(l.name) i
       WHERE m.type = 'table' AND l.origin <> 'pk' ORDER BY m.name, l.name, i.seqno`,

@@ -50,6 +50,7 @@ export function sqliteError(err: unknown, what: string): StoreError {
 const INDEX_OF_COLUMN: Record<string, string> = {
   'machines.hostname': 'machines_hostname_uq',
   'attestlog.nonce': 'attestlog_nonce_uq',
+  'machines.enrolled_ek_fingerprint': 'machines_enrolled_ek_uq',
 };
 
 const STATEMENT_CACHE = 256;

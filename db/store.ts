@@ -5,14 +5,12 @@
  * extra columns are ours. All SQL lives under db/.
  */
 
+import type { PcrBanks } from '../shared/tpm/pcr-banks.js';
 import type { NewOutboxRow } from './alert-outbox.js';
 import type { PolicyRef } from './policy-store.js';
 
-/** 24 PCRs per bank as lowercase hex; null where not known. */
-export interface PcrBanks {
-  sha256: (string | null)[];
-  sha1: (string | null)[];
-}
+/** 24 PCRs per bank as lowercase hex; null where not known (shared/tpm/pcr-banks.ts). */
+export type { PcrBanks };
 
 export interface MachineRow {
   id: number;

@@ -10,6 +10,8 @@
 import { parseTime, type SqlDriver } from './driver.js';
 import { SqlForensics } from './forensics-sql.js';
 import type { ForensicsQueries } from './queries.js';
+import type { SearchQueries } from './search-queries.js';
+import { SqlSearch } from './search-sql.js';
 import { SqlStore } from './sql-store.js';
 import type { MachineRow, Store } from './store.js';
 
@@ -32,14 +34,18 @@ export interface WebQueries extends ForensicsQueries {
   machineByHostname(hostname: string): Promise<MachineRow | undefined>;
   /** The boots a machine has reports for, newest first. */
   machineBoots(machineId: number): Promise<MachineBoot[]>;
+  /** Fleet-wide searches and boot comparisons. */
+  readonly search: SearchQueries;
 }
 
 class SqlWebQueries extends SqlForensics implements WebQueries {
   private readonly rows: SqlStore;
+  readonly search: SearchQueries;
 
   constructor(private readonly sql: SqlDriver) {
     super(sql);
     this.rows = new SqlStore(sql);
+    this.search = new SqlSearch(sql);
   }
 
   machineByHostname(hostname: string): Promise<MachineRow | undefined> {

@@ -12,11 +12,10 @@ import { RememberedAks } from './remembered-aks.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { verifyQuote } from './quote.js';
 import { TrustStore } from './trust-store.js';
-import type { ListenerLimits } from './config.js';
-import type { EventLimits } from '../shared/protocol/messages.js';
+import type { ServerConfig } from './config.js';
 import { ImaKeyring } from '../shared/eventlog/ima-signature.js';
-import { DEFAULT_STALE_AFTER_MS } from '../db/queries.js';
-import { Notifier, type AlertOptions } from './alerts/notifier.js';
+import { Notifier } from './alerts/notifier.js';
+import type { DeliveryTiming } from './alerts/delivery-worker.js';
 import { PolicyCache } from './policy/policy-cache.js';
 
 /** The vendor EK roots shipped in certificates/, found from src and dist alike. */
@@ -26,27 +25,14 @@ export const VENDOR_ROOTS_DIR = fileURLToPath(new URL('../../certificates/tpm-ve
 );
 
 export interface ServerOptions {
-  port: number;
-  host?: string;
-  /** mysql://… or sqlite:PATH; undefined: ACS_SQL_* or the SQLite default. */
-  db?: string;
+  /** From resolveServerConfig or configFromArgv (server/config.ts). */
+  config: ServerConfig;
+  /** An open store to use instead of opening `config.db`; the caller closes it. */
   store?: Store;
-  /** Extra trusted EK CA directories (`--roots`). */
-  roots?: string[];
   /** Leave out the shipped vendor roots (tests that need an exact trust store). */
   noVendorRoots?: boolean;
-  caDir: string;
-  allowReenroll?: boolean;
-  nonceTtlMs?: number;
-  challengeTtlMs?: number;
-  imaKeyFiles?: string[];
-  limits?: Partial<ListenerLimits>;
-  events?: Partial<EventLimits>;
-  verbose?: boolean;
-  /** Sinks and timing of alerts; without it alerts go to the log only. */
-  alerts?: Partial<Omit<AlertOptions, 'staleAfterMs'>>;
-  /** `--stale-after`: default 24 hours. */
-  staleAfterMs?: number;
+  /** Alert delivery timing beyond --notify-timeout (tests retry faster). */
+  alertTiming?: Partial<DeliveryTiming>;
   logger: Logger;
   now?: () => Date;
 }
@@ -58,23 +44,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const FIVE_MINUTES = 5 * 60 * 1000;
-
 /** Opens the store, loads trust and CA, and listens. The caller owns close(). */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const rootDirs = [...(opts.noVendorRoots ? [] : [VENDOR_ROOTS_DIR]), ...(opts.roots ?? [])];
+  const { config } = opts;
+  const rootDirs = [...(opts.noVendorRoots ? [] : [VENDOR_ROOTS_DIR]), ...config.roots];
   const trust = await TrustStore.load(rootDirs);
-  const ca = await PrivacyCa.load(opts.caDir);
-  const imaKeys = await ImaKeyring.fromFiles(opts.imaKeyFiles ?? []);
-  const store = opts.store ?? (await openStore(opts.db, process.env, { create: true }));
+  const ca = await PrivacyCa.load(config.caDir);
+  const imaKeys = await ImaKeyring.fromFiles(config.imaKeyFiles);
+  const store = opts.store ?? (await openStore(config.db, process.env, { create: true }));
   const now = opts.now ?? (() => new Date());
-  const staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
-  const notifier = await Notifier.create(
-    store,
-    { reportBaseUrl: 'http://127.0.0.1:8080', ...opts.alerts, staleAfterMs },
-    opts.logger,
-    now,
-  ).catch(async (e) => {
+  const notifier = await Notifier.create(store, config, opts.alertTiming ?? {}, opts.logger, now).catch(async (e) => {
     if (!opts.store) await store.close();
     throw e;
   });
@@ -85,12 +64,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     policy: defaultAttestationPolicy(imaKeys),
     aks: new RememberedAks(),
     logger: opts.logger,
-    allowReenroll: opts.allowReenroll ?? false,
-    challengeTtlMs: opts.challengeTtlMs ?? FIVE_MINUTES,
-    nonceTtlMs: opts.nonceTtlMs ?? FIVE_MINUTES,
+    allowReenroll: config.allowReenroll,
+    challengeTtlMs: config.challengeTtlMs,
+    nonceTtlMs: config.nonceTtlMs,
     notifier,
     policies: new PolicyCache(),
-    staleAfterMs,
+    staleAfterMs: config.staleAfterMs,
     now,
   };
   const handlers: Handlers = {
@@ -99,15 +78,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     nonce: (req) => withStoreErrors(issueNonce(req, context)),
     quote: (req, rc) => withStoreErrors(verifyQuote(req, rc.raw, context, rc.log)),
   };
-  const listener = await startListener({
-    port: opts.port,
-    host: opts.host,
-    handlers,
-    limits: opts.limits,
-    events: opts.events,
-    logger: opts.logger,
-    verbose: opts.verbose,
-  });
+  const listener = await startListener({ config, handlers, logger: opts.logger });
   notifier.start();
   opts.logger.info({ port: listener.port, trustedCas: trust.size, db: store.dialect, alertSinks: notifier.sinkNames }, 'acs-server ready');
   return {

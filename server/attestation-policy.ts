@@ -2,6 +2,7 @@ import { TPM_ALG } from '../shared/tpm/constants.js';
 import type { ImaKeyring } from '../shared/eventlog/ima-signature.js';
 import { buildPcrSelection, marshalPcrSelection, type PcrSelection } from '../shared/tpm/pcr-selection.js';
 import { FIRMWARE_PCRS, IMA_PCR } from '../shared/tpm/pcr-roles.js';
+import type { VerifyPolicy } from './verify/state.js';
 
 /**
  * What the server asks a TPM to quote and how it judges the answer.
@@ -9,15 +10,13 @@ import { FIRMWARE_PCRS, IMA_PCR } from '../shared/tpm/pcr-roles.js';
  * (`00000002000b03ff0700000403000000`): the firmware PCRs and IMA's PCR
  * (shared/tpm/pcr-roles.ts).
  */
-export interface AttestationPolicy {
+export interface AttestationPolicy extends VerifyPolicy {
   /** The selection every nonce response carries. */
   pcrSelection: PcrSelection[];
   /** Marshaled pcrSelection, hex, as sent and stored. */
   pcrselectHex: string;
   /** PCRs the firmware log replays and the white list compares. */
   firmwarePcrs: number[];
-  /** The PCR IMA extends. */
-  imaPcr: number;
   /** Keys that verify ima-sig signatures (`--ima-keys`). */
   imaKeys: ImaKeyring;
 }

@@ -1,74 +1,203 @@
 /**
- * acs-server configuration: every tunable with its default in one place.
- * DESIGN.md "Errors and bad input": idle and slow connections time out and
- * the number of open connections is bounded.
+ * acs-server configuration: every option of `acs-server` and `acs-server web`
+ * is one entry of OPTIONS below — its flag, default, bounds and help text.
+ * The CLI builds its flags from the table, the server, its listener and the
+ * web UI read the resolved ServerConfig, and tests start servers from
+ * resolveServerConfig(overrides). Adding an option is adding an entry.
+ *
+ * Values are held in the unit the code uses (milliseconds, bytes); an entry
+ * with a `unit` is given on the command line in that unit (seconds, hours).
  */
+import { DEFAULT_STALE_AFTER_MS } from '../db/queries.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../shared/protocol/frame.js';
 import { DEFAULT_EVENT_LIMITS, type EventLimits } from '../shared/protocol/messages.js';
 
-export interface ListenerLimits {
-  /** Largest request frame; a longer declared length is answered 90000001 and closed. Default 16 MiB (IBM: 100 MB). */
-  maxFrameBytes: number;
-  /** Time from accept until the whole request frame has arrived. Default 60 s. */
-  readTimeoutMs: number;
-  /** Longest silence while waiting for request bytes. Default 15 s. */
-  idleTimeoutMs: number;
-  /** Connections served at once; more are answered 90000103 and closed. Default 64. */
-  maxConnections: number;
-  /** After the response, how long to wait for the client to close before dropping it. Default 2 s. */
-  lingerMs: number;
+/** Which commands take an option: `serve` takes all, `web` web+store, `migrate` store, `init` ca. */
+export type OptionGroup = 'attest' | 'web' | 'store' | 'ca';
+
+interface Unit {
+  name: 'seconds' | 'hours';
+  symbol: 's' | 'h';
+  /** Internal value per command-line unit. */
+  scale: number;
 }
 
-export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
-  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-  readTimeoutMs: 60_000,
-  idleTimeoutMs: 15_000,
-  maxConnections: 64,
-  lingerMs: 2_000,
-};
+const SECONDS: Unit = { name: 'seconds', symbol: 's', scale: 1000 };
+const HOURS: Unit = { name: 'hours', symbol: 'h', scale: 3_600_000 };
 
-export interface ServerConfig {
-  /** Listen address. Default all interfaces. */
-  host: string;
-  /** TCP port. Default 2323, IBM ACS's. */
-  port: number;
-  limits: ListenerLimits;
-  /** Caps on the events one quote may carry (shared/protocol/quote.ts). */
-  events: EventLimits;
-  /** Log every request and response frame (redacted), not only the summary line. */
-  verbose: boolean;
+interface BaseSpec {
+  /** The command-line flag, without `--`. */
+  flag: string;
+  describe: string;
+  group: OptionGroup;
+  /** Environment variable read when the flag is absent. */
+  env?: string;
+}
+interface IntSpec extends BaseSpec {
+  kind: 'int';
+  default: number;
+  min: number;
+  max?: number;
+  unit?: Unit;
+}
+interface StringSpec extends BaseSpec {
+  kind: 'string';
+  default: string;
+}
+interface OptionalStringSpec extends BaseSpec {
+  kind: 'string?';
+}
+interface StringsSpec extends BaseSpec {
+  kind: 'strings';
+  default: readonly string[];
+}
+interface BooleanSpec extends BaseSpec {
+  kind: 'boolean';
+  default: boolean;
+}
+type OptionSpec = IntSpec | StringSpec | OptionalStringSpec | StringsSpec | BooleanSpec;
+
+type ValueOf<S> = S extends IntSpec ? number
+  : S extends BooleanSpec ? boolean
+  : S extends StringsSpec ? string[]
+  : S extends OptionalStringSpec ? string | undefined
+  : string;
+
+const MIB = 1024 * 1024;
+
+export const OPTIONS = {
+  port: { kind: 'int', flag: 'port', group: 'attest', env: 'ACS_PORT', default: 2323, min: 0, max: 65535, describe: 'TCP port for clients, IBM ACS\'s by default (0: any free port)' },
+  host: { kind: 'string', flag: 'host', group: 'attest', default: '0.0.0.0', describe: 'address to listen on' },
+  db: { kind: 'string?', flag: 'db', group: 'store', describe: 'mysql://user:pass@host:port/db or sqlite:PATH (default: ACS_SQL_* variables, else sqlite:./acs.db)' },
+  caDir: { kind: 'string', flag: 'ca-dir', group: 'ca', default: './acs-data/ca', describe: 'privacy CA directory (cakey.pem, cacert.pem)' },
+  roots: { kind: 'strings', flag: 'roots', group: 'attest', default: [], describe: 'directory of extra trusted EK CA certificates (repeatable)' },
+  allowReenroll: { kind: 'boolean', flag: 'allow-reenroll', group: 'attest', default: false, describe: 'let a hostname re-enroll with a different EK' },
+  nonceTtlMs: { kind: 'int', flag: 'nonce-ttl', group: 'attest', unit: SECONDS, default: 300_000, min: 1, describe: 'how long a nonce stays valid' },
+  challengeTtlMs: { kind: 'int', flag: 'challenge-ttl', group: 'attest', unit: SECONDS, default: 300_000, min: 1, describe: 'how long an enrollment challenge stays valid' },
+  imaKeyFiles: { kind: 'strings', flag: 'ima-keys', group: 'attest', default: [], describe: 'IMA signing key or certificate files (DER or PEM)' },
+  maxFrameBytes: { kind: 'int', flag: 'max-frame-bytes', group: 'attest', default: DEFAULT_MAX_FRAME_BYTES, min: 16, max: 0xffffffff, describe: 'largest request frame in bytes' },
+  maxConnections: { kind: 'int', flag: 'max-connections', group: 'attest', default: 64, min: 1, describe: 'connections served at once; more are answered 90000103' },
+  readTimeoutMs: { kind: 'int', flag: 'read-timeout', group: 'attest', unit: SECONDS, default: 60_000, min: 1, describe: 'time to receive a whole request' },
+  idleTimeoutMs: { kind: 'int', flag: 'idle-timeout', group: 'attest', unit: SECONDS, default: 15_000, min: 1, describe: 'silence allowed while a request is incomplete' },
+  lingerMs: { kind: 'int', flag: 'linger', group: 'attest', unit: SECONDS, default: 2_000, min: 1, describe: 'after the response, how long to wait for the client to close' },
+  maxEvents: { kind: 'int', flag: 'max-events', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxEvents, min: 1, describe: 'most firmware events per quote' },
+  maxImaEvents: { kind: 'int', flag: 'max-ima-events', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxImaEvents, min: 1, describe: 'most IMA events per quote' },
+  maxEventBytes: { kind: 'int', flag: 'max-event-bytes', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxEventBytes, min: 1, max: 64 * MIB, describe: 'largest single event in bytes' },
+  verbose: { kind: 'boolean', flag: 'verbose', group: 'attest', default: false, describe: 'log every request and response frame (secrets redacted)' },
+  webPort: { kind: 'int', flag: 'web-port', group: 'web', default: 8080, min: 0, max: 65535, describe: 'port of the web UI and JSON API (with serve, 0 disables it)' },
+  webHost: { kind: 'string', flag: 'web-host', group: 'web', default: '127.0.0.1', describe: 'address the web UI listens on' },
+  staleAfterMs: { kind: 'int', flag: 'stale-after', group: 'web', unit: HOURS, default: DEFAULT_STALE_AFTER_MS, min: 3_600_000, describe: 'time without attestation before a machine counts as stale' },
+  notifyWebhooks: { kind: 'strings', flag: 'notify-webhook', group: 'attest', default: [], describe: 'POST each alert, signed, to this URL (repeatable)' },
+  notifySecret: { kind: 'string?', flag: 'notify-secret', group: 'attest', describe: 'file holding the HMAC-SHA256 key of the X-ACS-Signature header (needed with --notify-webhook)' },
+  notifySyslog: { kind: 'string?', flag: 'notify-syslog', group: 'attest', describe: 'send alerts to syslog as RFC 5424: /dev/log when given no value, a socket path, or udp:HOST:PORT' },
+  notifyTimeoutMs: { kind: 'int', flag: 'notify-timeout', group: 'attest', unit: SECONDS, default: 10_000, min: 1, describe: 'how long one alert delivery may take' },
+  publicUrl: { kind: 'string?', flag: 'public-url', group: 'attest', describe: 'base URL of the web UI that alerts link reports under (default http://WEB_HOST:WEB_PORT)' },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+export type ServerConfig = { -readonly [K in OptionName]: ValueOf<(typeof OPTIONS)[K]> };
+
+/** The listener's part of the configuration. */
+export type ListenerConfig = Pick<ServerConfig,
+  'port' | 'host' | 'maxFrameBytes' | 'maxConnections' | 'readTimeoutMs' | 'idleTimeoutMs' | 'lingerMs' | 'verbose'> & EventLimits;
+
+/** A value outside its option's bounds; the message names the flag and is one line. */
+export class ConfigError extends RangeError {
+  override name = 'ConfigError';
+  constructor(readonly option: OptionName, message: string) {
+    super(message);
+  }
 }
 
-export const DEFAULT_SERVER_CONFIG: ServerConfig = {
-  host: '0.0.0.0',
-  port: 2323,
-  limits: DEFAULT_LISTENER_LIMITS,
-  events: DEFAULT_EVENT_LIMITS,
-  verbose: false,
-};
+const entries = Object.entries(OPTIONS) as [OptionName, OptionSpec][];
 
-export interface ServerConfigInput {
-  host?: string;
-  port?: number;
-  limits?: Partial<ListenerLimits>;
-  events?: Partial<EventLimits>;
-  verbose?: boolean;
+function defaults(): ServerConfig {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of entries) {
+    if (spec.kind === 'strings') out[name] = [...spec.default];
+    else if (spec.kind !== 'string?') out[name] = spec.default;
+  }
+  return out as ServerConfig;
 }
 
-/** The defaults overlaid with what is given; every limit must be a positive integer. */
-export function resolveServerConfig(input: ServerConfigInput = {}): ServerConfig {
-  const config: ServerConfig = {
-    host: input.host ?? DEFAULT_SERVER_CONFIG.host,
-    port: input.port ?? DEFAULT_SERVER_CONFIG.port,
-    limits: { ...DEFAULT_LISTENER_LIMITS, ...input.limits },
-    events: { ...DEFAULT_EVENT_LIMITS, ...input.events },
-    verbose: input.verbose ?? DEFAULT_SERVER_CONFIG.verbose,
+/** The configuration a server starts with when given nothing. */
+export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze(defaults());
+
+function shown(spec: IntSpec, value: number): string {
+  return spec.unit ? `${value / spec.unit.scale} ${spec.unit.symbol}` : String(value);
+}
+
+function check(name: OptionName, spec: OptionSpec, value: unknown): void {
+  const bad = (what: string): never => {
+    throw new ConfigError(name, `--${spec.flag} ${what}`);
   };
-  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
-    throw new RangeError(`port ${config.port} is not a TCP port`);
+  switch (spec.kind) {
+    case 'int': {
+      const n = value as number;
+      const given = typeof n === 'number' && spec.unit ? n / spec.unit.scale : value;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n)) bad(`must be ${spec.unit ? 'a number' : 'a whole number'}, got ${String(given)}`);
+      if (n < spec.min || (spec.max !== undefined && n > spec.max)) {
+        const range = spec.max === undefined ? `at least ${shown(spec, spec.min)}` : `from ${shown(spec, spec.min)} to ${shown(spec, spec.max)}`;
+        bad(`must be ${range}, got ${String(given)}`);
+      }
+      return;
+    }
+    case 'boolean':
+      if (typeof value !== 'boolean') bad(`must be true or false, got ${String(value)}`);
+      return;
+    case 'strings':
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) bad('must be a list of strings');
+      return;
+    case 'string?':
+      if (value !== undefined && typeof value !== 'string') bad('must be a string');
+      return;
+    case 'string':
+      if (typeof value !== 'string' || value === '') bad('must be a non-empty string');
   }
-  for (const [name, value] of Object.entries({ ...config.limits, ...config.events })) {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`limit ${name} must be a positive integer, got ${value}`);
-  }
+}
+
+/** The defaults overlaid with `input`; throws ConfigError for the first value out of bounds. */
+export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerConfig {
+  const config = { ...defaults(), ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as ServerConfig;
+  for (const [name, spec] of entries) check(name, spec, config[name]);
   return config;
+}
+
+/** The options of `groups`, as yargs option definitions keyed by flag. */
+export function cliOptions(groups: readonly OptionGroup[]): Record<string, { type: 'number' | 'string' | 'boolean'; array?: true; describe: string }> {
+  const out: Record<string, { type: 'number' | 'string' | 'boolean'; array?: true; describe: string }> = {};
+  for (const [, spec] of entries) {
+    if (!groups.includes(spec.group)) continue;
+    const env = spec.env ? `, env ${spec.env}` : '';
+    switch (spec.kind) {
+      case 'int':
+        out[spec.flag] = { type: 'number', describe: `${spec.describe}${spec.unit ? `, in ${spec.unit.name}` : ''} (default ${spec.unit ? spec.default / spec.unit.scale : spec.default}${env})` };
+        break;
+      case 'boolean':
+        out[spec.flag] = { type: 'boolean', describe: `${spec.describe} (default ${spec.default})` };
+        break;
+      case 'strings':
+        out[spec.flag] = { type: 'string', array: true, describe: spec.describe };
+        break;
+      case 'string':
+        out[spec.flag] = { type: 'string', describe: `${spec.describe} (default ${spec.default}${env})` };
+        break;
+      case 'string?':
+        out[spec.flag] = { type: 'string', describe: spec.describe };
+    }
+  }
+  return out;
+}
+
+/** Parsed command-line values (keyed by flag) and the environment to a validated configuration. */
+export function configFromArgv(argv: Record<string, unknown>, groups: readonly OptionGroup[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const input: Record<string, unknown> = {};
+  for (const [name, spec] of entries) {
+    if (!groups.includes(spec.group)) continue;
+    let value = argv[spec.flag];
+    if (value === undefined && spec.env && env[spec.env] !== undefined) value = spec.kind === 'int' ? Number(env[spec.env]) : env[spec.env];
+    if (value === undefined) continue;
+    input[name] = spec.kind === 'int' && spec.unit ? Math.round((value as number) * spec.unit.scale) : value;
+  }
+  return resolveServerConfig(input as Partial<ServerConfig>);
 }

@@ -51,10 +51,10 @@ export class Connection {
 
   constructor(private readonly socket: net.Socket, private readonly env: ListenerEnv) {
     this.summary = { host: socket.remoteAddress ?? 'unknown', bytesIn: 0, bytesOut: 0 };
-    this.decoder = new FrameDecoder(env.limits.maxFrameBytes);
-    this.readTimer = setTimeout(() => this.timedOut('read', env.limits.readTimeoutMs), env.limits.readTimeoutMs);
-    socket.setTimeout(env.limits.idleTimeoutMs);
-    socket.on('timeout', () => this.timedOut('idle', env.limits.idleTimeoutMs));
+    this.decoder = new FrameDecoder(env.config.maxFrameBytes);
+    this.readTimer = setTimeout(() => this.timedOut('read', env.config.readTimeoutMs), env.config.readTimeoutMs);
+    socket.setTimeout(env.config.idleTimeoutMs);
+    socket.on('timeout', () => this.timedOut('idle', env.config.idleTimeoutMs));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onPeerGone());
     socket.on('error', (err) => this.onPeerGone(err));
@@ -122,13 +122,13 @@ export class Connection {
 
   private async handle(payload: Buffer): Promise<void> {
     const obj = decodePayload(payload);
-    if (this.env.verbose) this.summary.request = redactFrame(obj);
+    if (this.env.config.verbose) this.summary.request = redactFrame(obj);
     if (typeof obj.hostname === 'string') this.summary.hostname = obj.hostname.slice(0, MAX_HOSTNAME_LENGTH);
     const command = requestCommand(obj);
     this.summary.command = command;
     const handler = this.env.handlers[command] as Handler<Command> | undefined;
     if (handler === undefined) throw new AcsError(ACS_ERROR.UNKNOWN_CMD, `command "${command}" is not served here`);
-    const request = parseRequest(obj, this.env.events) as RequestMap[Command];
+    const request = parseRequest(obj, this.env.config) as RequestMap[Command];
     const ctx: RequestContext = {
       remoteAddress: this.summary.host,
       remotePort: this.socket.remotePort ?? 0,
@@ -161,12 +161,12 @@ export class Connection {
     this.state = 'done';
     this.summary.outcome = error ? formatErrorCode(error.code) : 'ok';
     if (error) this.summary.reason = error.message;
-    if (this.env.verbose) this.summary.response = redactFrame(response);
+    if (this.env.config.verbose) this.summary.response = redactFrame(response);
     if (!this.socket.destroyed && this.socket.writable) {
       const frame = encodeFrame(response);
       this.summary.bytesOut = frame.length;
       this.socket.end(frame);
-      this.lingerTimer = setTimeout(() => this.socket.destroy(), this.env.limits.lingerMs);
+      this.lingerTimer = setTimeout(() => this.socket.destroy(), this.env.config.lingerMs);
     } else {
       this.summary.reason = `${this.summary.reason ?? 'response'} not sent: client gone`;
     }

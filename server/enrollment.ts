@@ -1,3 +1,8 @@
+/**
+ * Enrollment handlers: enrollrequest answers a credential only the TPM
+ * holding both the EK and the AK can activate; enrollcert completes the
+ * machine row once it has, and issues the AK certificate.
+ */
 import { X509Certificate, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import type { EnrollCertRequest, EnrollCertResponse, EnrollRequest, EnrollResponse } from '../shared/protocol/messages.js';
@@ -8,7 +13,7 @@ import { ekTemplateForKey, UnknownEkKeyError } from '../shared/tpm/ek-templates.
 import { makeCredential } from '../shared/crypto/make-credential.js';
 import { publicKeyFromTpm } from '../shared/crypto/keys.js';
 import { certificateText, spkiFingerprint } from '../shared/crypto/certificate-info.js';
-import { DuplicateKeyError } from '../db/store.js';
+import { DuplicateKeyError, type MachinePatch, type StoreTx } from '../db/store.js';
 import { checkAkPublic } from './ak-policy.js';
 import type { ServerContext } from './context.js';
 import { CertificateError, parseDerCertificate } from './trust-store.js';
@@ -60,10 +65,8 @@ export async function enrollRequest(req: EnrollRequest, ctx: ServerContext): Pro
   };
 
   const write = () => ctx.store.transaction(async (tx) => {
-    if (!ctx.allowReenroll) {
-      const other = (await tx.machinesByEkFingerprint(ekFingerprint)).find((m) => m.hostname !== req.hostname && m.enrolled);
-      if (other) throw new AcsError(ACS_ERROR.ENROLLED, 'this EK is already enrolled under another hostname');
-    }
+    // An early answer only: enrollcert decides under the row lock, and the database's unique key backs it.
+    await refuseEkEnrolledElsewhere(tx, ekFingerprint, req.hostname);
     const existing = await tx.machineForUpdate(req.hostname);
     if (!existing) {
       await tx.insertMachine({
@@ -122,11 +125,13 @@ export async function enrollCert(req: EnrollCertRequest, ctx: ServerContext): Pr
     if (!m.challengeExpires || m.challengeExpires.getTime() < ctx.now().getTime()) {
       throw new AcsError(ACS_ERROR.CHALLENGE_EXPIRED, 'enrollment challenge expired; send enrollrequest again');
     }
+    const ek = m.pendingEkcertificatepem ? new X509Certificate(m.pendingEkcertificatepem) : undefined;
+    // Another hostname may have enrolled this EK since the enrollrequest was answered.
+    await refuseEkEnrolledElsewhere(tx, ek ? spkiFingerprint(ek) : m.ekFingerprint, req.hostname);
     const akKey = publicKeyFromTpm(unmarshalPublic(Buffer.from(m.pendingAttestpub, 'hex')));
     const cert = ctx.ca.issueAkCertificate(req.hostname, akKey);
     const newAk = m.attestpub !== m.pendingAttestpub || !m.enrolled;
-    const ek = m.pendingEkcertificatepem ? new X509Certificate(m.pendingEkcertificatepem) : undefined;
-    await tx.updateMachine(m.id, {
+    const enrollment: MachinePatch = {
       ...(ek
         ? {
             tpmvendor: m.pendingTpmvendor ?? m.tpmvendor,
@@ -153,11 +158,34 @@ export async function enrollCert(req: EnrollCertRequest, ctx: ServerContext): Pr
       ...(newAk
         ? { boottime: null, imaevents: null, imapcr: null, imapcrSha1: null, whitelist: null, resetCount: null, restartCount: null, policyViolations: null }
         : {}),
-    });
+    };
+    await enrolledEkIsUnique(() => tx.updateMachine(m.id, enrollment));
     // A machine enrolling for the first time is judged by the default policies, unless assigned others already.
     if (!m.enrolled) await tx.assignDefaultPolicies(req.hostname, ctx.now());
     return { akcert: cert.toString() };
   });
+}
+
+const EK_ENROLLED_ELSEWHERE = 'this EK is already enrolled under another hostname';
+
+/**
+ * One EK, one enrolled hostname (DESIGN.md "Who may do what"): otherwise one
+ * TPM could pass as several machines of the fleet. `--allow-reenroll` lets a
+ * hostname change its EK, never an EK hold a second hostname.
+ */
+async function refuseEkEnrolledElsewhere(tx: StoreTx, ekFingerprint: string, hostname: string): Promise<void> {
+  const other = (await tx.machinesByEkFingerprint(ekFingerprint)).find((m) => m.hostname !== hostname && m.enrolled);
+  if (other) throw new AcsError(ACS_ERROR.ENROLLED, EK_ENROLLED_ELSEWHERE);
+}
+
+/** The unique key machines_enrolled_ek_uq refuses what a concurrent enrollcert committed after our check. */
+async function enrolledEkIsUnique(write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (e) {
+    if (e instanceof DuplicateKeyError && e.key === 'machines_enrolled_ek_uq') throw new AcsError(ACS_ERROR.ENROLLED, EK_ENROLLED_ELSEWHERE);
+    throw e;
+  }
 }
 
 function certificate<T>(f: () => T): T {

@@ -1,17 +1,9 @@
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import { EventLogError } from '../shared/eventlog/errors.js';
 import { decodeFirmwareWireEvents } from '../shared/eventlog/firmware-wire.js';
-import type { FirmwareLog } from '../shared/eventlog/firmware-event.js';
-import { replayFirmwareLog, type FirmwareReplay } from '../shared/eventlog/firmware-replay.js';
+import { replayFirmwareLog } from '../shared/eventlog/firmware-replay.js';
 import { MarshalError } from '../shared/tpm/buffer.js';
-
-/** A firmware log received as IBM wire events, parsed and replayed. */
-export interface CheckedFirmwareLog {
-  /** The events exactly as received, for bioslog.bios_entry. */
-  wire: Buffer[];
-  log: FirmwareLog;
-  replay: FirmwareReplay;
-}
+import type { CheckedFirmwareLog } from './verify/evidence.js';
 
 /** Parses `event0..eventK` and replays every bank (TCG PC Client PFP §10). */
 export function checkFirmwareLog(wire: Buffer[]): CheckedFirmwareLog {

@@ -1,31 +1,11 @@
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
-import { HASH_ALGS, TPM_ALG, type HashAlg } from '../shared/tpm/constants.js';
+import { HASH_ALGS, TPM_ALG } from '../shared/tpm/constants.js';
 import { EventLogError } from '../shared/eventlog/errors.js';
 import type { ImaEvent } from '../shared/eventlog/ima-event.js';
 import { decodeImaWireEvent } from '../shared/eventlog/ima-wire.js';
 import { decodeImaTemplate } from '../shared/eventlog/ima-template.js';
 import type { ImaKeyring } from '../shared/eventlog/ima-signature.js';
-
-/** One received IMA event with its IBM imalog verdicts. */
-export interface CheckedImaEvent {
-  event: ImaEvent;
-  index: number;
-  pcrIndex: number;
-  wire: Buffer;
-  templateName: string;
-  filename: string;
-  filehash: string | null;
-  templateHashAlg: HashAlg;
-  /** The template data does not parse (a template-hash mismatch is found by the replay). */
-  badevent: boolean;
-  nosig: boolean;
-  nokey: boolean;
-  badsig: boolean;
-}
-
-export interface CheckedImaEvents {
-  events: CheckedImaEvent[];
-}
+import type { CheckedImaEvent, CheckedImaEvents } from './verify/evidence.js';
 
 /**
  * Parses the `imaevent<N>` members and judges each event's ima-sig signature

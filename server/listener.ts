@@ -12,9 +12,8 @@ import net from 'node:net';
 import type { Logger } from '../shared/log.js';
 import { ACS_ERROR, errorResponse, formatErrorCode } from '../shared/protocol/errors.js';
 import { encodeFrame, type JsonObject } from '../shared/protocol/frame.js';
-import type { Command, EventLimits, RequestMap, ResponseMap } from '../shared/protocol/messages.js';
-import { DEFAULT_EVENT_LIMITS } from '../shared/protocol/messages.js';
-import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './config.js';
+import type { Command, RequestMap, ResponseMap } from '../shared/protocol/messages.js';
+import type { ListenerConfig } from './config.js';
 import { Connection } from './connection.js';
 
 export interface RequestContext {
@@ -34,15 +33,10 @@ export type Handler<C extends Command> =
 export type Handlers = { [C in Command]?: Handler<C> };
 
 export interface ListenerOptions {
-  /** TCP port; 0 picks a free one (see Listener.port). */
-  port: number;
-  host?: string;
+  /** Port (0 picks a free one, see Listener.port), address, limits; `verbose` also logs each frame, redacted. */
+  config: ListenerConfig;
   handlers: Handlers;
-  limits?: Partial<ListenerLimits>;
-  events?: Partial<EventLimits>;
   logger: Logger;
-  /** Also log each request and response object (secrets redacted). */
-  verbose?: boolean;
 }
 
 export interface Listener {
@@ -57,26 +51,18 @@ export interface Listener {
 
 export interface ListenerEnv {
   handlers: Handlers;
-  limits: ListenerLimits;
-  events: EventLimits;
+  config: ListenerConfig;
   logger: Logger;
-  verbose: boolean;
 }
 
 export async function startListener(opts: ListenerOptions): Promise<Listener> {
-  const env: ListenerEnv = {
-    handlers: opts.handlers,
-    limits: { ...DEFAULT_LISTENER_LIMITS, ...opts.limits },
-    events: { ...DEFAULT_EVENT_LIMITS, ...opts.events },
-    logger: opts.logger,
-    verbose: opts.verbose ?? false,
-  };
+  const env: ListenerEnv = { handlers: opts.handlers, config: opts.config, logger: opts.logger };
   const active = new Set<Connection>();
   let refusing = 0;
 
   // allowHalfOpen: a client that shuts down its write side after the request still gets the response.
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    if (active.size >= env.limits.maxConnections) {
+    if (active.size >= env.config.maxConnections) {
       refuse(socket);
       return;
     }
@@ -94,7 +80,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     const host = socket.remoteAddress ?? 'unknown';
     const outcome = formatErrorCode(ACS_ERROR.TOO_MANY_CONNECTIONS);
     socket.on('error', () => {});
-    if (refusing >= env.limits.maxConnections) {
+    if (refusing >= env.config.maxConnections) {
       env.logger.warn({ host, outcome, dropped: true }, 'connection refused');
       socket.destroy();
       return;
@@ -103,17 +89,17 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     const frame = encodeFrame(errorResponse(ACS_ERROR.TOO_MANY_CONNECTIONS, 'server busy, retry later'));
     socket.resume();
     socket.end(frame);
-    const timer = setTimeout(() => socket.destroy(), env.limits.lingerMs);
+    const timer = setTimeout(() => socket.destroy(), env.config.lingerMs);
     socket.once('close', () => {
       refusing--;
       clearTimeout(timer);
     });
-    env.logger.warn({ host, outcome, bytesOut: frame.length, limit: env.limits.maxConnections }, 'connection refused');
+    env.logger.warn({ host, outcome, bytesOut: frame.length, limit: env.config.maxConnections }, 'connection refused');
   }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: opts.port, host: opts.host }, () => {
+    server.listen({ port: env.config.port, host: env.config.host }, () => {
       server.off('error', reject);
       resolve();
     });

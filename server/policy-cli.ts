@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { openStore } from '../db/open.js';
+import { cliOptions, configFromArgv } from './config.js';
 import { PolicySql } from '../db/policy-store.js';
 import type { Store } from '../db/store.js';
 import { storeDriver } from '../db/web-queries.js';
@@ -15,8 +16,9 @@ import { FIRMWARE_PCRS } from '../shared/tpm/pcr-roles.js';
 import { referenceFromWhitelist } from './policy/reference-values.js';
 import { PolicyFormatError, parseExcludeList, parseRuntimePolicyFile, withExcludes } from './policy/runtime-policy.js';
 
-async function withPolicies<T>(db: string | undefined, fn: (policies: PolicySql, store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(db, process.env, { create: true });
+/** Opens the store named by --db (or ACS_SQL_*, or the SQLite default) for one command. */
+async function withPolicies<T>(argv: Record<string, unknown>, fn: (policies: PolicySql, store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(configFromArgv(argv, ['store']).db, process.env, { create: true });
   try {
     return await fn(new PolicySql(storeDriver(store)), store);
   } finally {
@@ -32,7 +34,7 @@ async function readPolicyFile(path: string, what: string): Promise<string> {
   }
 }
 
-const dbOption = { type: 'string', describe: 'mysql://… or sqlite:PATH (default: ACS_SQL_* variables, else sqlite:./acs.db)' } as const;
+const dbOption = cliOptions(['store']).db!;
 const nameOption = { type: 'string', demandOption: true, describe: 'policy name' } as const;
 
 export function policyCommands<T>(y: Argv<T>): Argv<T> {
@@ -50,7 +52,7 @@ export function policyCommands<T>(y: Argv<T>): Argv<T> {
         let policy = parseRuntimePolicyFile(await readPolicyFile(argv.file, 'policy file'));
         if (argv.excludes) policy = withExcludes(policy, parseExcludeList(await readPolicyFile(argv.excludes, 'exclude list')));
         const paths = Object.keys(policy.digests).length;
-        const done = await withPolicies(argv.db, (p) => p.save(argv.name, 'ima', JSON.stringify(policy), new Date()));
+        const done = await withPolicies(argv, (p) => p.save(argv.name, 'ima', JSON.stringify(policy), new Date()));
         console.log(`policy ${argv.name} ${done}: ${paths} paths, ${policy.excludes.length} excludes`);
       },
     )
@@ -60,7 +62,7 @@ export function policyCommands<T>(y: Argv<T>): Argv<T> {
       (c) => c.option('db', dbOption).option('name', nameOption).option('from-machine', { type: 'string', demandOption: true, describe: 'hostname' }),
       async (argv) => {
         const host = argv['from-machine'];
-        const done = await withPolicies(argv.db, async (p, store) => {
+        const done = await withPolicies(argv, async (p, store) => {
           const m = await store.machineState(host);
           if (!m?.whitelist) throw new PolicyFormatError(`machine ${host} has no white list yet (no accepted quote)`);
           const ref = referenceFromWhitelist(m.whitelist, FIRMWARE_PCRS, `white list of ${host}`);
@@ -74,7 +76,7 @@ export function policyCommands<T>(y: Argv<T>): Argv<T> {
       'list policies',
       (c) => c.option('db', dbOption),
       async (argv) => {
-        const list = await withPolicies(argv.db, (p) => p.list());
+        const list = await withPolicies(argv, (p) => p.list());
         for (const p of list) console.log(`${p.name}\t${p.kind}\t${p.assigned} assigned${p.isDefault ? '\tdefault' : ''}\t${p.updatedAt.toISOString()}`);
       },
     )
@@ -83,7 +85,7 @@ export function policyCommands<T>(y: Argv<T>): Argv<T> {
       'print a policy and the hostnames assigned to it',
       (c) => c.positional('name', { type: 'string', demandOption: true }).option('db', dbOption),
       async (argv) => {
-        const { policy, hosts } = await withPolicies(argv.db, async (p) => ({
+        const { policy, hosts } = await withPolicies(argv, async (p) => ({
           policy: await p.byName(argv.name),
           hosts: (await p.assignments()).filter((a) => a.policyName === argv.name).map((a) => a.hostname),
         }));
@@ -96,7 +98,7 @@ export function policyCommands<T>(y: Argv<T>): Argv<T> {
       'delete a policy and its assignments',
       (c) => c.positional('name', { type: 'string', demandOption: true }).option('db', dbOption),
       async (argv) => {
-        if (!(await withPolicies(argv.db, (p) => p.remove(argv.name)))) throw new PolicyFormatError(`no policy named ${argv.name}`);
+        if (!(await withPolicies(argv, (p) => p.remove(argv.name)))) throw new PolicyFormatError(`no policy named ${argv.name}`);
         console.log(`policy ${argv.name} removed`);
       },
     )
@@ -113,7 +115,7 @@ export function policyCommands<T>(y: Argv<T>): Argv<T> {
       async (argv) => {
         const hosts = argv.hosts ?? [];
         if (hosts.length === 0 && !argv.all && !argv.default) throw new PolicyFormatError('name hostnames, or give --all or --default');
-        const done = await withPolicies(argv.db, (p) => p.assign(argv.name, { hostnames: hosts, all: argv.all, isDefault: argv.default }, new Date()));
+        const done = await withPolicies(argv, (p) => p.assign(argv.name, { hostnames: hosts, all: argv.all, isDefault: argv.default }, new Date()));
         console.log(`policy ${argv.name} assigned to ${done.length} machine(s)${argv.default ? ' and made the default' : ''}`);
       },
     )
@@ -122,7 +124,7 @@ export function policyCommands<T>(y: Argv<T>): Argv<T> {
       'take hostnames off a policy',
       (c) => c.positional('hosts', { type: 'string', array: true, demandOption: true }).option('db', dbOption).option('name', nameOption),
       async (argv) => {
-        const n = await withPolicies(argv.db, (p) => p.unassign(argv.name, argv.hosts));
+        const n = await withPolicies(argv, (p) => p.unassign(argv.name, argv.hosts));
         console.log(`policy ${argv.name} unassigned from ${n} machine(s)`);
       },
     )

@@ -1,34 +1,36 @@
 import type { Logger } from 'pino';
 import type { AttestationPatch, IssuedNonce, MachineState, ReportOutcome, StoreTx } from '../db/store.js';
+import { reportState } from '../db/queries.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import type { JsonObject } from '../shared/protocol/frame.js';
 import type { QuoteRequest, QuoteResponse } from '../shared/protocol/messages.js';
 import { MarshalError } from '../shared/tpm/buffer.js';
-import { TPM_ST } from '../shared/tpm/constants.js';
-import { quoteInfo, unmarshalAttest, type ClockInfo, type TpmAttest } from '../shared/tpm/attest.js';
+import { unmarshalAttest, type TpmAttest } from '../shared/tpm/attest.js';
 import { unmarshalSignature } from '../shared/tpm/signature.js';
-import { samePcrSelection, unmarshalPcrSelection } from '../shared/tpm/pcr-selection.js';
 import { verifyQuoteSignature } from '../shared/crypto/quote.js';
 import type { ServerContext } from './context.js';
 import { enrolledAk } from './ak-keys.js';
-import { checkFirmwareLog, type CheckedFirmwareLog } from './firmware-evidence.js';
-import { checkImaEvents, type CheckedImaEvents } from './ima-evidence.js';
-import { matchQuotedPcrs, type PcrMatch } from './pcr-match.js';
+import { checkFirmwareLog } from './firmware-evidence.js';
+import { checkImaEvents } from './ima-evidence.js';
 import { acceptedImaEvents, attestationRecord, biosRows, imaRows } from './evidence-rows.js';
-import { applyImaPolicy, judgePcrs } from './policy/apply.js';
-import { reportState } from '../db/queries.js';
-import { reportAlerts } from './alerts/report-alerts.js';
+import type { CheckedFirmwareLog, CheckedImaEvents, QuoteEvidence } from './verify/evidence.js';
+import { judgeQuote } from './verify/judge.js';
+import { referenceLabel, type AcceptedState, type NonceLookup } from './verify/state.js';
+import type { RefusalReason, Verdict } from './verify/verdict.js';
 import type { AlertInput } from './alerts/alert.js';
+import { reportAlerts } from './alerts/report-alerts.js';
+import { applyImaPolicy, imaPolicyRule, newDepartures } from './policy/apply.js';
+import type { MachinePolicies } from './policy/policy-cache.js';
 
 /**
- * quote: the heart of attestation. The quote must be signed by the enrolled
- * AK (TPM 2.0 Part 3 §18.4), carry the issued nonce as extraData, be a
- * TPM_ST_ATTEST_QUOTE over the issued PCR selection, and its pcrDigest must
- * equal the digest of the PCRs replayed from the firmware log and the IMA log
- * (stopping at the first IMA prefix that matches). Everything is written in
- * one transaction; a refused quote changes no machine state and its
- * attestlog row records what failed. The alerts a report raises are written
- * to the outbox in the report's own transaction.
+ * quote: the orchestrator of attestation. It reads what the verification
+ * core (server/verify/) needs — the enrolled AK, the nonce as issued, the
+ * machine's accepted state — asks the core for a verdict, maps a refusal to
+ * its IBM ACS wire code in one table (WIRE_CODE), and writes the outcome in
+ * one transaction. A refused quote changes no machine state; its attestlog
+ * row records what failed. The machine's assigned policies join the core's
+ * inputs, and the alerts a report raises are written to the outbox in the
+ * report's own transaction.
  */
 export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: ServerContext, log: Logger): Promise<QuoteResponse> {
   const remembered = ctx.aks.recall(req.hostname);
@@ -53,16 +55,43 @@ export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: Serve
       }
     }
     if (!signatureOk) throw new AcsError(ACS_ERROR.QUOTE_SIGNATURE, 'quote signature does not verify with the enrolled AK');
-    // CPU-heavy checks run before any row is locked.
+    // CPU-heavy parsing runs before any row is locked.
     const firmware = req.events.length > 0 ? checkFirmwareLog(req.events) : null;
     const ima = checkImaEvents(req.imaevents, req.imaentry ?? 0, req.templatehashalg, ctx.policy.imaKeys);
     const work: QuoteWork = { req, attest, quoteRecord, firmware, ima, attestpub, ctx, log };
-    const response = await ctx.store.transaction((tx) => acceptQuote(tx, work));
+    const response = await ctx.store.transaction((tx) => judgeAndWrite(tx, work));
     ctx.notifier.committed();
     return response;
   } catch (err) {
     if (err instanceof AcsError) await recordRefusal(ctx, req.hostname, attestpub, nonceHex, attest, quoteRecord, signatureOk, err, log);
     throw err;
+  }
+}
+
+/** The IBM ACS wire code of each refusal (PROTOCOL.md "Errors"); the one place verdicts meet the protocol. */
+export const WIRE_CODE: Record<RefusalReason, number> = {
+  'signature': ACS_ERROR.QUOTE_SIGNATURE,
+  'nonce-missing': ACS_ERROR.NONCE_MISSING,
+  'nonce-value': ACS_ERROR.NONCE_VALUE,
+  'nonce-used': ACS_ERROR.NONCE_USED,
+  'nonce-expired': ACS_ERROR.NONCE_EXPIRED,
+  'not-a-quote': ACS_ERROR.BAD_BLOB,
+  'pcr-selection': ACS_ERROR.PCR_SELECT,
+  'bank-unsupported': ACS_ERROR.BAD_ALGORITHM,
+  // IBM answers 90000020 for a quote from another boot: the logs cannot describe it.
+  'stale-boot': ACS_ERROR.EVENT,
+  'tpm-reset': ACS_ERROR.EVENT,
+  'boot-position-unknown': ACS_ERROR.EVENT,
+  'ima-gap': ACS_ERROR.EVENT,
+  'firmware-log-missing': ACS_ERROR.JSON_KEY,
+  'no-previous-pcrs': ACS_ERROR.EVENT,
+  'digest-mismatch': ACS_ERROR.EVENT,
+};
+
+/** A refusal on its way to the wire, carrying the verdict for the refusal record. */
+export class RefusedQuote extends AcsError {
+  constructor(readonly verdict: Verdict) {
+    super(WIRE_CODE[verdict.refusal!.reason], verdict.refusal!.message);
   }
 }
 
@@ -78,7 +107,7 @@ interface QuoteWork {
   log: Logger;
 }
 
-async function acceptQuote(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> {
+async function judgeAndWrite(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> {
   const { req, attest, ctx } = w;
   const m = await tx.machineForUpdate(req.hostname);
   if (!m || !m.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
@@ -86,111 +115,68 @@ async function acceptQuote(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> {
     ctx.aks.remember(req.hostname, m.attestpub);
     throw new AcsError(ACS_ERROR.QUOTE_SIGNATURE, 'the quote is signed by an AK that is no longer enrolled');
   }
-  const a = await issuedAttestation(tx, m, attest, ctx.now());
-  if (attest.type !== TPM_ST.ATTEST_QUOTE) throw new AcsError(ACS_ERROR.BAD_BLOB, 'quoted is not a TPM_ST_ATTEST_QUOTE');
-  const info = quoteInfo(attest)!;
-  if (!samePcrSelection(info.pcrSelect, unmarshalPcrSelection(Buffer.from(a.pcrselect, 'hex')))) {
-    throw new AcsError(ACS_ERROR.PCR_SELECT, 'quoted PCR selection differs from the one issued');
-  }
-  if (bootBefore(attest.clockInfo, m)) throw new StaleQuoteError();
-  if (!a.newBoot && (attest.clockInfo.resetCount !== m.resetCount || attest.clockInfo.restartCount !== m.restartCount)) {
-    throw new NewBootError();
-  }
-  const previous = await tx.lastVerifiedAttestation(m.id, a.id);
-  const match: PcrMatch = matchQuotedPcrs({
-    attestation: a,
-    machine: m,
-    selection: info.pcrSelect,
-    pcrDigest: info.pcrDigest,
-    firmware: w.firmware,
-    previous,
-    ima: w.ima,
-    imaentry: w.req.imaentry,
-    policy: ctx.policy,
-  });
-  const now = ctx.now();
+  const a = await tx.attestationByNonceForUpdate(m.id, attest.extraData.toString('hex'));
+  const nonce: NonceLookup = a
+    ? { found: { newBoot: a.newBoot, pcrselect: a.pcrselect, expires: a.nonceExpires, used: a.quoted !== null } }
+    : { found: null, pending: (await tx.pendingAttestationForUpdate(m.id)) !== undefined };
+  const previous = await tx.lastVerifiedAttestation(m.id, a?.id ?? Number.MAX_SAFE_INTEGER);
   const policies = await ctx.policies.forMachine(tx, m.hostname);
-  const accepted = acceptedImaEvents(w.ima, match);
+  const evidence: QuoteEvidence = { attest, signatureValid: true, firmware: w.firmware, ima: w.ima, imaentry: req.imaentry };
+  const state = acceptedState(m, previous?.pcrs ?? null, policies);
+  const policy = policies.ima ? { ...ctx.policy, imaRules: [imaPolicyRule(policies.ima)] } : ctx.policy;
+  const verdict = judgeQuote({ quote: evidence, nonce, state, policy, now: ctx.now() });
+  if (verdict.refusal || !verdict.acceptance || !a) throw new RefusedQuote(verdict);
+  return writeAccepted(tx, w, m, a, verdict, state, policies);
+}
+
+function acceptedState(m: MachineState, previous: AcceptedState['previous'], policies: MachinePolicies): AcceptedState {
+  return {
+    imaevents: m.imaevents,
+    imapcr: { sha256: m.imapcr, sha1: m.imapcrSha1 },
+    whitelist: m.whitelist,
+    resetCount: m.resetCount,
+    restartCount: m.restartCount,
+    previous,
+    reference: policies.reference,
+  };
+}
+
+async function writeAccepted(
+  tx: StoreTx, w: QuoteWork, m: MachineState, a: IssuedNonce, verdict: Verdict, state: AcceptedState, policies: MachinePolicies,
+): Promise<QuoteResponse> {
+  const { ctx } = w;
+  const acceptance = verdict.acceptance!;
+  const now = ctx.now();
+  const accepted = acceptedImaEvents(w.ima, acceptance);
   const imaPolicy = applyImaPolicy(policies.ima, accepted, m, a.newBoot);
-  const pcrCheck = judgePcrs(match.pcrs, previous?.pcrs, policies.reference, m.whitelist, ctx.policy.firmwarePcrs);
-  const rec = attestationRecord({
-    m, a, match, previous, attest, quoteRecord: w.quoteRecord, ima: w.ima, firmware: w.firmware, now, policy: ctx.policy, pcrCheck, policyViolations: imaPolicy.boot,
-  });
+  const rec = attestationRecord({ a, acceptance, attest: w.attest, quoteRecord: w.quoteRecord, ima: w.ima, firmware: w.firmware, now, policyViolations: imaPolicy.boot });
   const before = reportState(await tx.lastReport(m.id, a.id), ctx.staleAfterMs, now);
   await tx.updateAttestation(a.id, rec.attestation);
   if (a.newBoot && w.firmware) await tx.insertBiosEvents(biosRows(m, a, w.firmware, now));
   if (accepted.length > 0) await tx.insertImaEvents(imaRows(m, a, accepted, now));
   await tx.updateMachine(m.id, rec.machine);
   const outcome: ReportOutcome = {
-    id: a.id, boottime: a.boottime, quoted: now, errorCode: null, pcrinvalid: rec.attestation.pcrinvalid ?? null, quoteverified: true, logverified: true, policyViolations: imaPolicy.boot,
+    id: a.id, boottime: a.boottime, quoted: now, errorCode: null, pcrinvalid: rec.attestation.pcrinvalid ?? null,
+    quoteverified: true, logverified: true, policyViolations: imaPolicy.boot,
   };
-  const after = reportState(outcome, ctx.staleAfterMs, now);
+  const reference = state.reference?.pcrs ?? state.whitelist;
+  const offNews = acceptance.offWhitelist.length > 0 && newDepartures(acceptance.offWhitelist, state.previous, reference, ctx.policy.firmwarePcrs);
   await ctx.notifier.raise(
     tx,
     reportAlerts({
       hostname: m.hostname,
       report: ctx.notifier.reportRef(a.id),
       before,
-      after,
-      ...(pcrCheck?.changed && pcrCheck.departures.length > 0 ? { pcrinvalid: { reference: pcrCheck.reference, pcrs: pcrCheck.departures } } : {}),
+      after: reportState(outcome, ctx.staleAfterMs, now),
+      ...(offNews ? { pcrinvalid: { reference: referenceLabel(state), pcrs: acceptance.offWhitelist } } : {}),
       ...(policies.ima ? { violations: { policy: policies.ima.name, entries: imaPolicy.violations } } : {}),
     }),
   );
   w.log.info(
-    { hostname: m.hostname, attestation: a.id, newBoot: a.newBoot, imaAccepted: accepted.length, imaRule: match.imaRule, pcrinvalid: rec.attestation.pcrinvalid },
+    { hostname: m.hostname, attestation: a.id, newBoot: a.newBoot, imaAccepted: accepted.length, imaRule: acceptance.imaRule, pcrinvalid: rec.attestation.pcrinvalid },
     'quote verified',
   );
   return {};
-}
-
-/** The attestation whose nonce the quote carries, checked fresh and unused. */
-async function issuedAttestation(tx: StoreTx, m: MachineState, attest: TpmAttest, now: Date): Promise<IssuedNonce> {
-  const a = await tx.attestationByNonceForUpdate(m.id, attest.extraData.toString('hex'));
-  if (!a) {
-    const pending = await tx.pendingAttestationForUpdate(m.id);
-    if (!pending) throw new AcsError(ACS_ERROR.NONCE_MISSING, 'no nonce was issued for this host');
-    throw new AcsError(ACS_ERROR.NONCE_VALUE, 'quote extraData is not a nonce issued to this host');
-  }
-  if (a.quoted) throw new AcsError(ACS_ERROR.NONCE_USED, 'nonce already used');
-  if (a.nonceExpires.getTime() < now.getTime()) throw new AcsError(ACS_ERROR.NONCE_EXPIRED, 'nonce expired');
-  return a;
-}
-
-/**
- * The quote's resetCount/restartCount differ from the last verified quote
- * while the client sent an incremental log: the TPM restarted (a new boot the
- * client's boot time did not reveal). Refused with 90000020 like IBM, and the
- * machine is marked so the next nonce asks for full logs.
- */
-class NewBootError extends AcsError {
-  constructor() {
-    super(ACS_ERROR.EVENT, 'the TPM was reset since the last attestation; the next nonce asks for full logs');
-  }
-}
-
-/**
- * A quote held back and delivered late: the TPM signed it in an earlier boot
- * than the machine's newest verified quote. Refused without touching machine
- * state, so a delayed genuine quote can neither roll the machine back to an
- * older boot nor reset its boot position.
- */
-class StaleQuoteError extends AcsError {
-  constructor() {
-    super(ACS_ERROR.EVENT, 'the quote was signed in an earlier TPM boot than the newest verified quote');
-  }
-}
-
-/**
- * TPMS_CLOCK_INFO (TPM 2.0 Part 2 §10.11.1): resetCount counts TPM Resets and
- * restartCount the Restarts and Resumes since the last Reset, so the pair
- * orders the boots of one TPM. TPM2_Clear zeroes both, but it also destroys
- * the storage hierarchy the AK lives in: the new AK's enrollment clears the
- * machine's counters, so a cleared TPM is never compared with its past.
- */
-function bootBefore(clock: ClockInfo, later: Pick<MachineState, 'resetCount' | 'restartCount'>): boolean {
-  if (later.resetCount === null || later.restartCount === null) return false;
-  if (clock.resetCount !== later.resetCount) return clock.resetCount < later.resetCount;
-  return clock.restartCount < later.restartCount;
 }
 
 /**
@@ -229,11 +215,13 @@ async function recordRefusal(
       };
       const before = reportState(await tx.lastReport(m.id, a.id), ctx.staleAfterMs, now);
       await tx.updateAttestation(a.id, patch);
-      if (err instanceof NewBootError && signatureOk && m.attestpub === attestpub) {
+      const reset = err instanceof RefusedQuote && err.verdict.refusal!.reason === 'tpm-reset';
+      if (reset && signatureOk && m.attestpub === attestpub) {
         await tx.updateMachine(m.id, { imaevents: null, imapcr: null, imapcrSha1: null });
       }
       if (signatureOk) {
-        const refusal = { code: patch.errorCode!, message: err.message };
+        const diagnosis = err instanceof RefusedQuote ? err.verdict.diagnosis : undefined;
+        const refusal = { code: patch.errorCode!, message: err.message, ...(diagnosis ? { diagnosis } : {}) };
         await ctx.notifier.raise(tx, reportAlerts({ hostname, report: ctx.notifier.reportRef(a.id), before, after: 'failing', refusal }));
       }
     });
@@ -245,8 +233,8 @@ async function recordRefusal(
 
 /**
  * A quote that does not verify with the host's AK is not the host's: it is
- * reported as a security event, at most once a minute per host (the id is
- * derived from the host and the minute) so a flood of forgeries is one alert.
+ * reported as a security event, at most once a minute per host (the alert id
+ * is derived from the host and the minute), so a flood of forgeries is one alert.
  */
 function forgedQuoteAlert(hostname: string, err: AcsError, now: Date): AlertInput {
   const minute = now.toISOString().slice(0, 16);

@@ -6,6 +6,9 @@
 import { apiBiosLog, apiImaLog } from './api/logs.js';
 import { apiMachine, apiMachines } from './api/machines.js';
 import { apiReport, apiReports } from './api/reports.js';
+import { apiFile, apiSearchFirmware, apiSearchIma } from './api/search.js';
+import { compareBootsPage, compareMachinesPage } from './pages/compare.js';
+import { searchPage } from './pages/search.js';
 import type { Handler } from './context.js';
 import { firmwarePage } from './pages/firmware.js';
 import { imaPage } from './pages/ima.js';
@@ -36,6 +39,9 @@ export const ROUTES: readonly Route[] = [
   route('/machines/:hostname/ak.pem', certificatePem('ak')),
   route('/machines/:hostname/bioslog', firmwarePage),
   route('/machines/:hostname/imalog', imaPage),
+  route('/machines/:hostname/compare', compareBootsPage),
+  route('/search', searchPage),
+  route('/compare', compareMachinesPage),
   route('/reports', reportsPage),
   route('/reports/:id', reportPage),
   route('/reports/:id/quote.json', quoteDownload),
@@ -45,6 +51,9 @@ export const ROUTES: readonly Route[] = [
   route('/api/machines/:hostname/imalog', apiImaLog),
   route('/api/reports', apiReports),
   route('/api/reports/:id', apiReport),
+  route('/api/search/ima', apiSearchIma),
+  route('/api/search/firmware', apiSearchFirmware),
+  route('/api/files', apiFile),
 ];
 
 export interface RouteMatch {

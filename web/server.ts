@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_STALE_AFTER_MS, QueryInputError } from '../db/queries.js';
+import { QueryInputError } from '../db/queries.js';
 import { StoreError, type Store } from '../db/store.js';
 import { storeDriver, webQueries, type WebQueries } from '../db/web-queries.js';
 import type { Logger } from '../shared/log.js';
@@ -23,10 +23,10 @@ export interface WebServerOptions {
   queries?: WebQueries;
   /** TCP port; 0 picks a free one (the CLI treats 0 as "disabled" before calling this). */
   port: number;
-  /** Default 127.0.0.1: the UI shows forensic data and has no login, so it listens on loopback unless told otherwise. */
-  host?: string;
-  /** Default 24 hours. */
-  staleAfterMs?: number;
+  /** Address to listen on; the defaults of this and every other option are in server/config.ts. */
+  host: string;
+  /** Time without attestation before a machine counts as stale. */
+  staleAfterMs: number;
   logger?: Logger;
   /** The clock, for tests. */
   now?: () => Date;
@@ -76,8 +76,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   if (opts.store) data = webQueries(counter.wrap(storeDriver(opts.store)));
   else if (opts.queries) data = opts.queries;
   else throw new TypeError('startWebServer needs a store or queries');
-  const ctx: WebContext = { data, staleAfterMs: opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: opts.now ?? (() => new Date()) };
-  const host = opts.host ?? '127.0.0.1';
+  const ctx: WebContext = { data, staleAfterMs: opts.staleAfterMs, now: opts.now ?? (() => new Date()) };
+  const host = opts.host;
   const log = opts.logger;
 
   async function respond(req: IncomingMessage): Promise<WebResponse> {

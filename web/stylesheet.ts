@@ -32,6 +32,8 @@ pre { background: var(--head); padding: .6rem; overflow-x: auto; white-space: pr
 .card { border: 1px solid var(--line); border-radius: .4rem; padding: .6rem 1rem; min-width: 10rem; text-decoration: none; color: inherit; }
 .card .count { font-size: 1.8rem; font-weight: 600; display: block; }
 form.filters { display: flex; flex-wrap: wrap; gap: .6rem; align-items: end; margin: .3rem 0 .8rem; }
+form.filters fieldset { display: flex; flex-wrap: wrap; gap: .6rem; border: 1px solid var(--line); }
+section.machine-hits h3 { font-size: 1rem; margin: .8rem 0 .2rem; overflow-wrap: anywhere; }
 form.filters label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); }
 input, select, button { font: inherit; padding: .2rem .4rem; }
 dl.props { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .3rem 0 1rem; }

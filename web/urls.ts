@@ -36,6 +36,11 @@ export interface BiosQuery {
   attestation?: number;
 }
 
+/** A keyset cursor of the IMA page that starts at entry `entrynum` (every id of the entry before is behind it). */
+function imaPageAt(entrynum: number): string | undefined {
+  return entrynum > 0 ? `${entrynum - 1}.999999999999999` : undefined;
+}
+
 export const links = {
   overview: () => '/',
   stylesheet: () => '/static/style.css',
@@ -44,6 +49,15 @@ export const links = {
   certificatePem: (hostname: string, which: 'ek' | 'ak') => `/machines/${seg(hostname)}/${which}.pem`,
   bioslog: (hostname: string, q: BiosQuery = {}) => withQuery(`/machines/${seg(hostname)}/bioslog`, { ...q }),
   imalog: (hostname: string, q: ImaQuery = {}) => withQuery(`/machines/${seg(hostname)}/imalog`, { ...q }),
+  /** The IMA page that starts at one entry of a boot (`boot` as Params.boot takes it), scrolled to it. */
+  imaEntry: (hostname: string, boot: string, entrynum: number) =>
+    `${withQuery(`/machines/${seg(hostname)}/imalog`, { boot, cursor: imaPageAt(entrynum) })}#entry-${entrynum}`,
+  /** One event of the firmware log a report was checked against, scrolled to it. */
+  firmwareEvent: (hostname: string, reportId: number, entrynum: number) =>
+    `${withQuery(`/machines/${seg(hostname)}/bioslog`, { attestation: reportId })}#event-${entrynum}`,
+  search: (params: Record<string, QueryValue> = {}) => withQuery('/search', params),
+  compareBoots: (hostname: string, q: { boot?: string; with?: string } = {}) => withQuery(`/machines/${seg(hostname)}/compare`, { ...q }),
+  compareMachines: (a: string, b: string) => withQuery('/compare', { a, b }),
   reports: (q: ReportQuery = {}) => withQuery('/reports', { ...q }),
   report: (id: number) => `/reports/${id}`,
   quoteJson: (id: number) => `/reports/${id}/quote.json`,
@@ -55,4 +69,7 @@ export const apiLinks = {
   report: (id: number) => `/api/reports/${id}`,
   bioslog: (hostname: string) => `/api/machines/${seg(hostname)}/bioslog`,
   imalog: (hostname: string) => `/api/machines/${seg(hostname)}/imalog`,
+  searchIma: (params: Record<string, QueryValue>) => withQuery('/api/search/ima', params),
+  searchFirmware: (params: Record<string, QueryValue>) => withQuery('/api/search/firmware', params),
+  file: (hash: string) => withQuery('/api/files', { hash }),
 };

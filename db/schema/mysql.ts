@@ -4,6 +4,7 @@
  * in UTC; the host-reported boottime stays a plain DATETIME as IBM has it.
  * sqlite.ts mirrors this file column for column (test/db/schema-parity).
  */
+import { sql } from 'drizzle-orm';
 import { boolean, char, datetime, index, int, mediumtext, mysqlTable, text, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 import { pcrColumns } from './columns.js';
 
@@ -45,9 +46,21 @@ export const machines = mysqlTable(
     updated_at: time('updated_at').notNull(),
     pending_ekcertificatepem: text('pending_ekcertificatepem'),
     pending_tpmvendor: varchar('pending_tpmvendor', { length: 64 }),
+    // One EK, one enrolled hostname (DESIGN.md "Who may do what"): the EK of an
+    // enrolled row, NULL otherwise, under a unique index. MariaDB has no
+    // partial indexes; a unique index admits any number of NULLs. rtrim: MariaDB
+    // refuses a CHAR column's raw value here (it depends on PAD_CHAR_TO_FULL_LENGTH).
+    enrolled_ek_fingerprint: hex64('enrolled_ek_fingerprint').generatedAlwaysAs(
+      sql`(case when \`enrolled\` is null then null else rtrim(\`ek_fingerprint\`) end)`,
+      { mode: 'stored' },
+    ),
     policy_violations: count('policy_violations'),
   },
-  (t) => [uniqueIndex('machines_hostname_uq').on(t.hostname), index('machines_ek_fingerprint_idx').on(t.ek_fingerprint)],
+  (t) => [
+    uniqueIndex('machines_hostname_uq').on(t.hostname),
+    index('machines_ek_fingerprint_idx').on(t.ek_fingerprint),
+    uniqueIndex('machines_enrolled_ek_uq').on(t.enrolled_ek_fingerprint),
+  ],
 );
 
 export const attestlog = mysqlTable(
@@ -118,6 +131,9 @@ export const bioslog = mysqlTable(
   (t) => [
     index('bioslog_attestation_idx').on(t.attestation_id, t.entrynum),
     index('bioslog_machine_idx').on(t.machine_id, t.attestation_id),
+    // Fleet search by event digest (a bootloader's hash, a firmware volume's).
+    index('bioslog_sha256_idx').on(t.pcrsha256, t.machine_id, t.id),
+    index('bioslog_sha1_idx').on(t.pcrsha1, t.machine_id, t.id),
   ],
 );
 
@@ -149,6 +165,9 @@ export const imalog = mysqlTable(
     // A boot's log in (entrynum, id) order, the IMA page's keyset; the status flags and time ride along so
     // status filters skip rows from the index alone and the per-boot counts (imaBoots) never read a row.
     index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
+    // Fleet search: every entry of one file digest, or of one path, machine by machine in (machine_id, id) order.
+    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id),
+    index('imalog_filename_idx').on(t.filename, t.machine_id, t.id),
   ],
 );
 

@@ -3,6 +3,7 @@
  * keeps them in step). Times are TEXT "YYYY-MM-DD HH:MM:SS.sss" in UTC, which
  * sorts and compares like MySQL's DATETIME; booleans are 0/1 integers.
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { pcrColumns } from './columns.js';
 
@@ -41,9 +42,18 @@ export const machines = sqliteTable(
     updated_at: text('updated_at').notNull(),
     pending_ekcertificatepem: text('pending_ekcertificatepem'),
     pending_tpmvendor: text('pending_tpmvendor'),
+    // One EK, one enrolled hostname, as in mysql.ts. VIRTUAL: SQLite adds no STORED column to an existing table.
+    enrolled_ek_fingerprint: text('enrolled_ek_fingerprint').generatedAlwaysAs(
+      sql`(case when "enrolled" is null then null else rtrim("ek_fingerprint") end)`,
+      { mode: 'virtual' },
+    ),
     policy_violations: integer('policy_violations'),
   },
-  (t) => [uniqueIndex('machines_hostname_uq').on(t.hostname), index('machines_ek_fingerprint_idx').on(t.ek_fingerprint)],
+  (t) => [
+    uniqueIndex('machines_hostname_uq').on(t.hostname),
+    index('machines_ek_fingerprint_idx').on(t.ek_fingerprint),
+    uniqueIndex('machines_enrolled_ek_uq').on(t.enrolled_ek_fingerprint),
+  ],
 );
 
 export const attestlog = sqliteTable(
@@ -114,6 +124,9 @@ export const bioslog = sqliteTable(
   (t) => [
     index('bioslog_attestation_idx').on(t.attestation_id, t.entrynum),
     index('bioslog_machine_idx').on(t.machine_id, t.attestation_id),
+    // Fleet search by event digest (a bootloader's hash, a firmware volume's).
+    index('bioslog_sha256_idx').on(t.pcrsha256, t.machine_id, t.id),
+    index('bioslog_sha1_idx').on(t.pcrsha1, t.machine_id, t.id),
   ],
 );
 
@@ -145,6 +158,9 @@ export const imalog = sqliteTable(
     // A boot's log in (entrynum, id) order, the IMA page's keyset; the status flags and time ride along so
     // status filters skip rows from the index alone and the per-boot counts (imaBoots) never read a row.
     index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
+    // Fleet search: every entry of one file digest, or of one path, machine by machine in (machine_id, id) order.
+    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id),
+    index('imalog_filename_idx').on(t.filename, t.machine_id, t.id),
   ],
 );
 

@@ -14,27 +14,21 @@ import { DeliveryWorker, type DeliveryTiming } from './delivery-worker.js';
 import { checkWebhookUrl, logSink, syslogSink, webhookSink, type Sink } from './sinks.js';
 import { StaleWatch } from './stale-watch.js';
 import { parseSyslogTarget } from './syslog.js';
+import type { ServerConfig } from '../config.js';
 
-export interface AlertOptions {
-  /** `--notify-webhook` URLs. */
-  webhooks?: string[];
-  /** `--notify-secret FILE`: the HMAC key of webhook signatures; required with webhooks. */
-  secretFile?: string;
-  /** `--notify-syslog [TARGET]`: undefined for none, '' for /dev/log. */
-  syslog?: string;
-  /** `--stale-after`: a machine whose last passing report is older is stale. */
-  staleAfterMs: number;
-  /** Base of the report URLs in alerts, e.g. http://acs.example:8080. */
-  reportBaseUrl: string;
-  timing?: Partial<DeliveryTiming>;
-  /** How often machines are checked for staleness. Default a minute, or staleAfterMs / 4 when shorter. */
-  staleCheckMs?: number;
-}
+/** The alerting part of the server configuration (server/config.ts). */
+export type AlertConfig = Pick<
+  ServerConfig,
+  'notifyWebhooks' | 'notifySecret' | 'notifySyslog' | 'notifyTimeoutMs' | 'publicUrl' | 'staleAfterMs' | 'webHost' | 'webPort'
+>;
 
 /** A configuration mistake in the alert options, said before the server starts. */
 export class AlertConfigError extends Error {
   override name = 'AlertConfigError';
 }
+
+/** How often machines are checked for staleness (the stale limit is an hour at least). */
+const STALE_CHECK_MS = 60_000;
 
 export class Notifier {
   private readonly worker: DeliveryWorker;
@@ -43,39 +37,41 @@ export class Notifier {
   private constructor(
     store: Store,
     private readonly sinks: Sink[],
-    opts: AlertOptions,
+    config: AlertConfig,
+    timing: Partial<DeliveryTiming>,
     logger: Logger,
     private readonly now: () => Date,
   ) {
     const driver = storeDriver(store);
-    this.worker = new DeliveryWorker(new OutboxSql(driver), sinks, logger, opts.timing, now);
+    this.worker = new DeliveryWorker(new OutboxSql(driver), sinks, logger, { ...timing, timeoutMs: config.notifyTimeoutMs }, now);
     const raise = async (alerts: AlertInput[]) => {
       await store.transaction((tx) => this.raise(tx, alerts));
       this.committed();
     };
-    const every = opts.staleCheckMs ?? Math.min(60_000, Math.max(1000, opts.staleAfterMs / 4));
-    this.stale = new StaleWatch(driver, { raise, reportRef: (id) => this.reportRef(id) }, opts.staleAfterMs, every, logger, now);
-    this.reportBaseUrl = opts.reportBaseUrl.replace(/\/+$/, '');
+    this.stale = new StaleWatch(driver, { raise, reportRef: (id) => this.reportRef(id) }, config.staleAfterMs, STALE_CHECK_MS, logger, now);
+    const host = config.webHost.includes(':') ? `[${config.webHost}]` : config.webHost;
+    this.reportBaseUrl = (config.publicUrl ?? `http://${host}:${config.webPort}`).replace(/\/+$/, '');
   }
 
   private readonly reportBaseUrl: string;
 
-  static async create(store: Store, opts: AlertOptions, logger: Logger, now: () => Date = () => new Date()): Promise<Notifier> {
-    const timeoutMs = opts.timing?.timeoutMs ?? 10_000;
+  /** Checks the configuration (URLs, syslog target, secret file) and builds the sinks; nothing runs until start(). */
+  static async create(store: Store, config: AlertConfig, timing: Partial<DeliveryTiming>, logger: Logger, now: () => Date): Promise<Notifier> {
+    const timeoutMs = config.notifyTimeoutMs;
     const sinks: Sink[] = [logSink(logger)];
     let urls: URL[];
     try {
-      urls = (opts.webhooks ?? []).map(checkWebhookUrl);
-      if (opts.syslog !== undefined) sinks.push(syslogSink(parseSyslogTarget(opts.syslog), timeoutMs));
+      urls = config.notifyWebhooks.map(checkWebhookUrl);
+      if (config.notifySyslog !== undefined) sinks.push(syslogSink(parseSyslogTarget(config.notifySyslog), timeoutMs));
     } catch (e) {
       throw new AlertConfigError((e as Error).message);
     }
     if (urls.length > 0) {
-      if (!opts.secretFile) throw new AlertConfigError('--notify-webhook needs --notify-secret FILE to sign the alerts');
-      const secret = await readSecret(opts.secretFile);
+      if (!config.notifySecret) throw new AlertConfigError('--notify-webhook needs --notify-secret FILE to sign the alerts');
+      const secret = await readSecret(config.notifySecret);
       for (const url of urls) sinks.push(webhookSink(url, secret, timeoutMs));
     }
-    return new Notifier(store, sinks, opts, logger, now);
+    return new Notifier(store, sinks, config, timing, logger, now);
   }
 
   get sinkNames(): string[] {

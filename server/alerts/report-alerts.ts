@@ -7,7 +7,8 @@
  * enough for a syslog datagram.
  */
 import type { MachineState } from '../../db/queries.js';
-import type { PcrDeparture } from '../policy/reference-values.js';
+import type { PcrDeparture } from '../../shared/tpm/pcr-banks.js';
+import type { Diagnosis } from '../verify/verdict.js';
 import type { AlertInput, AlertReport } from './alert.js';
 
 export const MAX_LISTED = 50;
@@ -23,8 +24,8 @@ export interface ReportFacts {
   report: AlertReport;
   before: MachineState;
   after: MachineState;
-  /** Set when the quote was refused. */
-  refusal?: { code: string; message: string };
+  /** Set when the quote was refused; the diagnosis when the verification core judged it. */
+  refusal?: { code: string; message: string; diagnosis?: Diagnosis };
   /** PCRs off the machine's reference (golden values or its white list), when this report newly left it. */
   pcrinvalid?: { reference: string; pcrs: PcrDeparture[] };
   /** Entries of this report the machine's IMA policy does not allow. */
@@ -39,11 +40,16 @@ export function reportAlerts(f: ReportFacts): AlertInput[] {
   const base = { hostname: f.hostname, report: f.report };
   const out: AlertInput[] = [];
   if (f.refusal) {
+    const d = f.refusal.diagnosis;
     out.push({
       ...base,
       type: 'attestation.failed',
-      summary: `${f.hostname}: attestation refused: ${f.refusal.message}`,
-      details: { errorCode: f.refusal.code, reason: f.refusal.message },
+      summary: `${f.hostname}: ${d?.summary ?? `Refused: ${f.refusal.message}.`}`,
+      details: {
+        errorCode: f.refusal.code,
+        reason: f.refusal.message,
+        ...(d ? { diagnosis: { pcrs: listed(d.pcrs).items, firmwareEvents: listed(d.firmwareEvents).items, imaEntries: listed(d.imaEntries).items } } : {}),
+      },
     });
   }
   if (f.pcrinvalid && f.pcrinvalid.pcrs.length > 0) {

@@ -49,23 +49,26 @@ function digestHex(filehash: string | null): string | null {
   return filehash.slice(filehash.lastIndexOf(':') + 1).toLowerCase();
 }
 
+/** Why the policy does not allow an entry, or null when it does (or skips it). */
+export function imaPolicyReason(policy: CompiledImaPolicy, e: ImaEntryFacts): string | null {
+  const hex = digestHex(e.filehash);
+  const deny = (why: string) => `not allowed by policy ${policy.name}: ${why}`;
+  if (e.template === 'ima-buf') {
+    if (policy.ignoredKeyrings.has('*') || policy.ignoredKeyrings.has(e.path)) return null;
+    const allowed = policy.keyrings.get(e.path);
+    if (!allowed) return deny(`keyring ${e.path} is not in the policy`);
+    return hex !== null && allowed.has(hex) ? null : deny(`digest ${hex ?? '(none)'} is not listed for keyring ${e.path}`);
+  }
+  if (policy.exclude?.test(e.path)) return null;
+  const allowed = policy.digests.get(e.path);
+  if (!allowed) return deny(`${e.path} is not in the policy`);
+  return hex !== null && allowed.has(hex) ? null : deny(`digest ${hex ?? '(none)'} is not listed for ${e.path}`);
+}
+
 /** The entries the policy does not allow, each with why. */
 export function checkImaPolicy(policy: CompiledImaPolicy, entries: readonly ImaEntryFacts[]): ImaPolicyViolation[] {
-  const out: ImaPolicyViolation[] = [];
-  const deny = (e: ImaEntryFacts, why: string) => out.push({ entrynum: e.entrynum, path: e.path, reason: `not allowed by policy ${policy.name}: ${why}` });
-  for (const e of entries) {
-    const hex = digestHex(e.filehash);
-    if (e.template === 'ima-buf') {
-      if (policy.ignoredKeyrings.has('*') || policy.ignoredKeyrings.has(e.path)) continue;
-      const allowed = policy.keyrings.get(e.path);
-      if (!allowed) deny(e, `keyring ${e.path} is not in the policy`);
-      else if (hex === null || !allowed.has(hex)) deny(e, `digest ${hex ?? '(none)'} is not listed for keyring ${e.path}`);
-      continue;
-    }
-    if (policy.exclude?.test(e.path)) continue;
-    const allowed = policy.digests.get(e.path);
-    if (!allowed) deny(e, `${e.path} is not in the policy`);
-    else if (hex === null || !allowed.has(hex)) deny(e, `digest ${hex ?? '(none)'} is not listed for ${e.path}`);
-  }
-  return out;
+  return entries.flatMap((e) => {
+    const reason = imaPolicyReason(policy, e);
+    return reason === null ? [] : [{ entrynum: e.entrynum, path: e.path, reason }];
+  });
 }

@@ -5,12 +5,14 @@
  */
 import type { StoreTx } from '../../db/store.js';
 import { compileImaPolicy, type CompiledImaPolicy } from './ima-policy-check.js';
-import { parseReferenceValues, type ReferenceValues } from './reference-values.js';
+import { parseReferenceValues, referencePcrBanks } from './reference-values.js';
+import type { PcrBanks } from '../../shared/tpm/pcr-banks.js';
 import { parseKeylimePolicy } from './runtime-policy.js';
 
+/** Reference values ready to compare (server/verify AcceptedState.reference). */
 export interface NamedReference {
   name: string;
-  values: ReferenceValues;
+  pcrs: PcrBanks;
 }
 
 export interface MachinePolicies {
@@ -33,7 +35,7 @@ export class PolicyCache {
       if (!entry || entry.version !== ref.updatedAt.getTime()) {
         const body = await tx.policyBody(ref.id);
         if (body === undefined) continue;
-        const value: Compiled = ref.kind === 'ima' ? compileImaPolicy(ref.name, parseKeylimePolicy(body)) : { name: ref.name, values: parseReferenceValues(body) };
+        const value: Compiled = ref.kind === 'ima' ? compileImaPolicy(ref.name, parseKeylimePolicy(body)) : { name: ref.name, pcrs: referencePcrBanks(parseReferenceValues(body)) };
         entry = { version: ref.updatedAt.getTime(), value };
         if (this.compiled.size >= MAX_CACHED) this.compiled.delete(this.compiled.keys().next().value!);
         this.compiled.set(ref.id, entry);

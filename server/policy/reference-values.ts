@@ -6,28 +6,18 @@
  * Stored as JSON: { "meta": { "version": 1, "source": … },
  * "pcrs": { "sha256": { "0": hex, … }, "sha1": { … } } }.
  */
-import type { PcrBanks } from '../../db/store.js';
+import { PCR_BANK_NAMES, emptyPcrBanks, type PcrBanks, type PcrBankName } from '../../shared/tpm/pcr-banks.js';
 import { PolicyFormatError } from './runtime-policy.js';
-
-export type Bank = 'sha256' | 'sha1';
-const BANKS: readonly Bank[] = ['sha256', 'sha1'];
 
 export interface ReferenceValues {
   meta: { version: number; source?: string };
-  pcrs: Partial<Record<Bank, Record<string, string>>>;
-}
-
-export interface PcrDeparture {
-  bank: Bank;
-  pcr: number;
-  expected: string;
-  actual: string;
+  pcrs: Partial<Record<PcrBankName, Record<string, string>>>;
 }
 
 /** The reference values of a white list's firmware PCRs. */
 export function referenceFromWhitelist(whitelist: PcrBanks, firmwarePcrs: readonly number[], source: string): ReferenceValues {
   const pcrs: ReferenceValues['pcrs'] = {};
-  for (const bank of BANKS) {
+  for (const bank of PCR_BANK_NAMES) {
     for (const p of firmwarePcrs) {
       const v = whitelist[bank][p];
       if (v) (pcrs[bank] ??= {})[String(p)] = v;
@@ -43,14 +33,9 @@ export function parseReferenceValues(text: string): ReferenceValues {
   return doc;
 }
 
-/** Each referenced PCR whose value in `pcrs` is known and differs. */
-export function referenceDepartures(ref: ReferenceValues, pcrs: PcrBanks): PcrDeparture[] {
-  const out: PcrDeparture[] = [];
-  for (const bank of BANKS) {
-    for (const [p, expected] of Object.entries(ref.pcrs[bank] ?? {})) {
-      const actual = pcrs[bank][Number(p)];
-      if (actual && actual !== expected) out.push({ bank, pcr: Number(p), expected, actual });
-    }
-  }
-  return out.sort((a, b) => a.pcr - b.pcr || a.bank.localeCompare(b.bank));
+/** The reference values as PCR banks (unlisted PCRs unknown), for the comparison every PCR check uses. */
+export function referencePcrBanks(ref: ReferenceValues): PcrBanks {
+  const banks = emptyPcrBanks();
+  for (const bank of PCR_BANK_NAMES) for (const [p, v] of Object.entries(ref.pcrs[bank] ?? {})) banks[bank][Number(p)] = v;
+  return banks;
 }

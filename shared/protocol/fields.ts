@@ -11,6 +11,8 @@ import type { JsonObject } from './frame.js';
 export const MAX_HOSTNAME_LENGTH = 255;
 /** Bound on free-text members (userid, tpmvendor ...) that have no natural limit. */
 export const MAX_TEXT_LENGTH = 255;
+/** In a /u pattern a lone surrogate is a code point of category Cs; a valid pair is not. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A required string member. null counts as missing, as it does for IBM's json-c reader. */
 export function stringMember(obj: JsonObject, key: string): string {
@@ -48,12 +50,17 @@ export function optionalHexMember(obj: JsonObject, key: string): Buffer | undefi
   return text === undefined ? undefined : hexValue(key, text);
 }
 
-/** A bounded free-text member: any characters (it is data), 1..maxLength of them. */
+/**
+ * A bounded free-text member: any Unicode characters (it is data), 1..maxLength
+ * of them. A lone UTF-16 surrogate (JSON allows "\ud800") is no character:
+ * UTF-8 cannot store it, so it would be changed silently on its way to the database.
+ */
 export function textMember(obj: JsonObject, key: string, maxLength = MAX_TEXT_LENGTH): string {
   const value = stringMember(obj, key);
   if (value.length === 0 || value.length > maxLength) {
     throw new AcsError(ACS_ERROR.BAD_VALUE, `member "${key}" must be 1 to ${maxLength} characters`);
   }
+  if (LONE_SURROGATE.test(value)) throw new AcsError(ACS_ERROR.BAD_VALUE, `member "${key}" holds a lone UTF-16 surrogate`);
   return value;
 }
 

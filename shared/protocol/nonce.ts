@@ -28,12 +28,19 @@ export interface NonceResponse {
 
 const BOOTTIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
 
-/** Check the "YYYY-MM-DD HH:MM:SS" form and that each field is in range (second 60 allowed for leap seconds). */
+/**
+ * A real instant in "YYYY-MM-DD HH:MM:SS" that both stores keep as it is:
+ * a day the month has, hour 0-23, minute and second 0-59, year 1000-9999
+ * (MariaDB's DATETIME range). A leap second (:60) is refused: no store
+ * represents it, and Linux reports a boot time without one.
+ */
 export function isBoottime(text: string): boolean {
   const m = BOOTTIME.exec(text);
   if (m === null) return false;
-  const [month, day, hour, minute, second] = m.slice(2).map(Number);
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 60;
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  if (year < 1000 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return false;
+  // Day 0 or past the month's end rolls over into another month.
+  return day >= 1 && new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
 }
 
 export function parseNonceRequest(obj: JsonObject): NonceRequest {
@@ -41,7 +48,7 @@ export function parseNonceRequest(obj: JsonObject): NonceRequest {
   const userid = textMember(obj, 'userid');
   const boottime = stringMember(obj, 'boottime');
   if (!isBoottime(boottime)) {
-    throw new AcsError(ACS_ERROR.BAD_VALUE, 'member "boottime" must be "YYYY-MM-DD HH:MM:SS"');
+    throw new AcsError(ACS_ERROR.BAD_VALUE, 'member "boottime" must be a real time "YYYY-MM-DD HH:MM:SS" (years 1000-9999, seconds 0-59)');
   }
   return { command: 'nonce', hostname, userid, boottime };
 }

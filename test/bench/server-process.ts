@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startServer, type RunningServer } from '../../server/app.js';
+import { resolveServerConfig } from '../../server/config.js';
 import { openStore } from '../../db/open.js';
 import { SqlStore } from '../../db/sql-store.js';
 import type { SqlConnection, SqlDriver } from '../../db/driver.js';
@@ -143,16 +144,8 @@ async function main(): Promise<void> {
   try {
     store = await openStore(config.db, process.env, { create: true });
     sql.instrument(store);
-    server = await startServer({
-      port: 0,
-      host: '127.0.0.1',
-      store,
-      roots: config.roots,
-      caDir: config.caDir,
-      imaKeyFiles: config.imaKeyFiles,
-      limits: { maxConnections: config.maxConnections, maxFrameBytes: config.maxFrameBytes },
-      logger,
-    });
+    const { db: _db, ...options } = config;
+    server = await startServer({ config: resolveServerConfig({ ...options, port: 0, host: '127.0.0.1' }), store, logger });
   } catch (e) {
     send({ type: 'fatal', message: (e as Error).stack ?? String(e) });
     process.exit(1);

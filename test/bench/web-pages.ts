@@ -19,6 +19,7 @@ import { hideBin } from 'yargs/helpers';
 import { openStore } from '../../db/open.js';
 import { storeDriver } from '../../db/web-queries.js';
 import { startWebServer, type RequestInfo } from '../../web/server.js';
+import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
 import { hostnameOf, seedWebFleet } from './web-fleet.js';
 
 const TARGET_MS = 200;
@@ -58,7 +59,7 @@ if (existing === 0) {
 }
 
 const requests: RequestInfo[] = [];
-const web = await startWebServer({ store, port: 0, onRequest: (info) => requests.push(info) });
+const web = await startWebServer({ store, port: 0, host: DEFAULT_SERVER_CONFIG.webHost, staleAfterMs: DEFAULT_SERVER_CONFIG.staleAfterMs, onRequest: (info) => requests.push(info) });
 
 async function get(path: string): Promise<{ status: number; json: any }> {
   const res = await fetch(web.url + path);

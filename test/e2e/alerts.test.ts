@@ -38,13 +38,11 @@ t.teardown(() => syslog.close());
 const server = await startTestServer(t, {
   trust: [tpm.caCertPem, tpm.intermediateCertPem],
   imaKeyFiles: [IMA_KEY],
-  alerts: {
-    webhooks: [receiver.url],
-    secretFile,
-    syslog: `udp:127.0.0.1:${syslog.address().port}`,
-    reportBaseUrl: 'https://acs.example',
-    timing: { pollMs: 100, baseDelayMs: 200, maxDelayMs: 1000 },
-  },
+  notifyWebhooks: [receiver.url],
+  notifySecret: secretFile,
+  notifySyslog: `udp:127.0.0.1:${syslog.address().port}`,
+  publicUrl: 'https://acs.example',
+  alertTiming: { pollMs: 100, baseDelayMs: 200, maxDelayMs: 1000 },
 });
 const host = await AttestedHost.enroll(t, tpm, server, 'alerts.test');
 host.imaLog = join(dir, 'ima-growing.bin');
@@ -92,7 +90,12 @@ t.test('a refusal: attestation.failed and trusted → failing; the next good quo
   const report = await reportOf(n);
   const [failed] = await receiver.waitFor((r) => r.alert.type === 'attestation.failed');
   t.ok(hmacMatches(secretKey, failed!.raw, failed!.signature), 'signed');
-  t.match(failed!.alert, { hostname: 'alerts.test', report: { id: report.id }, details: { errorCode: '90000020' }, summary: /refused/ });
+  t.match(failed!.alert, {
+    hostname: 'alerts.test',
+    report: { id: report.id },
+    summary: /^alerts\.test: Refused: the IMA log does not reproduce PCR 10/,
+    details: { errorCode: '90000020', diagnosis: { pcrs: [{ pcr: 10 }] } },
+  }, 'the diagnosis summary and the suspect PCR');
   await receiver.waitFor(stateChange('trusted', 'failing'));
   await host.attest();
   await receiver.waitFor(stateChange('failing', 'trusted'));

@@ -37,17 +37,16 @@ function resetCountOffset(quoted: Buffer): number {
 }
 
 t.test('refused quotes change nothing and never degrade the next attestation', async (t) => {
-  const tpm = await startSwtpm({ t });
+  // One EK is one enrolled hostname: the other host has a TPM of its own.
+  const [tpm, otherTpm] = await Promise.all([startSwtpm({ t }), startSwtpm({ t })]);
   let skewMs = 0;
   const server = await startTestServer(t, {
-    trust: [tpm.caCertPem, tpm.intermediateCertPem],
+    trust: [tpm.caCertPem, tpm.intermediateCertPem, otherTpm.caCertPem, otherTpm.intermediateCertPem],
     imaKeyFiles: [IMA_KEY],
-    // A second hostname on the same TPM needs re-enrollment of its EK allowed.
-    allowReenroll: true,
     now: () => new Date(Date.now() + skewMs),
   });
   const host = await AttestedHost.enroll(t, tpm, server, 'refused.test');
-  const other = await AttestedHost.enroll(t, tpm, server, 'other.test');
+  const other = await AttestedHost.enroll(t, otherTpm, server, 'other.test');
   // acs_imasig.bin and another copy of it: a log that keeps growing.
   host.imaLog = join(await scratchDir(t), 'ima-growing.bin');
   await writeImaLog(host.imaLog, Infinity, 1);

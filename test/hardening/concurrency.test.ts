@@ -30,7 +30,7 @@ const MORE_IMA_FILES = 3;
 
 const real = await RealHost.start(t, 'real.concurrency.test');
 const files = await serverFiles(t, { trust: real.trust });
-const srv = await startInProcess(t, files, { limits: { maxConnections: 512 } });
+const srv = await startInProcess(t, files, { maxConnections: 512 });
 const figures: string[] = [];
 
 t.test(`${SAME_MACHINE_CLIENTS} clients attest the same machine at once`, async (t) => {

@@ -26,7 +26,7 @@ const DB_CODES = new Set(['80000040', '80000041', '80000042']);
 
 const [real, mariadb] = await Promise.all([RealHost.start(t, 'real.db-outage.test'), MariaDbInstance.create(t)]);
 const files = await serverFiles(t, { trust: real.trust, dbUrl: mariadb.url('acs_outage') });
-const srv = await startInProcess(t, files, { limits: { maxConnections: 256 } });
+const srv = await startInProcess(t, files, { maxConnections: 256 });
 const fleet = steppedFleet(files.ekCa, 'outage', MACHINES);
 
 interface Outage {

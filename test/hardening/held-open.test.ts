@@ -67,7 +67,7 @@ async function connectMany(port: number, count: number): Promise<IdleClient[]> {
 t.test(`${HELD} idle connections held while ${ATTESTERS} machines attest`, async (t) => {
   const limit = ensureOpenFiles(2 * HELD + 1024);
   const files = await serverFiles(t);
-  const srv = await startInProcess(t, files, { limits: { maxConnections: 4096, idleTimeoutMs: IDLE_MS } });
+  const srv = await startInProcess(t, files, { maxConnections: 4096, idleTimeoutMs: IDLE_MS });
   const listener = srv.running.listener;
   const fleet = createFleet({ ca: files.ekCa, count: ATTESTERS, prefix: runPrefix(), akMode: 'mixed', rsaEvery: 50, ima: IMA_PROFILE, bootImaFiles: 5 });
   t.same(tally(await Promise.all(fleet.map((h) => refusal(h.enroll(srv.ep).then(() => h.attest(srv.ep)))))), { ok: ATTESTERS }, 'fleet enrolled and attested once');

@@ -94,7 +94,7 @@ async function slowUpload(port: number, frame: Buffer, opts: { chunk: number; ev
 }
 
 t.test('frame over maxFrameBytes: 90000001', async (t) => {
-  const srv = await strict({ limits: { maxFrameBytes: 4096 } });
+  const srv = await strict({ maxFrameBytes: 4096 });
   const host = await machine('frame', false);
   const { issued, req, frame } = await quoteRequest(host);
   t.ok(frame.length > 4096, `the full quote is ${frame.length} bytes`);
@@ -106,7 +106,7 @@ t.test('frame over maxFrameBytes: 90000001', async (t) => {
 });
 
 t.test('read and idle timeouts: 90000102', async (t) => {
-  const srv = await strict({ limits: { readTimeoutMs: 1000, idleTimeoutMs: 600 } });
+  const srv = await strict({ readTimeoutMs: 1000, idleTimeoutMs: 600 });
   const host = await machine('slow', true);
   host.measureFiles(3);
   const { issued, req, frame } = await quoteRequest(host);
@@ -125,7 +125,7 @@ t.test('read and idle timeouts: 90000102', async (t) => {
 });
 
 t.test('max connections: 90000103, the held connections unaffected', async (t) => {
-  const srv = await strict({ limits: { maxConnections: 2 } });
+  const srv = await strict({ maxConnections: 2 });
   const host = await machine('busy', true);
   host.measureFiles(2);
   const held = [await connect(srv.ep.port), await connect(srv.ep.port)];
@@ -149,7 +149,7 @@ t.test('max connections: 90000103, the held connections unaffected', async (t) =
 });
 
 t.test('too many events: 90000104', async (t) => {
-  const srv = await strict({ events: { maxEvents: 20, maxImaEvents: 3 } });
+  const srv = await strict({ maxEvents: 20, maxImaEvents: 3 });
   const host = await machine('many', false, 1);
   const full = await quoteRequest(host);
   t.ok(full.req.events.length > 20 && full.req.imaevents.length <= 3, `${full.req.events.length} firmware events, ${full.req.imaevents.length} IMA`);
@@ -168,7 +168,7 @@ t.test('too many events: 90000104', async (t) => {
 });
 
 t.test('event too large: 90000105', async (t) => {
-  const srv = await strict({ events: { maxEventBytes: 100 } });
+  const srv = await strict({ maxEventBytes: 100 });
   const host = await machine('large', true);
   host.measureFiles(2);
   const { issued, req } = await quoteRequest(host);

@@ -12,7 +12,8 @@ import { openStore } from '../../db/open.js';
 import type { SqlDriver } from '../../db/driver.js';
 import type { Store } from '../../db/store.js';
 import { storeDriver } from '../../db/web-queries.js';
-import { startServer, type RunningServer, type ServerOptions } from '../../server/app.js';
+import { startServer, type RunningServer } from '../../server/app.js';
+import { resolveServerConfig, type ServerConfig } from '../../server/config.js';
 import { PrivacyCa } from '../../server/privacy-ca.js';
 import { SoftwareEkCa } from '../../client/simulator/software-ek-ca.js';
 import { freshMariaDb } from '../helpers/mariadb.js';
@@ -61,7 +62,8 @@ export interface InProcessServer {
   driver: SqlDriver;
 }
 
-export type InProcessOptions = Partial<Pick<ServerOptions, 'limits' | 'events' | 'nonceTtlMs' | 'verbose'>> & {
+/** Options that differ from the defaults; the rest come from resolveServerConfig. */
+export type InProcessOptions = Partial<ServerConfig> & {
   /** Share a store with other servers (the caller closes it); default a store of its own. */
   store?: Store;
 };
@@ -71,17 +73,11 @@ export async function startInProcess(t: Test, files: ServerFiles, opts: InProces
   const store = opts.store ?? (await openStore(files.dbUrl, process.env, { create: true }));
   if (!opts.store) t.teardown(() => store.close());
   const log = new LogCapture();
+  const { store: _shared, ...options } = opts;
   const running = await startServer({
-    port: 0,
-    host: '127.0.0.1',
+    config: resolveServerConfig({ ...options, port: 0, host: '127.0.0.1', roots: [files.rootsDir], caDir: files.caDir }),
     store,
-    roots: [files.rootsDir],
     noVendorRoots: true,
-    caDir: files.caDir,
-    limits: opts.limits,
-    events: opts.events,
-    nonceTtlMs: opts.nonceTtlMs,
-    verbose: opts.verbose,
     logger: log.logger(opts.verbose ? 'debug' : 'info'),
   });
   t.teardown(() => running.close());

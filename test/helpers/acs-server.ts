@@ -6,12 +6,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Test } from 'tap';
 import { openStore } from '../../db/open.js';
 import type { Store } from '../../db/store.js';
 import { PrivacyCa } from '../../server/privacy-ca.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../server/app.js';
+import { resolveServerConfig, type ServerConfig } from '../../server/config.js';
 import { freshMariaDb } from './mariadb.js';
 
 export interface TestServer extends RunningServer {
@@ -20,11 +21,16 @@ export interface TestServer extends RunningServer {
   caDir: string;
 }
 
-export interface TestServerOptions extends Partial<Omit<ServerOptions, 'store' | 'logger' | 'caDir'>> {
+export interface TestServerOptions extends Partial<Omit<ServerConfig, 'db' | 'caDir' | 'port' | 'host'>> {
+  now?: () => Date;
+  noVendorRoots?: boolean;
   /** 'mariadb' (default) or 'sqlite'. */
   db?: 'mariadb' | 'sqlite';
   /** PEM certificates the server trusts as EK CAs (e.g. the swtpm test CA and intermediate). */
   trust?: string[];
+  /** Where the server logs; default silent (ACS_TEST_LOG sets a level). */
+  logger?: Logger;
+  alertTiming?: ServerOptions['alertTiming'];
 }
 
 export async function startTestServer(t: Test, opts: TestServerOptions = {}): Promise<TestServer> {
@@ -48,14 +54,14 @@ export async function startTestServer(t: Test, opts: TestServerOptions = {}): Pr
     url = `sqlite:${join(dir, 'acs.db')}`;
   }
   const store = await openStore(url, process.env, { create: true });
+  const { db: _db, trust: _trust, now, noVendorRoots, logger, alertTiming, ...options } = opts;
   const server = await startServer({
-    ...opts,
-    port: 0,
-    host: '127.0.0.1',
+    config: resolveServerConfig({ ...options, port: 0, host: '127.0.0.1', roots, caDir }),
     store,
-    roots,
-    caDir,
-    logger: pino({ level: process.env.ACS_TEST_LOG ?? 'silent' }),
+    noVendorRoots,
+    alertTiming,
+    now,
+    logger: logger ?? pino({ level: process.env.ACS_TEST_LOG ?? 'silent' }),
   });
   t.teardown(async () => {
     await server.close();

@@ -158,7 +158,8 @@ export async function addMachine(store: Store, hostname: string, enrolled: Date,
   return store.transaction(async (tx) => {
     const id = await tx.insertMachine({
       hostname, tpmvendor: 'IBM ', challenge: null, challengeExpires: null, ekcertificatepem: certs.ekPem, ekcertificatetext: certs.ekText,
-      ekFingerprint: certs.ekFingerprint, ekAlg: 'rsa2048', attestpub: certs.akpub, akName: `000b${hex(`ak ${hostname}`)}`, akAlg: 'rsa',
+      // The fleet shows IBM's captured certificates, but one EK is one enrolled hostname (machines_enrolled_ek_uq).
+      ekFingerprint: hex(`ek ${hostname}`), ekAlg: 'rsa2048', attestpub: certs.akpub, akName: `000b${hex(`ak ${hostname}`)}`, akAlg: 'rsa',
       pendingAttestpub: null, pendingAkName: null, pendingAkAlg: null, pendingEkcertificatepem: null, pendingTpmvendor: null, akcertificatepem: certs.akPem, akcertificatetext: certs.akText,
       enrolled, boottime: null, imaevents: null, imapcr: null, imapcrSha1: null, whitelist: null, resetCount: null, restartCount: null,
     });

@@ -5,6 +5,7 @@
 import type { Test } from 'tap';
 import type { Store } from '../../db/store.js';
 import { startWebServer, type RequestInfo, type WebServer } from '../../web/server.js';
+import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
 
 export interface HttpResult {
   status: number;
@@ -28,7 +29,8 @@ export async function startTestWeb(t: Test, store: Store, opts: { now?: Date; st
   const server = await startWebServer({
     store,
     port: 0,
-    staleAfterMs: opts.staleAfterMs,
+    host: DEFAULT_SERVER_CONFIG.webHost,
+    staleAfterMs: opts.staleAfterMs ?? DEFAULT_SERVER_CONFIG.staleAfterMs,
     now: opts.now ? () => opts.now! : undefined,
     onRequest: (info) => requests.push(info),
   });

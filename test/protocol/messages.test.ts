@@ -124,6 +124,8 @@ t.test('hex: upper case accepted; odd length, non-hex, empty refused with 900000
 t.test('members: strings only; null is missing; hostname 1..255 characters of anything', async (t) => {
   t.equal(code(() => parseRequest({ ...nonceReq(), boottime: null })), ACS_ERROR.JSON_KEY);
   t.equal(code(() => parseRequest({ ...nonceReq(), userid: 7 })), ACS_ERROR.BAD_VALUE);
+  t.equal(code(() => parseRequest({ ...nonceReq(), userid: 'root\ud800' })), ACS_ERROR.BAD_VALUE, 'a lone surrogate');
+  t.equal(code(() => parseRequest({ ...nonceReq(), userid: 'r\u00f6\u{1f600}t' })), undefined, 'any real characters');
   t.equal(code(() => parseRequest({ ...nonceReq(), hostname: ['a'] })), ACS_ERROR.BAD_VALUE);
   t.equal(code(() => parseRequest({ ...nonceReq(), hostname: '' })), ACS_ERROR.BAD_VALUE);
   t.equal(code(() => parseRequest({ ...nonceReq(), hostname: 'h'.repeat(256) })), ACS_ERROR.BAD_VALUE);
@@ -136,11 +138,15 @@ t.test('members: strings only; null is missing; hostname 1..255 characters of an
   t.same(Object.keys(parseRequest({ ...nonceReq(), extension: 'ignored' })).sort(), ['boottime', 'command', 'hostname', 'userid']);
 });
 
-t.test('nonce boottime must be "YYYY-MM-DD HH:MM:SS" with fields in range', async (t) => {
-  for (const ok of ['2026-11-24 18:29:15', '1970-01-01 00:00:00', '2016-12-31 23:59:60']) {
+t.test('nonce boottime must be a real time "YYYY-MM-DD HH:MM:SS" the stores keep', async (t) => {
+  for (const ok of ['2026-11-24 18:29:15', '1970-01-01 00:00:00', '2024-02-29 23:59:59', '1000-01-01 00:00:00', '9999-12-31 23:59:59']) {
     t.equal(code(() => parseRequest({ ...nonceReq(), boottime: ok })), undefined, ok);
   }
-  for (const bad of ['2026-11-24T18:29:15', '2026-13-01 00:00:00', '2026-11-24 24:00:00', '2026-11-24 18:29', ' 2026-11-24 18:29:15', '2026-11-24 18:29:15\n']) {
+  for (const bad of [
+    '2026-11-24T18:29:15', '2026-13-01 00:00:00', '2026-11-24 24:00:00', '2026-11-24 18:29', ' 2026-11-24 18:29:15', '2026-11-24 18:29:15\n',
+    '2026-02-31 00:00:00', '2025-02-29 00:00:00', '2026-04-31 00:00:00', '2026-01-00 00:00:00', '2026-00-10 00:00:00',
+    '0000-01-01 00:00:00', '0999-12-31 23:59:59', '2026-11-24 00:00:60', '2016-12-31 23:59:60', '2026-11-24 00:60:00',
+  ]) {
     t.equal(code(() => parseRequest({ ...nonceReq(), boottime: bad })), ACS_ERROR.BAD_VALUE, JSON.stringify(bad));
   }
 });

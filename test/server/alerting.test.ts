@@ -80,7 +80,7 @@ t.test('which alerts a report raises', async (t) => {
   t.same(reportAlerts({ ...base, before: 'failing', after: 'failing', refusal: { code: '90000020', message: 'm' } }).map((a) => a.type), ['attestation.failed']);
   const pcr = reportAlerts({
     ...base, before: 'never', after: 'failing',
-    pcrinvalid: { reference: 'reference values lab', pcrs: [{ bank: 'sha256', pcr: 4, expected: 'aa', actual: 'bb' }] },
+    pcrinvalid: { reference: 'reference values lab', pcrs: [{ bank: 'sha256', pcr: 4, expected: 'aa', found: 'bb' }] },
   });
   t.match(pcr[0], { type: 'machine.pcrinvalid', summary: /PCR 4 differ from the reference values lab/, details: { pcrs: [{ pcr: 4 }] } });
   const many = Array.from({ length: MAX_LISTED + 5 }, (_, i) => ({ entrynum: i, path: `/p${i}`, reason: 'not allowed by policy P' }));

@@ -66,3 +66,26 @@ t.test('acs-server --help names every command', async (t) => {
   const { stdout } = await run('--help');
   for (const c of ['serve', 'init', 'migrate', 'web']) t.match(stdout, new RegExp(`acs-server ${c}`));
 });
+
+t.test('a numeric option out of bounds exits 2 with one line naming it, before anything starts', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'acs-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const db = join(dir, 'never.db');
+  const cases: [string[], string][] = [
+    [['--max-connections', '0'], 'acs-server: --max-connections must be at least 1, got 0'],
+    [['--read-timeout', 'soon'], 'acs-server: --read-timeout must be a number, got NaN'],
+    [['--port', '70000'], 'acs-server: --port must be from 0 to 65535, got 70000'],
+    [['--max-frame-bytes', '1.5'], 'acs-server: --max-frame-bytes must be a whole number, got 1.5'],
+  ];
+  for (const [args, message] of cases) {
+    const err = await run(...args, '--db', `sqlite:${db}`, '--ca-dir', join(dir, 'none'), '--web-port', '0').then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    t.equal(err?.code, 2, `${args.join(' ')}: exit code 2`);
+    t.equal(err?.stderr, `${message}\n`, `${args.join(' ')}: one line naming the option`);
+  }
+  const web = await run('web', '--stale-after', '0', '--db', `sqlite:${db}`).catch((e: { code: number; stderr: string }) => e);
+  t.match(web, { code: 2, stderr: 'acs-server: --stale-after must be at least 1 h, got 0\n' }, 'acs-server web too');
+  await t.rejects(stat(db), 'no database was created');
+});

@@ -7,7 +7,7 @@ import { ACS_ERROR, AcsError, formatErrorCode } from '../../shared/protocol/erro
 import { decodePayload, encodeFrame, exchange, readOneFrame, type JsonObject } from '../../shared/protocol/frame.js';
 import { type NonceResponse, parseResponse, serializeRequest } from '../../shared/protocol/messages.js';
 import { type Handlers, type ListenerOptions, startListener } from '../../server/listener.js';
-import { resolveServerConfig } from '../../server/config.js';
+import { resolveServerConfig, type ServerConfig } from '../../server/config.js';
 import { ACS_WIRE_DIR, readWireFrame, readWireJson } from '../helpers/acs-wire.js';
 import { readFileSync } from 'node:fs';
 
@@ -50,9 +50,10 @@ async function talk(port: number, send: (s: net.Socket) => void | Promise<void>,
 
 type Teardown = Pick<typeof t, 'teardown'>;
 
-async function start(tt: Teardown, handlers: Handlers, extra: Partial<ListenerOptions> = {}) {
+/** A listener on a free loopback port with the default configuration but for `extra`. */
+async function start(tt: Teardown, handlers: Handlers, extra: Partial<ServerConfig> = {}) {
   const { logger, lines } = captureLogger();
-  const listener = await startListener({ port: 0, host: HOST, handlers, logger, ...extra });
+  const listener = await startListener({ config: resolveServerConfig({ port: 0, host: HOST, ...extra }), handlers, logger });
   tt.teardown(() => listener.close());
   return { listener, lines };
 }
@@ -110,7 +111,7 @@ t.test('validation errors come back with IBM\'s codes', async (t) => {
 });
 
 t.test('frame over the limit: 90000001 and closed, without reading the body', async (t) => {
-  const { listener, lines } = await start(t, handlers, { limits: { maxFrameBytes: 1024 } });
+  const { listener, lines } = await start(t, handlers, { maxFrameBytes: 1024 });
   const quote = readWireFrame('quote-request-full');
   const r = await talk(listener.port, (s) => { s.write(quote); });
   t.equal(r.response?.error, '90000001');
@@ -143,7 +144,7 @@ t.test('a command with no handler is unknown', async (t) => {
 });
 
 t.test('read timeout closes a slow client; idle timeout a silent one', async (t) => {
-  const { listener, lines } = await start(t, handlers, { limits: { readTimeoutMs: 400, idleTimeoutMs: 250 } });
+  const { listener, lines } = await start(t, handlers, { readTimeoutMs: 400, idleTimeoutMs: 250 });
   const frame = readWireFrame('nonce-request');
   const t0 = Date.now();
   // One byte every 100 ms: never idle for 250 ms, but the whole frame would take 12 s.
@@ -179,7 +180,7 @@ t.test('a client that half-closes after its request still gets the response', as
 
 t.test('max connections: the N+1th is refused with an error frame, the first N complete', async (t) => {
   const N = 3;
-  const { listener, lines } = await start(t, handlers, { limits: { maxConnections: N } });
+  const { listener, lines } = await start(t, handlers, { maxConnections: N });
   const held: net.Socket[] = [];
   for (let i = 0; i < N; i++) {
     const s = net.connect({ host: HOST, port: listener.port });
@@ -235,7 +236,7 @@ t.test('verbose logs the frames in the same single line, with secrets redacted',
 
 t.test('close() stops accepting and drops connections waiting for a request', async (t) => {
   const { logger } = captureLogger();
-  const listener = await startListener({ port: 0, host: HOST, handlers, logger });
+  const listener = await startListener({ config: resolveServerConfig({ port: 0, host: HOST }), handlers, logger });
   const idle = net.connect({ host: HOST, port: listener.port });
   idle.on('error', () => {});
   const idleClosed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
@@ -247,7 +248,7 @@ t.test('close() stops accepting and drops connections waiting for a request', as
 });
 
 t.test('refusals are capped too: beyond them, connections are dropped without a frame', async (t) => {
-  const { listener, lines } = await start(t, handlers, { limits: { maxConnections: 1, lingerMs: 5000 } });
+  const { listener, lines } = await start(t, handlers, { maxConnections: 1, lingerMs: 5000 });
   const held = net.connect({ host: HOST, port: listener.port });
   held.on('error', () => {});
   for (let i = 0; i < 100 && listener.connections < 1; i++) await sleep(10);
@@ -262,15 +263,17 @@ t.test('refusals are capped too: beyond them, connections are dropped without a 
   held.destroy();
 });
 
-t.test('server config: documented defaults, overrides, positive limits only', async (t) => {
-  const c = resolveServerConfig({ port: 0, limits: { maxConnections: 5 }, events: { maxImaEvents: 10 } });
+t.test('server config: documented defaults, overrides, bounds named by their flag', async (t) => {
+  const c = resolveServerConfig({ port: 0, maxConnections: 5, maxImaEvents: 10 });
   t.match(c, {
     host: '0.0.0.0', port: 0, verbose: false,
-    limits: { maxFrameBytes: 16 * 1024 * 1024, readTimeoutMs: 60_000, idleTimeoutMs: 15_000, maxConnections: 5 },
-    events: { maxEvents: 1024, maxImaEvents: 10, maxEventBytes: 1024 * 1024 },
+    maxFrameBytes: 16 * 1024 * 1024, readTimeoutMs: 60_000, idleTimeoutMs: 15_000, maxConnections: 5,
+    maxEvents: 1024, maxImaEvents: 10, maxEventBytes: 1024 * 1024,
+    webHost: '127.0.0.1', webPort: 8080, staleAfterMs: 24 * 3_600_000,
   });
   t.equal(resolveServerConfig().port, 2323);
-  t.throws(() => resolveServerConfig({ limits: { maxConnections: 0 } }), RangeError);
-  t.throws(() => resolveServerConfig({ events: { maxEventBytes: 1.5 } }), RangeError);
-  t.throws(() => resolveServerConfig({ port: 70000 }), RangeError);
+  t.throws(() => resolveServerConfig({ maxConnections: 0 }), { name: 'ConfigError', message: '--max-connections must be at least 1, got 0' });
+  t.throws(() => resolveServerConfig({ maxEventBytes: 1.5 }), { name: 'ConfigError', message: /^--max-event-bytes must be a whole number/ });
+  t.throws(() => resolveServerConfig({ port: 70000 }), { name: 'ConfigError', message: '--port must be from 0 to 65535, got 70000' });
+  t.throws(() => resolveServerConfig({ readTimeoutMs: 0 }), { message: '--read-timeout must be at least 0.001 s, got 0' });
 });

@@ -2,11 +2,12 @@
  * Reference-value policies as plain values: Keylime runtime policy parsing
  * and its errors, sha256sum allow-lists, exclude lists, the IMA check (a
  * missing digest names exactly that entry, excludes skip, ima-buf keyrings),
- * and reference PCR values against a report's PCRs.
+ * and reference PCR values as the banks the PCR comparison takes.
  */
 import t from 'tap';
 import { checkImaPolicy, compileImaPolicy, type ImaEntryFacts } from '../../server/policy/ima-policy-check.js';
-import { referenceDepartures, referenceFromWhitelist } from '../../server/policy/reference-values.js';
+import { referenceFromWhitelist, referencePcrBanks } from '../../server/policy/reference-values.js';
+import { pcrDepartures } from '../../shared/tpm/pcr-banks.js';
 import {
   PolicyFormatError, excludeMatcher, parseAllowList, parseExcludeList, parseKeylimePolicy, parseRuntimePolicyFile, withExcludes,
 } from '../../server/policy/runtime-policy.js';
@@ -97,11 +98,13 @@ t.test('reference values: each departing PCR with both values', async (t) => {
   const ref = referenceFromWhitelist(banks, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'white list of a.test');
   t.same(Object.keys(ref.pcrs.sha256!), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], 'firmware PCRs only');
   t.notOk(ref.pcrs.sha1, 'no empty bank');
-  t.same(referenceDepartures(ref, banks), []);
+  const firmware = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  t.same(pcrDepartures(banks, referencePcrBanks(ref), firmware), []);
+  t.equal(referencePcrBanks(ref).sha256[10], null, 'PCR 10 is not a reference value');
   const other = { ...banks, sha256: banks.sha256.map((v, p) => (p === 4 || p === 7 ? H('f') : v)) };
-  t.same(referenceDepartures(ref, other), [
-    { bank: 'sha256', pcr: 4, expected: H('4'), actual: H('f') },
-    { bank: 'sha256', pcr: 7, expected: H('7'), actual: H('f') },
+  t.same(pcrDepartures(other, referencePcrBanks(ref), firmware), [
+    { bank: 'sha256', pcr: 4, expected: H('4'), found: H('f') },
+    { bank: 'sha256', pcr: 7, expected: H('7'), found: H('f') },
   ]);
   t.throws(() => referenceFromWhitelist({ sha256: Array(24).fill(null), sha1: Array(24).fill(null) }, [0], 'empty'), PolicyFormatError);
 });

@@ -41,7 +41,7 @@ ${d.log.events.length === 0 ? html`<p>${badge('none', 'no firmware events stored
 ${secureBootSection(d.log.secureBoot, d.log.decodeError)}
 <h2>Events (${d.log.events.length})</h2>
 <table id="events"><thead><tr><th class="num">#</th><th class="num">PCR</th><th>Type</th><th>Digests</th><th>Event data</th></tr></thead><tbody>
-${d.log.events.map((e) => html`<tr data-entry="${e.entrynum}"><td class="num">${e.entrynum}</td><td class="num">${e.pcrindex}</td><td>${e.eventtype}</td>
+${d.log.events.map((e) => html`<tr id="event-${e.entrynum}" data-entry="${e.entrynum}"><td class="num">${e.entrynum}</td><td class="num">${e.pcrindex}</td><td>${e.eventtype}</td>
 <td>${e.digests.map((g) => html`<div>${g.alg}: ${hash(g.digest)}</div>`)}</td>
 <td class="wrap">${e.event}<details><summary>raw</summary><code class="hash">${e.raw}</code></details></td></tr>`)}
 </tbody></table>`}`;

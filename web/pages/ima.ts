@@ -48,7 +48,7 @@ ${d.boots.map((b) => html`<tr><td><a href="${links.imalog(host, { boot: bootPara
 </form>
 <h2>Boot ${d.boot?.boottime ?? 'not reported'}</h2>
 ${d.page.items.length === 0 ? html`<p id="empty">No entries match.</p>` : html`<table id="ima"><thead><tr><th class="num">#</th><th>File</th><th>Template</th><th>File hash</th><th>Status</th></tr></thead><tbody>
-${d.page.items.map((e) => html`<tr data-entry="${e.entrynum}"><td class="num">${e.entrynum}</td><td class="wrap">${e.filename}</td><td>${e.template}</td><td>${hash(e.filehash)}</td>
+${d.page.items.map((e) => html`<tr id="entry-${e.entrynum}" data-entry="${e.entrynum}"><td class="num">${e.entrynum}</td><td class="wrap">${e.filename}</td><td>${e.template}</td><td>${hash(e.filehash)}</td>
 <td>${statusBadges(e)}<details><summary>raw</summary><code class="hash">${e.imaEntry}</code></details></td></tr>`)}
 </tbody></table>`}
 ${d.page.searchedThrough !== null ? html`<p class="muted" id="searched">Searched through entry ${d.page.searchedThrough}; the next page searches on.</p>` : ''}

@@ -1,0 +1,2 @@
+ALTER TABLE `machines` ADD `enrolled_ek_fingerprint` char(64) GENERATED ALWAYS AS ((case when `enrolled` is null then null else rtrim(`ek_fingerprint`) end)) STORED;--> statement-breakpoint
+ALTER TABLE `machines` ADD CONSTRAINT `machines_enrolled_ek_uq` UNIQUE(`enrolled_ek_fingerprint`);

@@ -1,0 +1,2 @@
+ALTER TABLE `machines` ADD `enrolled_ek_fingerprint` text GENERATED ALWAYS AS ((case when "enrolled" is null then null else rtrim("ek_fingerprint") end)) VIRTUAL;--> statement-breakpoint
+CREATE UNIQUE INDEX `machines_enrolled_ek_uq` ON `machines` (`enrolled_ek_fingerprint`);
