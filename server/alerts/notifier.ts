@@ -19,7 +19,7 @@ import type { ServerConfig } from '../config.js';
 /** The alerting part of the server configuration (server/config.ts). */
 export type AlertConfig = Pick<
   ServerConfig,
-  'notifyWebhooks' | 'notifySecret' | 'notifySyslog' | 'notifyTimeoutMs' | 'publicUrl' | 'staleAfterMs' | 'webHost' | 'webPort'
+  'notifyWebhooks' | 'notifySecret' | 'notifySyslog' | 'notifyTimeoutMs' | 'publicUrl' | 'staleAfterMs' | 'webHost' | 'webPort' | 'webTlsCert'
 >;
 
 /** A configuration mistake in the alert options, said before the server starts. */
@@ -50,7 +50,7 @@ export class Notifier {
     };
     this.stale = new StaleWatch(driver, { raise, reportRef: (id) => this.reportRef(id) }, config.staleAfterMs, STALE_CHECK_MS, logger, now);
     const host = config.webHost.includes(':') ? `[${config.webHost}]` : config.webHost;
-    this.reportBaseUrl = (config.publicUrl ?? `http://${host}:${config.webPort}`).replace(/\/+$/, '');
+    this.reportBaseUrl = (config.publicUrl ?? `${config.webTlsCert ? 'https' : 'http'}://${host}:${config.webPort}`).replace(/\/+$/, '');
   }
 
   private readonly reportBaseUrl: string;
