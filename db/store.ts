@@ -115,6 +115,10 @@ export interface AttestationRow {
   /** Error code (8 hex digits) and reason when the quote was refused. */
   errorCode: string | null;
   errorMessage: string | null;
+  /** The verdict's one-sentence diagnosis. */
+  diagnosis: string | null;
+  /** The verdict as JSON (db/report-verdict.ts); null for a pending nonce or a report stored before verdicts were kept. */
+  verdict: string | null;
   /** IMA entries of this boot, up to this report, an assigned runtime policy did not allow; null when none judged it. */
   policyViolations: number | null;
 }
@@ -127,7 +131,8 @@ export type AttestationPatch = Partial<
   Pick<
     AttestationRow,
     | 'quote' | 'quoted' | 'pcrs' | 'pcrschanged' | 'pcrinvalid' | 'quoteverified' | 'logverified' | 'logentries'
-    | 'imaevents' | 'imaver' | 'imasigver' | 'badimalog' | 'resetCount' | 'restartCount' | 'errorCode' | 'errorMessage' | 'newBoot' | 'policyViolations'
+    | 'imaevents' | 'imaver' | 'imasigver' | 'badimalog' | 'resetCount' | 'restartCount' | 'errorCode' | 'errorMessage' | 'newBoot'
+    | 'diagnosis' | 'verdict' | 'policyViolations'
   >
 >;
 
@@ -146,6 +151,8 @@ export interface BiosEventRow {
   eventtype: string;
   /** Printable event data. */
   event: string;
+  /** Evidence of a refused quote: never part of the machine's accepted chain. */
+  refused: boolean;
 }
 
 export interface ImaEventRow {
@@ -165,6 +172,20 @@ export interface ImaEventRow {
   nosig: boolean;
   nokey: boolean;
   badsig: boolean;
+  /** Evidence of a refused quote: never part of the machine's accepted chain. */
+  refused: boolean;
+}
+
+/** A firmware event of the accepted chain as the diagnosis compares it. */
+export type AcceptedFirmwareEvent = Pick<BiosEventRow, 'entrynum' | 'pcrindex' | 'eventtype' | 'pcrsha1' | 'pcrsha256'>;
+
+/** A request that is no host's evidence (security_events). */
+export interface SecurityEventRow {
+  timestamp: Date;
+  /** e.g. forged_quote. */
+  kind: string;
+  hostname: string | null;
+  detail: string;
 }
 
 /** What deciding a machine's state reads of its previous report (db/queries.ts reportState). */
@@ -195,6 +216,12 @@ export interface StoreTx {
 
   insertBiosEvents(rows: BiosEventRow[]): Promise<void>;
   insertImaEvents(rows: ImaEventRow[]): Promise<void>;
+  /** The events of `pcrs` in the newest accepted firmware log of a machine before an attestation. */
+  acceptedFirmwareEvents(machineId: number, beforeId: number, pcrs: readonly number[]): Promise<AcceptedFirmwareEvent[]>;
+  /** Deletes the evidence of all but the newest `keep` refused reports of a machine. */
+  pruneRefusedEvidence(machineId: number, keep: number): Promise<void>;
+  /** Inserts a security event and deletes all but the newest `keep`. */
+  insertSecurityEvent(e: SecurityEventRow, keep: number): Promise<void>;
 
   /** Alerts to deliver once this transaction commits (db/alert-outbox.ts). */
   insertAlerts(rows: readonly NewOutboxRow[]): Promise<void>;
@@ -239,6 +266,8 @@ export interface Store {
   machineState(hostname: string): Promise<MachineState | undefined>;
   /** One INSERT on its own, atomic without a transaction around it. */
   insertAttestation(a: NewAttestation): Promise<number>;
+  /** Deletes a machine's pending nonces older than its newest `keep` (an issued nonce retires the oldest). */
+  retirePendingNonces(machineId: number, keep: number): Promise<void>;
   getAttestation(id: number): Promise<AttestationRow | undefined>;
   close(): Promise<void>;
 }

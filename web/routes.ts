@@ -6,6 +6,8 @@
 import { apiBiosLog, apiImaLog } from './api/logs.js';
 import { apiMachine, apiMachines } from './api/machines.js';
 import { apiReport, apiReports } from './api/reports.js';
+import { apiReportEvents } from './api/report-events.js';
+import { apiSecurityEvents } from './api/security-events.js';
 import { accountPage } from './auth/login-pages.js';
 import { apiFile, apiSearchFirmware, apiSearchIma } from './api/search.js';
 import { compareBootsPage, compareMachinesPage } from './pages/compare.js';
@@ -66,6 +68,8 @@ export const ROUTES: readonly Route[] = [
   route('/api/machines/:hostname/imalog', apiImaLog),
   route('/api/reports', apiReports),
   route('/api/reports/:id', apiReport),
+  route('/api/reports/:id/events', apiReportEvents),
+  route('/api/security-events', apiSecurityEvents, { admin: true }),
   route('/api/search/ima', apiSearchIma),
   route('/api/search/firmware', apiSearchFirmware),
   route('/api/files', apiFile),

@@ -87,3 +87,19 @@ export function stateChanged(hostname: string, before: MachineState, after: Mach
     ...(dedupeKey ? { dedupeKey } : {}),
   };
 }
+
+/**
+ * A quote that does not verify with the host's AK (a security event, not the
+ * host's report): at most one alert a minute per host, its id derived from
+ * the host and the minute, so a flood of forgeries is one alert.
+ */
+export function forgedQuoteAlert(hostname: string, detail: string, now: Date): AlertInput {
+  const minute = now.toISOString().slice(0, 16);
+  return {
+    type: 'security.forged_quote',
+    hostname,
+    summary: `${hostname}: a quote whose signature does not verify with the enrolled AK was refused`,
+    details: { reason: detail, minute },
+    dedupeKey: `security.forged_quote:${hostname}:${minute}`,
+  };
+}

@@ -5,7 +5,7 @@
  * firmware log on a new boot and the IMA entries the server has not seen.
  */
 import { performance } from 'node:perf_hooks';
-import { exchange } from '../../shared/protocol/frame.js';
+import { exchange } from '../../client/exchange.js';
 import { parseResponse, serializeRequest, type Command, type Request, type ResponseMap } from '../../shared/protocol/messages.js';
 import { encodeFirmwareWireEvents } from '../../shared/eventlog/firmware-wire.js';
 import { hashAlgId } from '../../shared/tpm/constants.js';

@@ -13,6 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { extendLogs } from '../../client/extend.js';
 import { PolicySql } from '../../db/policy-store.js';
+import { decodeReportVerdict } from '../../db/report-verdict.js';
 import { SqlForensics } from '../../db/forensics-sql.js';
 import { storeDriver } from '../../db/web-queries.js';
 import { iterateImaBinaryLog } from '../../shared/eventlog/ima-event.js';
@@ -77,6 +78,13 @@ t.test('a Keylime policy missing one digest names exactly that entry and fails t
   const report = await host.lastAttestation();
   t.match(report, { errorCode: null, quoteverified: true, logverified: true, policyViolations: 1 }, 'accepted, one entry not allowed');
   t.equal(await stateOf('violating.test'), 'failing');
+  const diagnosis = decodeReportVerdict(report.verdict)!.diagnosis;
+  t.same(
+    diagnosis.imaEntries.filter((e) => /not allowed by policy/.test(e.reason)),
+    [{ entrynum: missing.entrynum, reason: `not allowed by policy missing-one: ${missing.path} is not in the policy` }],
+    "the report's diagnosis.imaEntries names exactly that entry",
+  );
+  t.match(decodeReportVerdict(report.verdict)!.checks.find((c) => c.name === 'ima-policy'), { result: 'fail' });
   const [alert] = await receiver.waitFor((r) => r.alert.type === 'policy.violation' && r.alert.hostname === 'violating.test');
   t.ok(hmacMatches(Buffer.from(secret), alert!.raw, alert!.signature), 'signed');
   t.same(alert!.alert.details, {

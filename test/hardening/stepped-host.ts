@@ -6,7 +6,8 @@
  * row by nonce. Built from the benchmark's software TPM and synthetic logs
  * (test/bench); enrollment is BenchHost's.
  */
-import { exchange, exchangeFrame, encodeFrame } from '../../shared/protocol/frame.js';
+import { encodeFrame } from '../../shared/protocol/frame.js';
+import { exchange, exchangeFrame } from '../../client/exchange.js';
 import { parseResponse, serializeRequest, type NonceResponse, type QuoteRequest } from '../../shared/protocol/messages.js';
 import { encodeFirmwareWireEvents } from '../../shared/eventlog/firmware-wire.js';
 import { hashAlgId } from '../../shared/tpm/constants.js';

@@ -327,7 +327,8 @@ interface Snapshot {
   ima: number;
 }
 async function snapshot(): Promise<Snapshot> {
-  const [counts] = await storeDriver(server.store).all('SELECT (SELECT COUNT(*) FROM bioslog) AS bios, (SELECT COUNT(*) FROM imalog) AS ima');
+  // The accepted chain: a refused quote's events are kept as evidence apart from it (refused = 1).
+  const [counts] = await storeDriver(server.store).all('SELECT (SELECT COUNT(*) FROM bioslog WHERE refused = 0) AS bios, (SELECT COUNT(*) FROM imalog WHERE refused = 0) AS ima');
   return { machines: await machineRows(server.store), bios: Number(counts!.bios), ima: Number(counts!.ima) };
 }
 const othersOf = (s: Snapshot) => s.machines.filter((m) => m.hostname !== host.hostname);

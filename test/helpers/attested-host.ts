@@ -23,7 +23,8 @@ import { SqlStore } from '../../db/sql-store.js';
 import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow } from '../../db/store.js';
 import type { SqlRow, SqlValue } from '../../db/driver.js';
 import { AcsError } from '../../shared/protocol/errors.js';
-import { decodePayload, exchange, exchangeFrame, type JsonObject } from '../../shared/protocol/frame.js';
+import { decodePayload, type JsonObject } from '../../shared/protocol/frame.js';
+import { exchange, exchangeFrame } from '../../client/exchange.js';
 import { parseResponse, serializeRequest, type NonceResponse } from '../../shared/protocol/messages.js';
 import { iterateImaBinaryLog } from '../../shared/eventlog/ima-event.js';
 import { encodeImaWireEvent } from '../../shared/eventlog/ima-wire.js';
@@ -262,9 +263,9 @@ export class AttestedHost {
     return rows.map((r) => imaEventCodec.decode(r));
   }
 
-  /** Every IMA row of this host, in insertion order. */
+  /** Every IMA row of this host's accepted chain, in insertion order. */
   async allImaRows(): Promise<ImaEventRow[]> {
-    const rows = await query(this.server, `SELECT ${imaEventCodec.select()} FROM imalog WHERE hostname = ? ORDER BY id`, [this.hostname]);
+    const rows = await query(this.server, `SELECT ${imaEventCodec.select()} FROM imalog WHERE hostname = ? AND refused = 0 ORDER BY id`, [this.hostname]);
     return rows.map((r) => imaEventCodec.decode(r));
   }
 }
