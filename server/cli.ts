@@ -69,9 +69,10 @@ await yargs(hideBin(process.argv))
       withOptions(y, WEB),
     async (argv) => {
       const config = configFromArgv(argv, WEB);
+      const webOptions = webServerOptions(config);
       const logger = createLogger({ name: 'acs-web' });
       const store = await openStore(config.db, process.env);
-      const web = await startWebServer({ ...webServerOptions(config), store, logger });
+      const web = await startWebServer({ ...webOptions, store, logger });
       logger.info({ url: web.url }, 'web UI ready');
       stopOnSignal(async () => {
         await web.close();
