@@ -12,11 +12,15 @@ import { enrollCert, enrollRequest } from './enrollment.js';
 import { startListener, type Handlers, type Listener } from './listener.js';
 import { issueNonce } from './nonce.js';
 import { RememberedAks } from './remembered-aks.js';
+import { SecurityEvents } from './security-events.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { verifyQuote } from './quote.js';
 import { TrustStore } from './trust-store.js';
 import type { ServerConfig } from './config.js';
 import { ImaKeyring } from '../shared/eventlog/ima-signature.js';
+import { Notifier } from './alerts/notifier.js';
+import type { DeliveryTiming } from './alerts/delivery-worker.js';
+import { PolicyCache } from './policy/policy-cache.js';
 
 /** The vendor EK roots shipped in certificates/, found from src and dist alike. */
 export const VENDOR_ROOTS_DIR = fileURLToPath(new URL('../../certificates/tpm-vendors/', import.meta.url)).replace(
@@ -31,6 +35,8 @@ export interface ServerOptions {
   store?: Store;
   /** Leave out the shipped vendor roots (tests that need an exact trust store). */
   noVendorRoots?: boolean;
+  /** Alert delivery timing beyond --notify-timeout (tests retry faster). */
+  alertTiming?: Partial<DeliveryTiming>;
   logger: Logger;
   now?: () => Date;
 }
@@ -64,6 +70,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const imaKeys = await ImaKeyring.fromFiles(config.imaKeyFiles);
   const store = opts.store ?? (await openStore(config.db, process.env, { create: true }));
   await auditStoredHostnames(store, opts.logger);
+  const now = opts.now ?? (() => new Date());
+  const notifier = await Notifier.create(store, config, opts.alertTiming ?? {}, opts.logger, now).catch(async (e) => {
+    if (!opts.store) await store.close();
+    throw e;
+  });
   const context: ServerContext = {
     store,
     trust,
@@ -74,7 +85,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     allowReenroll: config.allowReenroll,
     challengeTtlMs: config.challengeTtlMs,
     nonceTtlMs: config.nonceTtlMs,
-    now: opts.now ?? (() => new Date()),
+    keepRefused: config.keepRefused,
+    securityEvents: new SecurityEvents(store, now, notifier),
+    notifier,
+    policies: new PolicyCache(),
+    staleAfterMs: config.staleAfterMs,
+    now,
   };
   const handlers: Handlers = {
     enrollrequest: (req) => withStoreErrors(enrollRequest(req, context)),
@@ -86,13 +102,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ? undefined
     : { port: config.tlsPort, cert: await readFile(config.tlsCert!), key: await readFile(config.tlsKey!) };
   const listener = await startListener({ config, handlers, logger: opts.logger, tls });
-  opts.logger.info({ port: listener.port, tlsPort: listener.tlsPort, trustedCas: trust.size, db: store.dialect }, 'acs-server ready');
+  notifier.start();
+  opts.logger.info({ port: listener.port, tlsPort: listener.tlsPort, trustedCas: trust.size, db: store.dialect, alertSinks: notifier.sinkNames }, 'acs-server ready');
   return {
     port: listener.port,
     context,
     listener,
     async close() {
       await listener.close();
+      await notifier.close();
       if (!opts.store) await store.close();
     },
   };

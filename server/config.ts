@@ -105,6 +105,7 @@ export const OPTIONS = {
   maxEvents: { kind: 'int', flag: 'max-events', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxEvents, min: 1, describe: 'most firmware events per quote' },
   maxImaEvents: { kind: 'int', flag: 'max-ima-events', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxImaEvents, min: 1, describe: 'most IMA events per quote' },
   maxEventBytes: { kind: 'int', flag: 'max-event-bytes', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxEventBytes, min: 1, max: 64 * MIB, describe: 'largest single event in bytes' },
+  keepRefused: { kind: 'int', flag: 'keep-refused', group: 'attest', default: 20, min: 0, describe: 'refused reports per machine whose firmware and IMA events are kept as evidence' },
   verbose: { kind: 'boolean', flag: 'verbose', group: 'attest', default: false, describe: 'log every request and response frame (secrets redacted)' },
   webPort: { kind: 'int', flag: 'web-port', group: 'web', default: 8080, min: 0, max: 65535, describe: 'port of the web UI and JSON API (with serve, 0 disables it)' },
   webHost: { kind: 'string', flag: 'web-host', group: 'web', default: '127.0.0.1', describe: 'address the web UI listens on' },
@@ -115,6 +116,11 @@ export const OPTIONS = {
   webProxyUserHeader: { kind: 'string?', flag: 'web-proxy-user-header', group: 'web', describe: 'header in which the trusted proxy names the user, e.g. X-Forwarded-User' },
   webTlsCert: { kind: 'string?', flag: 'web-tls-cert', group: 'web', describe: 'serve the web UI over HTTPS with this certificate chain (PEM file)' },
   webTlsKey: { kind: 'string?', flag: 'web-tls-key', group: 'web', describe: 'private key (PEM file) of --web-tls-cert' },
+  notifyWebhooks: { kind: 'strings', flag: 'notify-webhook', group: 'attest', default: [], describe: 'POST each alert, signed, to this URL (repeatable)' },
+  notifySecret: { kind: 'string?', flag: 'notify-secret', group: 'attest', describe: 'file holding the HMAC-SHA256 key of the X-ACS-Signature header (needed with --notify-webhook)' },
+  notifySyslog: { kind: 'string?', flag: 'notify-syslog', group: 'attest', describe: 'send alerts to syslog as RFC 5424: /dev/log when given no value, a socket path, or udp:HOST:PORT' },
+  notifyTimeoutMs: { kind: 'int', flag: 'notify-timeout', group: 'attest', unit: SECONDS, default: 10_000, min: 1, describe: 'how long one alert delivery may take' },
+  publicUrl: { kind: 'string?', flag: 'public-url', group: 'attest', describe: 'base URL of the web UI that alerts link reports under (default http(s)://WEB_HOST:WEB_PORT)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;

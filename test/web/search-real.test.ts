@@ -246,7 +246,7 @@ t.test('fleet search and compare over real attestations (swtpm, MariaDB)', async
     const extra = (m: typeof alphaRow, reportId: number, entrynum: number): ImaEventRow => ({
       machineId: m.id, attestationId: reportId, hostname: m.hostname, boottime: BOOT2, timestamp: new Date(), entrynum, imaEntry: '00',
       filename: `/var/inserted-${entrynum}`, template: 'ima-ng', filehash: `sha256:${fileDigest(`inserted ${entrynum}`)}`,
-      badevent: false, nosig: true, nokey: false, badsig: false,
+      badevent: false, nosig: true, nokey: false, badsig: false, refused: false,
     });
     const seen: string[] = [];
     let cursor: string | null = '';
