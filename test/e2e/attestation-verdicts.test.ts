@@ -171,6 +171,7 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
     t.equal(events.length, FORGED, 'each is a security event');
     t.ok(events.every((e) => e.kind === 'forged_quote' && e.hostname === host.hostname));
     t.equal((await web.get('/api/security-events')).json.items.length, FORGED, 'visible through the API');
+    t.equal([...(await web.get('/security-events')).text.matchAll(/<code>forged_quote<\/code>/g)].length, FORGED, 'and the security events page');
     const pending = reportsBefore.find((r) => r.nonce === issued[0]!.nonce.toString('hex'))!;
     t.equal((await web.get(`/api/reports/${pending.id}`)).json.nonce, null, 'a pending nonce is not shown by the API');
     t.notMatch((await web.get(`/reports/${pending.id}`)).text, pending.nonce, 'nor by the report page');
