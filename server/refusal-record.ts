@@ -6,8 +6,9 @@
  * verdict, and its firmware and IMA events are kept as evidence, marked
  * refused, apart from the machine's accepted chain. The evidence of all but
  * the newest `--keep-refused` refused reports of the machine is pruned in
- * the same transaction. Machine state changes only when the TPM's signed
- * counters prove a reset.
+ * the same transaction, as are its alerts (attestation.failed, and the
+ * state change). Machine state changes only when the TPM's signed counters
+ * prove a reset.
  */
 import type { Logger } from 'pino';
 import type { AttestationPatch } from '../db/store.js';
@@ -19,6 +20,8 @@ import { biosRows, imaRows } from './evidence-rows.js';
 import { nameFirmwareEvents } from './firmware-suspects.js';
 import type { CheckedFirmwareLog, CheckedImaEvents } from './verify/evidence.js';
 import type { Verdict } from './verify/verdict.js';
+import { reportState } from '../db/queries.js';
+import { reportAlerts } from './alerts/report-alerts.js';
 
 export interface Refused {
   hostname: string;
@@ -52,6 +55,7 @@ export async function recordRefusal(ctx: ServerContext, r: Refused, err: AcsErro
       const named = verdict && (await nameFirmwareEvents(tx, m.id, a.id, r.firmware, verdict));
       const stored = named ? reportVerdict(named) : edgeVerdict(err);
       const now = ctx.now();
+      const before = reportState(await tx.lastReport(m.id, a.id), ctx.staleAfterMs, now);
       const patch: AttestationPatch = {
         quote: r.quoteRecord,
         quoted: now,
@@ -71,8 +75,11 @@ export async function recordRefusal(ctx: ServerContext, r: Refused, err: AcsErro
       }
       await tx.pruneRefusedEvidence(m.id, ctx.keepRefused);
       if (named?.refusal?.reason === 'tpm-reset') await tx.updateMachine(m.id, { imaevents: null, imapcr: null, imapcrSha1: null });
+      const refusal = { code: patch.errorCode!, message: err.message, diagnosis: stored.diagnosis };
+      await ctx.notifier.raise(tx, reportAlerts({ hostname: m.hostname, report: ctx.notifier.reportRef(a.id), before, after: 'failing', refusal }));
       log.info({ hostname: m.hostname, attestation: a.id, refused: patch.errorCode, diagnosis: patch.diagnosis }, 'refused quote recorded');
     });
+    ctx.notifier.committed();
   } catch (e) {
     log.warn({ err: e }, 'could not record the refused quote');
   }

@@ -13,6 +13,7 @@ import { apiFile, apiSearchFirmware, apiSearchIma } from './api/search.js';
 import { compareBootsPage, compareMachinesPage } from './pages/compare.js';
 import { searchPage } from './pages/search.js';
 import { securityEventsPage } from './pages/security-events.js';
+import { tokensPage } from './pages/tokens.js';
 import type { Handler } from './context.js';
 import { firmwarePage } from './pages/firmware.js';
 import { imaPage } from './pages/ima.js';
@@ -51,6 +52,7 @@ export const ROUTES: readonly Route[] = [
   route('/static/style.css', stylesheet, { public: true }),
   route('/favicon.ico', favicon, { public: true }),
   route(links.account(), accountPage),
+  route(links.tokens(), tokensPage, { methods: ['POST'], admin: true }),
   route('/machines', machinesPage),
   route('/machines/:hostname', machinePage),
   route('/machines/:hostname/ek.pem', certificatePem('ek')),

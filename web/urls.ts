@@ -49,6 +49,7 @@ export const links = {
   account: () => '/account',
   login: () => '/login',
   logout: () => '/logout',
+  tokens: () => '/admin/tokens',
   machines: (params: Record<string, QueryValue> = {}) => withQuery('/machines', params),
   machine: (hostname: string) => `/machines/${seg(hostname)}`,
   certificatePem: (hostname: string, which: 'ek' | 'ak') => `/machines/${seg(hostname)}/${which}.pem`,
