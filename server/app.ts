@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { auditHostnames, describeHostnameReport } from '../db/hostname-audit.js';
@@ -97,9 +98,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     nonce: (req) => withStoreErrors(issueNonce(req, context)),
     quote: (req, rc) => withStoreErrors(verifyQuote(req, rc.raw, context, rc.log)),
   };
-  const listener = await startListener({ config, handlers, logger: opts.logger });
+  const tls = config.tlsPort === undefined
+    ? undefined
+    : { port: config.tlsPort, cert: await readFile(config.tlsCert!), key: await readFile(config.tlsKey!) };
+  const listener = await startListener({ config, handlers, logger: opts.logger, tls });
   notifier.start();
-  opts.logger.info({ port: listener.port, trustedCas: trust.size, db: store.dialect, alertSinks: notifier.sinkNames }, 'acs-server ready');
+  opts.logger.info({ port: listener.port, tlsPort: listener.tlsPort, trustedCas: trust.size, db: store.dialect, alertSinks: notifier.sinkNames }, 'acs-server ready');
   return {
     port: listener.port,
     context,

@@ -12,6 +12,7 @@ import { accountPage } from './auth/login-pages.js';
 import { apiFile, apiSearchFirmware, apiSearchIma } from './api/search.js';
 import { compareBootsPage, compareMachinesPage } from './pages/compare.js';
 import { searchPage } from './pages/search.js';
+import { securityEventsPage } from './pages/security-events.js';
 import { tokensPage } from './pages/tokens.js';
 import { alertsPage } from './pages/admin-alerts.js';
 import { policiesPage, policyPage } from './pages/admin-policies.js';
@@ -69,6 +70,7 @@ export const ROUTES: readonly Route[] = [
   route('/reports', reportsPage),
   route('/reports/:id', reportPage),
   route('/reports/:id/quote.json', quoteDownload),
+  route('/security-events', securityEventsPage, { admin: true }),
   route('/api/machines', apiMachines),
   route('/api/machines/:hostname', apiMachine),
   route('/api/machines/:hostname/bioslog', apiBiosLog),

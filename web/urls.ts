@@ -70,6 +70,7 @@ export const links = {
   reports: (q: ReportQuery = {}) => withQuery('/reports', { ...q }),
   report: (id: number) => `/reports/${id}`,
   quoteJson: (id: number) => `/reports/${id}/quote.json`,
+  securityEvents: (cursor?: string) => withQuery('/security-events', { cursor }),
   /** An IMA entry stored with one report (accepted or refused): the page of that report's entries starting at it. */
   reportImaEntry: (hostname: string, attestation: number, entrynum: number) =>
     `${withQuery(`/machines/${seg(hostname)}/imalog`, { attestation, cursor: imaPageAt(entrynum) })}#entry-${entrynum}`,
