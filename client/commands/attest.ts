@@ -14,7 +14,7 @@ import { bootTime, defaultUserid } from '../identity.js';
 import { withRetries, AttemptsError } from '../retry.js';
 import { acquireRunLock } from '../run-lock.js';
 import {
-  clientLogger, configOption, explain, hostSettings, jsonOption, requireServer, retriesOption, rootError, stateDirOption, serverOption, tpmOption, wholeNumber,
+  clientLogger, configOption, explain, hostSettings, jsonOption, requireServer, retriesOption, rootError, stateDirOption, serverOption, tlsCaOption, tlsOption, tpmOption, wholeNumber,
   type HostArgs,
 } from './common.js';
 
@@ -63,6 +63,8 @@ export const attestCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option('server', serverOption)
+      .option('tls', tlsOption)
+      .option('tls-ca', tlsCaOption)
       .option('tpm', tpmOption)
       .option('hostname', { type: 'string', describe: 'name to attest as (client.conf "hostname", default: the enrolled name)' })
       .option('state-dir', stateDirOption)
