@@ -2,10 +2,13 @@ import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
+import type { ServerEndpoint } from './server-address.js';
+import { frameParts } from '../shared/protocol/frame.js';
 import { exchange, exchangeFrame, type ExchangeOptions } from './exchange.js';
 import { parseResponse, serializeRequest, type NonceResponse } from '../shared/protocol/messages.js';
+import { QuoteRequestWriter } from '../shared/protocol/quote.js';
 import { unmarshalPcrSelection } from '../shared/tpm/pcr-selection.js';
-import type { HashAlg } from '../shared/tpm/constants.js';
+import { hashAlgId, type HashAlg } from '../shared/tpm/constants.js';
 import { parseFirmwareLog } from '../shared/eventlog/firmware-event.js';
 import { encodeFirmwareWireEvents } from '../shared/eventlog/firmware-wire.js';
 import { readImaLogFile } from '../shared/eventlog/ima-stream.js';
@@ -14,13 +17,12 @@ import { openAttestationTpm } from './attestation-tpm.js';
 import { hostnameToSend } from './identity.js';
 import { UsageError } from './exit-codes.js';
 import { loadEnrollment } from './state-dir.js';
-import { QuoteRequestBuilder } from './quote-request.js';
 
 export const DEFAULT_BIOS_LOG = '/sys/kernel/security/tpm0/binary_bios_measurements';
 export const DEFAULT_IMA_LOG = '/sys/kernel/security/ima/binary_runtime_measurements';
 
 export interface AttestOptions {
-  server: { host: string; port: number };
+  server: ServerEndpoint;
   tcti: string;
   stateDir: string;
   /** Default: the hostname the machine enrolled as. */
@@ -70,7 +72,7 @@ class RetryWithFullLogs extends Error {}
 async function attestOnce(opts: AttestOptions, retried: boolean): Promise<AttestResult> {
   const enrollment = await loadEnrollment(opts.stateDir);
   const hostname = hostnameToSend(opts.hostname ?? enrollment.hostname);
-  const xo: ExchangeOptions = { connectTimeoutMs: opts.timeoutMs, readTimeoutMs: opts.timeoutMs };
+  const xo: ExchangeOptions = { connectTimeoutMs: opts.timeoutMs, readTimeoutMs: opts.timeoutMs, tls: opts.server.tls };
   const lap = stopwatch();
   const nonce: NonceResponse = parseResponse(
     'nonce',
@@ -87,7 +89,7 @@ async function attestOnce(opts: AttestOptions, retried: boolean): Promise<Attest
   }
   const quoteMs = lap();
 
-  const req = new QuoteRequestBuilder(hostname, q.quoted, q.signature);
+  const req = new QuoteRequestWriter(hostname, q.quoted, q.signature);
   if (nonce.biosentry === 0) {
     let log;
     try {
@@ -97,24 +99,24 @@ async function attestOnce(opts: AttestOptions, retried: boolean): Promise<Attest
     }
     for (const ev of encodeFirmwareWireEvents(log)) req.firmwareEvent(ev);
   }
-  req.templateHashAlg(opts.imaHashAlg);
+  req.templateHashAlg(hashAlgId(opts.imaHashAlg));
   if (nonce.imaentry >= 0) await appendImaEvents(req, opts, nonce.imaentry);
   const logsMs = lap();
   opts.progress?.(req.imaEvents, true);
 
   try {
-    parseResponse('quote', await exchangeFrame(opts.server.host, opts.server.port, req.frame(), xo));
+    parseResponse('quote', await exchangeFrame(opts.server.host, opts.server.port, frameParts(req.text()), xo));
   } catch (e) {
     if (!retried && nonce.biosentry !== 0 && e instanceof AcsError && e.code === ACS_ERROR.EVENT) throw new RetryWithFullLogs();
     throw e;
   }
   opts.logger?.info({ hostname, newBoot: nonce.biosentry === 0, imaEntry: nonce.imaentry, imaEvents: req.imaEvents }, 'attested');
   const timings = { nonceMs, quoteMs, logsMs, verdictMs: lap() };
-  return { hostname, newBoot: nonce.biosentry === 0, firmwareEvents: req.events, imaEntry: nonce.imaentry, imaEvents: req.imaEvents, retried, timings };
+  return { hostname, newBoot: nonce.biosentry === 0, firmwareEvents: req.firmwareEvents, imaEntry: nonce.imaentry, imaEvents: req.imaEvents, retried, timings };
 }
 
 /** Streams the IMA log once, sending the events from `from` on (a host without IMA sends none). */
-async function appendImaEvents(req: QuoteRequestBuilder, opts: AttestOptions, from: number): Promise<void> {
+async function appendImaEvents(req: QuoteRequestWriter, opts: AttestOptions, from: number): Promise<void> {
   try {
     await access(opts.imaLog, constants.R_OK);
   } catch (e) {

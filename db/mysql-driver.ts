@@ -90,6 +90,7 @@ const DEADLOCK_PAUSE_MS = 4;
 export class MysqlDriver implements SqlDriver {
   readonly dialect = 'mysql' as const;
   readonly forUpdate = ' FOR UPDATE';
+  readonly insertIgnore = 'INSERT IGNORE';
   readonly maxParams = 65535;
   private readonly nodes: MysqlNodes;
 

@@ -62,6 +62,7 @@ const STATEMENT_CACHE = 256;
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
   readonly forUpdate = '';
+  readonly insertIgnore = 'INSERT OR IGNORE';
   readonly maxParams = 32766;
   private readonly db: BetterSqlite3.Database;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();

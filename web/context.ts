@@ -1,5 +1,7 @@
 /** What every route handler gets, and what it answers. */
 import type { AuthStore } from '../db/auth-store.js';
+import type { OutboxSql } from '../db/alert-outbox.js';
+import type { PolicySql } from '../db/policy-store.js';
 import type { StateOptions } from '../db/queries.js';
 import type { Principal } from './auth/web-auth.js';
 import type { WebQueries } from '../db/web-queries.js';
@@ -13,6 +15,10 @@ export interface WebContext {
   accounts?: AuthStore;
   /** For what an admin changes, which is logged at info level with who changed it. */
   logger?: Logger;
+  /** Reference-value policies and their assignments, for the admin pages; absent like accounts. */
+  policies?: PolicySql;
+  /** The alert outbox, for the admin page of deliveries; absent like accounts. */
+  outbox?: OutboxSql;
   /** A machine whose last passing report is older than this is stale. */
   staleAfterMs: number;
   now(): Date;

@@ -13,6 +13,8 @@ import { authStore } from '../db/auth-store.js';
 import { QueryInputError } from '../db/queries.js';
 import { StoreError, type Store } from '../db/store.js';
 import { storeDriver, webQueries, type WebQueries } from '../db/web-queries.js';
+import { OutboxSql } from '../db/alert-outbox.js';
+import { PolicySql } from '../db/policy-store.js';
 import type { Logger } from '../shared/log.js';
 import { HostCheck } from './auth/host-check.js';
 import { CSRF_FIELD, LOGIN_PATH, LOGOUT_PATH, loginRoute, loginUrl, logoutRoute, redirect } from './auth/login-pages.js';
@@ -102,11 +104,13 @@ function methodNotAllowed(api: boolean, methods: readonly string[]): WebResponse
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const counter = new QueryCounter();
   let data: WebQueries;
-  if (opts.store) data = webQueries(counter.wrap(storeDriver(opts.store)));
+  const counted = opts.store ? counter.wrap(storeDriver(opts.store)) : undefined;
+  if (counted) data = webQueries(counted);
   else if (opts.queries) data = opts.queries;
   else throw new TypeError('startWebServer needs a store or queries');
   const accounts = opts.store ? authStore(opts.store) : undefined;
-  const ctx: WebContext = { data, accounts, logger: opts.logger, staleAfterMs: opts.staleAfterMs, now: opts.now ?? (() => new Date()) };
+  const admin = counted ? { policies: new PolicySql(counted), outbox: new OutboxSql(counted) } : {};
+  const ctx: WebContext = { data, accounts, ...admin, logger: opts.logger, staleAfterMs: opts.staleAfterMs, now: opts.now ?? (() => new Date()) };
   const host = opts.host;
   const log = opts.logger;
   const refused = authModeProblem(opts.auth?.mode, host);

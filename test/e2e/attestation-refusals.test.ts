@@ -5,7 +5,7 @@
  * next attestation: a normal attest() right after still succeeds
  * incrementally from the stored position. The bad quotes are built from the
  * client's own pieces (nonce exchange, TPM2_Quote with the enrolled AK,
- * QuoteRequestBuilder).
+ * QuoteRequestWriter).
  */
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
