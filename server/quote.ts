@@ -55,8 +55,7 @@ export async function verifyQuote(req: QuoteRequest, _raw: JsonObject, ctx: Serv
   }
   if (!signatureOk) return notTheHosts(ctx, req, attest, 'quote signature does not verify with the enrolled AK', log);
   const refused: Refused = {
-    hostname: req.hostname, attestpub, nonceHex: attest.extraData.toString('hex'), attest, quoteRecord: quoteRecord(req),
-    err: new AcsError(ACS_ERROR.EVENT, ''), verdict: null, firmware: null, ima: null,
+    hostname: req.hostname, attestpub, nonceHex: attest.extraData.toString('hex'), attest, quoteRecord: quoteRecord(req), firmware: null, ima: null,
   };
   try {
     // CPU-heavy parsing runs before any row is locked.
@@ -68,7 +67,7 @@ export async function verifyQuote(req: QuoteRequest, _raw: JsonObject, ctx: Serv
     return response;
   } catch (err) {
     if (err instanceof NotTheHostsQuote) return notTheHosts(ctx, req, attest, err.message, log);
-    if (err instanceof AcsError) await recordRefusal(ctx, { ...refused, err, verdict: err instanceof RefusedQuote ? err.verdict : null }, log);
+    if (err instanceof AcsError) await recordRefusal(ctx, refused, err, err instanceof RefusedQuote ? err.verdict : null, log);
     throw err;
   }
 }
