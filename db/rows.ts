@@ -5,7 +5,8 @@
  */
 import { ident, parseTime, sqlValue, type SqlRow, type SqlValue } from './driver.js';
 import { getTableConfig } from 'drizzle-orm/mysql-core';
-import { PCR_BANKS, PCR_COUNT, pcrColumn } from './schema/columns.js';
+import { PCR_COUNT } from '../shared/tpm/pcr-banks.js';
+import { PCR_BANKS, pcrColumn } from './schema/columns.js';
 import * as mysqlSchema from './schema/mysql.js';
 import { StoreError } from './store.js';
 import type { AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachineRow, MachineState, PcrBanks, ReportOutcome, SecurityEventRow, VerifiedPcrs } from './store.js';
