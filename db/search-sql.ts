@@ -194,24 +194,27 @@ export class SqlSearch implements SearchQueries {
   }
 
   async imaChanges(earlier: BootRef, later: BootRef, limit: number): Promise<{ items: ImaChange[]; more: boolean }> {
-    const same = bootIs('e', earlier, new Where()).add("e.filename = b.filename AND COALESCE(e.filehash, '') = COALESCE(b.filehash, '')");
-    const path = bootIs('p', earlier, new Where()).add('p.filename = b.filename');
-    const w = bootIs('b', later, new Where());
-    const rows = await this.db.all(
-      `SELECT b.entrynum, b.filename, b.filehash, b.template,
-              CASE WHEN EXISTS (SELECT 1 FROM imalog p WHERE ${path.sql}) THEN 1 ELSE 0 END AS changed
-       FROM imalog b
-       WHERE ${w.sql} AND NOT EXISTS (SELECT 1 FROM imalog e WHERE ${same.sql})
-       ORDER BY b.entrynum, b.id LIMIT ?`,
-      [...path.params, ...w.params, ...same.params, limit + 1],
-    );
-    const items = rows.slice(0, limit).map((r) => ({
-      entrynum: Number(r.entrynum),
-      filename: String(r.filename),
-      filehash: (r.filehash as string | null) ?? null,
-      template: String(r.template),
-      changed: Number(r.changed) === 1,
-    }));
-    return { items, more: rows.length > limit };
+    // Both boots are read in full through imalog_boot_entry_idx and compared here: a plan that cannot go wrong,
+    // linear in the two boots' sizes (an anti-join per entry may be planned as a scan of the earlier boot per entry).
+    const read = (boot: BootRef, columns: string) => {
+      const w = bootIs('i', boot, new Where());
+      return this.db.all(`SELECT ${columns} FROM imalog i WHERE ${w.sql} ORDER BY i.entrynum, i.id`, w.params);
+    };
+    const before = await read(earlier, 'i.filename, i.filehash');
+    const paths = new Set(before.map((r) => String(r.filename)));
+    const seen = new Set(before.map((r) => `${r.filehash ?? ''}\0${r.filename}`));
+    const items: ImaChange[] = [];
+    let more = false;
+    for (const r of await read(later, 'i.entrynum, i.filename, i.filehash, i.template')) {
+      if (seen.has(`${r.filehash ?? ''}\0${r.filename}`)) continue;
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      const filename = String(r.filename);
+      items.push({ entrynum: Number(r.entrynum), filename, filehash: (r.filehash as string | null) ?? null, template: String(r.template), changed: paths.has(filename) });
+    }
+    return { items, more };
   }
+
 }
