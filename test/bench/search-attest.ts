@@ -27,18 +27,18 @@ export interface AttestCpu {
 }
 
 export interface AttestBench {
-  /** One measured interval of `ms` milliseconds. */
+  /** One measured interval of `ms` milliseconds after a warm-up. */
   measure(label: string): Promise<AttestCpu>;
   close(): Promise<void>;
 }
 
-export async function attestBench(db: string, opts: { hosts: number; newEvents: number; ms: number }): Promise<AttestBench> {
+export async function attestBench(db: string, opts: { hosts: number; newEvents: number; ms: number; fileInventory?: boolean }): Promise<AttestBench> {
   const tmp = await mkdtemp(join(os.tmpdir(), 'acs-search-attest-'));
   const rootsDir = join(tmp, 'roots');
   const ca = await SoftwareEkCa.create(rootsDir);
   const caDir = join(tmp, 'privacy-ca');
   await PrivacyCa.init(caDir);
-  const server = await BenchServer.start({ db, caDir, roots: [rootsDir], imaKeyFiles: [], maxConnections: 256, maxFrameBytes: 64 * 2 ** 20 });
+  const server = await BenchServer.start({ db, caDir, roots: [rootsDir], imaKeyFiles: [], maxConnections: 256, maxFrameBytes: 64 * 2 ** 20, fileInventory: opts.fileInventory });
   const ep: Endpoint = { host: '127.0.0.1', port: server.port };
   const hosts = createFleet({
     ca, count: opts.hosts, prefix: runPrefix(), akMode: 'ecc', rsaEvery: 1_000_000,

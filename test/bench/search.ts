@@ -6,7 +6,9 @@
  * of the web server's own time per request (`--runs` requests per route,
  * each with other digests, paths and machines) against the 300 ms target;
  * and incremental attestation CPU (server and database process) on the same
- * store without and with the search indexes, side by side.
+ * store without search storage, with a per-machine file inventory kept in
+ * the attestation transaction instead (file-inventory.ts), and with the
+ * search indexes, side by side.
  *
  * A fresh MariaDB database by default (kept with `--keep`, then measured
  * again as it is with `--db`); `--db sqlite:PATH` for SQLite. Seeding
@@ -24,6 +26,7 @@ import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
 import { startWebServer, type RequestInfo } from '../../web/server.js';
 import { freshMariaDb } from '../helpers/mariadb.js';
 import { percentiles, type Percentiles } from './load.js';
+import { buildInventory, dropInventory } from './file-inventory.js';
 import { attestBench, type AttestCpu } from './search-attest.js';
 import {
   CORE_FILES, bootTimeOf, corePath, fileHash, firmwareMarkOf, hex, pcr0Of, poolPath, searchHost, seedSearchFleet,
@@ -43,6 +46,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('runs', { type: 'number', default: 40, describe: 'measured requests per route' })
   .option('attest-seconds', { type: 'number', default: 15, describe: 'length of each incremental attestation run (0 skips them)' })
   .option('attest-hosts', { type: 'number', default: 8 })
+  .option('inventory', { type: 'boolean', default: true, describe: 'also measure attestation keeping a per-machine file inventory instead' })
   .option('json', { type: 'string', describe: 'write every figure to this file' })
   .strict()
   .parse();
@@ -74,23 +78,31 @@ if (have < size.machines) {
 const counts = (await driver.all('SELECT (SELECT COUNT(*) FROM machines) AS machines, (SELECT COUNT(*) FROM imalog) AS ima, (SELECT COUNT(*) FROM bioslog) AS bios'))[0]!;
 log(`store: ${counts.machines} machines, ${counts.ima} IMA rows, ${counts.bios} firmware rows (${store.dialect})`);
 
-// Attestation CPU without and with the search indexes, on this store.
+// Attestation CPU on this store without the search indexes, with a file inventory instead, and with the indexes.
 const attest: AttestCpu[] = [];
 let indexBuildMs: number | null = null;
+let inventoryBuildMs: number | null = null;
 if (argv['attest-seconds'] > 0) {
-  const bench = await attestBench(url, { hosts: argv['attest-hosts'], newEvents: 10, ms: argv['attest-seconds'] * 1000 });
-  try {
-    if (await searchIndexesPresent(driver)) attest.push(await bench.measure('with search indexes'));
-    await dropSearchIndexes(driver);
-    attest.push(await bench.measure('without search indexes'));
-    log('building the search indexes');
-    indexBuildMs = await createSearchIndexes(driver);
-    attest.push(await bench.measure('with search indexes'));
-  } finally {
-    await bench.close();
+  const measure = async (label: string, fileInventory = false) => {
+    const bench = await attestBench(url, { hosts: argv['attest-hosts'], newEvents: 10, ms: argv['attest-seconds'] * 1000, fileInventory });
+    try {
+      return await bench.measure(label);
+    } finally {
+      await bench.close();
+    }
+  };
+  if (await searchIndexesPresent(driver)) attest.push(await measure('with search indexes'));
+  await dropSearchIndexes(driver);
+  attest.push(await measure('without search indexes'));
+  if (argv.inventory) {
+    log('building the file inventory');
+    inventoryBuildMs = await buildInventory(driver);
+    attest.push(await measure('file inventory instead', true));
+    await dropInventory(driver);
   }
-} else {
+  log('building the search indexes');
   indexBuildMs = await createSearchIndexes(driver);
+  attest.push(await measure('with search indexes'));
 }
 if (!(await searchIndexesPresent(driver))) indexBuildMs = await createSearchIndexes(driver);
 
@@ -164,7 +176,8 @@ for (const route of routes) {
 const loadavg = os.loadavg()[0]!;
 const width = Math.max(...figures.map((f) => f.name.length));
 console.log(`\n${store.dialect}: ${counts.machines} machines, ${counts.ima} IMA rows, ${counts.bios} firmware rows; load average ${loadavg.toFixed(1)} on ${os.cpus().length} CPUs`);
-if (seedS !== null) console.log(`seeding: ${seedS.toFixed(0)} s; search index build afterwards: ${indexBuildMs === null ? '-' : (indexBuildMs / 1000).toFixed(0)} s`);
+const seconds = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(0)} s`);
+console.log(`seeding: ${seedS === null ? '- (store already seeded)' : `${seedS.toFixed(0)} s`}; search index build: ${seconds(indexBuildMs)}; file inventory build: ${seconds(inventoryBuildMs)}`);
 console.log(`\nserver time per request (ms), ${argv.runs} requests per route after one warm-up; target p95 < ${TARGET_MS} ms where marked\n`);
 console.log(`${'route'.padEnd(width)}  machines  stmts     p50     p95     max  target`);
 for (const f of figures) {
@@ -178,13 +191,13 @@ if (attest.length) {
     console.log(`${a.label.padEnd(24)}  ${String(a.attestations).padStart(12)}  ${a.serverCpuMsPerOp.toFixed(2).padStart(6)}  ${a.databaseCpuMsPerOp.toFixed(2).padStart(8)}  ${a.totalCpuMsPerOp.toFixed(2).padStart(6)}  ${a.sqlStatementsPerOp.toFixed(1).padStart(10)}`);
   }
   const without = attest.find((a) => a.label.startsWith('without'));
-  const withIdx = attest.filter((a) => a.label.startsWith('with ')).at(-1);
-  if (without && withIdx) console.log(`growth with the search indexes: ${((withIdx.totalCpuMsPerOp / without.totalCpuMsPerOp - 1) * 100).toFixed(1)} % (target ≤ 10 %)`);
+  const growth = (a: AttestCpu | undefined) => (a && without ? `${((a.totalCpuMsPerOp / without.totalCpuMsPerOp - 1) * 100).toFixed(1)} %` : '-');
+  console.log(`growth over no search storage: search indexes ${growth(attest.filter((a) => a.label.startsWith('with ')).at(-1))} (target ≤ 10 %), file inventory ${growth(attest.find((a) => a.label.startsWith('file')))}`);
 }
 const missed = figures.filter((f) => f.errors || (f.target && f.p95 >= TARGET_MS));
 console.log(`\n${figures.length} routes, ${missed.length} over the target or failing`);
 if (argv.json) {
-  await writeFile(argv.json, `${JSON.stringify({ dialect: store.dialect, counts, seedS, indexBuildMs, loadavg, figures, attest }, null, 2)}\n`);
+  await writeFile(argv.json, `${JSON.stringify({ dialect: store.dialect, counts, seedS, indexBuildMs, inventoryBuildMs, loadavg, figures, attest }, null, 2)}\n`);
 }
 
 await web.close();
