@@ -100,7 +100,7 @@ const server = spawn(
   process.execPath,
   [serverCli, '--port', String(argv.port), '--host', '127.0.0.1', '--db', `sqlite:${join(dir, 'acs.db')}`,
     '--ca-dir', join(dir, 'ca'), '--roots', join(dir, 'roots'), '--web-port', String(argv['web-port']),
-    '--ima-keys', join(samples, 'keys/imakey.der')],
+    '--web-auth', 'off', '--ima-keys', join(samples, 'keys/imakey.der')],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );
 children.push(server);
@@ -125,7 +125,7 @@ for (const [i, hostname] of hosts.entries()) {
   await extendLogs({ tcti: tpm.tcti, biosLog, imaLog });
   await enroll({ server: server_, tcti: tpm.tcti, alg: i % 2 ? 'ecc' : 'rsa', hostname, stateDir });
 }
-console.log(`\ndemo: web UI at http://127.0.0.1:${argv['web-port']}/  (Ctrl-C stops the demo)\n`);
+console.log(`\ndemo: web UI at http://127.0.0.1:${argv['web-port']}/  (no login: --web-auth off, on 127.0.0.1 only; Ctrl-C stops the demo)\n`);
 
 do {
   for (const [i, hostname] of hosts.entries()) {

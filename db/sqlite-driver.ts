@@ -51,6 +51,10 @@ const INDEX_OF_COLUMN: Record<string, string> = {
   'machines.hostname': 'machines_hostname_uq',
   'attestlog.nonce': 'attestlog_nonce_uq',
   'machines.enrolled_ek_fingerprint': 'machines_enrolled_ek_uq',
+  'web_users.name': 'web_users_name_uq',
+  'web_sessions.token_hash': 'web_sessions_token_uq',
+  'api_tokens.name': 'api_tokens_name_uq',
+  'api_tokens.token_hash': 'api_tokens_token_uq',
 };
 
 const STATEMENT_CACHE = 256;

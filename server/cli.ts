@@ -5,8 +5,10 @@ import { createLogger } from '../shared/log.js';
 import { openStore } from '../db/open.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { startServer } from './app.js';
-import { cliOptions, configFromArgv, type OptionGroup, type ServerConfig } from './config.js';
+import { cliOptions, configFromArgv, type OptionGroup } from './config.js';
 import { startWebServer } from '../web/server.js';
+import { accountCommands } from './account-commands.js';
+import { webServerOptions } from './web-options.js';
 
 /** Adds the flags of `groups` from the one option table (server/config.ts). */
 function withOptions<T>(y: Argv<T>, groups: readonly OptionGroup[]): Argv<T> {
@@ -15,11 +17,6 @@ function withOptions<T>(y: Argv<T>, groups: readonly OptionGroup[]): Argv<T> {
 
 const SERVE: OptionGroup[] = ['attest', 'web', 'store', 'ca'];
 const WEB: OptionGroup[] = ['web', 'store'];
-
-/** The web UI's part of the configuration. */
-function webOptions(config: ServerConfig) {
-  return { port: config.webPort, host: config.webHost, staleAfterMs: config.staleAfterMs };
-}
 
 /** Runs `stop` once on SIGINT or SIGTERM, then exits. */
 function stopOnSignal(stop: () => Promise<void>): void {
@@ -40,9 +37,10 @@ await yargs(hideBin(process.argv))
     (y) => withOptions(y, SERVE),
     async (argv) => {
       const config = configFromArgv(argv, SERVE);
+      const webOptions = config.webPort === 0 ? undefined : webServerOptions(config);
       const logger = createLogger({ name: 'acs-server', level: config.verbose ? 'debug' : undefined });
       const server = await startServer({ config, logger });
-      const web = config.webPort === 0 ? undefined : await startWebServer({ ...webOptions(config), store: server.context.store, logger });
+      const web = webOptions && (await startWebServer({ ...webOptions, store: server.context.store, logger }));
       if (web) logger.info({ url: web.url }, 'web UI ready');
       stopOnSignal(async () => {
         logger.info('shutting down');
@@ -70,7 +68,7 @@ await yargs(hideBin(process.argv))
       const config = configFromArgv(argv, WEB);
       const logger = createLogger({ name: 'acs-web' });
       const store = await openStore(config.db, process.env);
-      const web = await startWebServer({ ...webOptions(config), store, logger });
+      const web = await startWebServer({ ...webServerOptions(config), store, logger });
       logger.info({ url: web.url }, 'web UI ready');
       stopOnSignal(async () => {
         await web.close();
@@ -88,6 +86,7 @@ await yargs(hideBin(process.argv))
       await store.close();
     },
   )
+  .command(accountCommands)
   .demandCommand(0)
   .strict()
   .help()

@@ -11,6 +11,7 @@
 import { DEFAULT_STALE_AFTER_MS } from '../db/queries.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../shared/protocol/frame.js';
 import { DEFAULT_EVENT_LIMITS, type EventLimits } from '../shared/protocol/messages.js';
+import { AUTH_MODES, authModeProblem } from '../web/auth/web-auth.js';
 
 /** Which commands take an option: `serve` takes all, `web` web+store, `migrate` store, `init` ca. */
 export type OptionGroup = 'attest' | 'web' | 'store' | 'ca';
@@ -55,9 +56,15 @@ interface BooleanSpec extends BaseSpec {
   kind: 'boolean';
   default: boolean;
 }
-type OptionSpec = IntSpec | StringSpec | OptionalStringSpec | StringsSpec | BooleanSpec;
+interface ChoiceSpec extends BaseSpec {
+  kind: 'choice';
+  choices: readonly string[];
+  default: string;
+}
+type OptionSpec = IntSpec | StringSpec | OptionalStringSpec | StringsSpec | BooleanSpec | ChoiceSpec;
 
-type ValueOf<S> = S extends IntSpec ? number
+type ValueOf<S> = S extends ChoiceSpec ? S['choices'][number]
+  : S extends IntSpec ? number
   : S extends BooleanSpec ? boolean
   : S extends StringsSpec ? string[]
   : S extends OptionalStringSpec ? string | undefined
@@ -87,6 +94,12 @@ export const OPTIONS = {
   webPort: { kind: 'int', flag: 'web-port', group: 'web', default: 8080, min: 0, max: 65535, describe: 'port of the web UI and JSON API (with serve, 0 disables it)' },
   webHost: { kind: 'string', flag: 'web-host', group: 'web', default: '127.0.0.1', describe: 'address the web UI listens on' },
   staleAfterMs: { kind: 'int', flag: 'stale-after', group: 'web', unit: HOURS, default: DEFAULT_STALE_AFTER_MS, min: 3_600_000, describe: 'time without attestation before a machine counts as stale' },
+  webAuth: { kind: 'choice', flag: 'web-auth', group: 'web', choices: AUTH_MODES, default: 'required', describe: 'login for the web UI and API; off only on a loopback --web-host' },
+  webPublicNames: { kind: 'strings', flag: 'web-public-name', group: 'web', default: [], describe: 'host name (NAME or NAME:PORT) the web UI answers besides its listen address and the loopback names (repeatable)' },
+  webTrustedProxies: { kind: 'strings', flag: 'web-trusted-proxy', group: 'web', default: [], describe: 'address of a single sign-on reverse proxy trusted to name the user (repeatable)' },
+  webProxyUserHeader: { kind: 'string?', flag: 'web-proxy-user-header', group: 'web', describe: 'header in which the trusted proxy names the user, e.g. X-Forwarded-User' },
+  webTlsCert: { kind: 'string?', flag: 'web-tls-cert', group: 'web', describe: 'serve the web UI over HTTPS with this certificate chain (PEM file)' },
+  webTlsKey: { kind: 'string?', flag: 'web-tls-key', group: 'web', describe: 'private key (PEM file) of --web-tls-cert' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -140,6 +153,9 @@ function check(name: OptionName, spec: OptionSpec, value: unknown): void {
     case 'boolean':
       if (typeof value !== 'boolean') bad(`must be true or false, got ${String(value)}`);
       return;
+    case 'choice':
+      if (!spec.choices.includes(value as string)) bad(`must be one of ${spec.choices.join(', ')}, got ${String(value)}`);
+      return;
     case 'strings':
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) bad('must be a list of strings');
       return;
@@ -155,12 +171,23 @@ function check(name: OptionName, spec: OptionSpec, value: unknown): void {
 export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerConfig {
   const config = { ...defaults(), ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as ServerConfig;
   for (const [name, spec] of entries) check(name, spec, config[name]);
+  checkCombinations(config);
   return config;
 }
 
+/** Options that only work together. */
+function checkCombinations(c: ServerConfig): void {
+  const auth = authModeProblem(c.webAuth, c.webHost);
+  if (auth) throw new ConfigError('webAuth', auth);
+  if (!c.webTlsCert !== !c.webTlsKey) throw new ConfigError(c.webTlsCert ? 'webTlsKey' : 'webTlsCert', '--web-tls-cert and --web-tls-key go together');
+  if (c.webTrustedProxies.length > 0 && !c.webProxyUserHeader) throw new ConfigError('webProxyUserHeader', '--web-trusted-proxy needs --web-proxy-user-header');
+}
+
 /** The options of `groups`, as yargs option definitions keyed by flag. */
-export function cliOptions(groups: readonly OptionGroup[]): Record<string, { type: 'number' | 'string' | 'boolean'; array?: true; describe: string }> {
-  const out: Record<string, { type: 'number' | 'string' | 'boolean'; array?: true; describe: string }> = {};
+type CliOption = { type: 'number' | 'string' | 'boolean'; array?: true; choices?: readonly string[]; describe: string };
+
+export function cliOptions(groups: readonly OptionGroup[]): Record<string, CliOption> {
+  const out: Record<string, CliOption> = {};
   for (const [, spec] of entries) {
     if (!groups.includes(spec.group)) continue;
     const env = spec.env ? `, env ${spec.env}` : '';
@@ -170,6 +197,9 @@ export function cliOptions(groups: readonly OptionGroup[]): Record<string, { typ
         break;
       case 'boolean':
         out[spec.flag] = { type: 'boolean', describe: `${spec.describe} (default ${spec.default})` };
+        break;
+      case 'choice':
+        out[spec.flag] = { type: 'string', choices: spec.choices, describe: `${spec.describe} (default ${spec.default})` };
         break;
       case 'strings':
         out[spec.flag] = { type: 'string', array: true, describe: spec.describe };

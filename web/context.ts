@@ -1,5 +1,6 @@
 /** What every route handler gets, and what it answers. */
 import type { StateOptions } from '../db/queries.js';
+import type { Principal } from './auth/web-auth.js';
 import type { WebQueries } from '../db/web-queries.js';
 import type { SafeHtml } from './html.js';
 import type { Params } from './params.js';
@@ -13,6 +14,12 @@ export interface WebContext {
 
 export interface RouteRequest {
   ctx: WebContext;
+  /** GET, HEAD, or a method the route lists (then the requester is an admin and the CSRF token checked). */
+  method: string;
+  /** Who asks (web/auth/web-auth.ts); public routes get null. */
+  principal: Principal | null;
+  /** The url-encoded form of a POST, read and checked before the handler runs; null for GET and HEAD. */
+  form: Params | null;
   /** Decoded path parameters (":hostname", ":id"). */
   params: Record<string, string>;
   query: Params;

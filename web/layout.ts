@@ -21,7 +21,7 @@ export function page(opts: { title: string; crumbs: Crumb[]; body: HtmlValue }):
 </head>
 <body>
 <header class="top"><span class="brand">TPM attestation</span>
-<nav aria-label="Main"><a href="${links.overview()}">Overview</a><a href="${links.machines()}">Machines</a><a href="${links.reports()}">Reports</a><a href="${links.search()}">Search</a></nav>
+<nav aria-label="Main"><a href="${links.overview()}">Overview</a><a href="${links.machines()}">Machines</a><a href="${links.reports()}">Reports</a><a href="${links.search()}">Search</a><a href="${links.account()}">Account</a></nav>
 </header>
 <main>
 <nav class="crumbs" aria-label="Breadcrumb"><ol>${crumbs.map((c, i) =>

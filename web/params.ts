@@ -8,7 +8,7 @@ import { IMA_STATUSES, MACHINE_STATES, type ImaStatus, type MachineState } from 
 export class HttpError extends Error {
   override name = 'HttpError';
   constructor(
-    readonly status: 400 | 404 | 405,
+    readonly status: 400 | 403 | 404 | 405 | 413 | 415,
     message: string,
   ) {
     super(message);

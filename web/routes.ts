@@ -6,6 +6,7 @@
 import { apiBiosLog, apiImaLog } from './api/logs.js';
 import { apiMachine, apiMachines } from './api/machines.js';
 import { apiReport, apiReports } from './api/reports.js';
+import { accountPage } from './auth/login-pages.js';
 import { apiFile, apiSearchFirmware, apiSearchIma } from './api/search.js';
 import { compareBootsPage, compareMachinesPage } from './pages/compare.js';
 import { searchPage } from './pages/search.js';
@@ -19,20 +20,34 @@ import { quoteDownload, reportPage } from './pages/report.js';
 import { reportsPage } from './pages/reports.js';
 import { favicon, stylesheet } from './static.js';
 import { BadRequestError } from './params.js';
+import { links } from './urls.js';
 
-interface Route {
+/** Methods a route may accept besides GET and HEAD; each one changes state, so it needs the admin role. */
+export type StateMethod = 'POST';
+
+export interface RouteAccess {
+  /** Methods besides GET and HEAD; a request with one needs the admin role and the form's CSRF token. */
+  methods?: readonly StateMethod[];
+  /** Reading the route needs the admin role too (user, token and policy administration). */
+  admin?: boolean;
+  /** Served without login (the stylesheet, the login page). */
+  public?: boolean;
+}
+
+interface Route extends RouteAccess {
   segments: string[];
   handler: Handler;
 }
 
-function route(pattern: string, handler: Handler): Route {
-  return { segments: pattern.split('/').filter(Boolean), handler };
+function route(pattern: string, handler: Handler, access: RouteAccess = {}): Route {
+  return { segments: pattern.split('/').filter(Boolean), handler, ...access };
 }
 
 export const ROUTES: readonly Route[] = [
   route('/', overviewPage),
-  route('/static/style.css', stylesheet),
-  route('/favicon.ico', favicon),
+  route('/static/style.css', stylesheet, { public: true }),
+  route('/favicon.ico', favicon, { public: true }),
+  route(links.account(), accountPage),
   route('/machines', machinesPage),
   route('/machines/:hostname', machinePage),
   route('/machines/:hostname/ek.pem', certificatePem('ek')),
@@ -59,6 +74,7 @@ export const ROUTES: readonly Route[] = [
 export interface RouteMatch {
   handler: Handler;
   params: Record<string, string>;
+  access: RouteAccess;
 }
 
 function decodeSegment(s: string): string {
@@ -81,7 +97,7 @@ export function matchRoute(pathname: string): RouteMatch | undefined {
       if (want.startsWith(':')) params[want.slice(1)] = decodeSegment(parts[i]!);
       else ok = want === parts[i];
     }
-    if (ok) return { handler: r.handler, params };
+    if (ok) return { handler: r.handler, params, access: { methods: r.methods, admin: r.admin, public: r.public } };
   }
   return undefined;
 }

@@ -44,6 +44,9 @@ function imaPageAt(entrynum: number): string | undefined {
 export const links = {
   overview: () => '/',
   stylesheet: () => '/static/style.css',
+  account: () => '/account',
+  login: () => '/login',
+  logout: () => '/logout',
   machines: (params: Record<string, QueryValue> = {}) => withQuery('/machines', params),
   machine: (hostname: string) => `/machines/${seg(hostname)}`,
   certificatePem: (hostname: string, which: 'ek' | 'ak') => `/machines/${seg(hostname)}/${which}.pem`,

@@ -168,3 +168,46 @@ export const imalog = mysqlTable(
     index('imalog_filename_idx').on(t.filename, t.machine_id, t.id),
   ],
 );
+
+/** People who may read the web UI (viewer) or also change its settings (admin); passwords as scrypt hashes. */
+export const web_users = mysqlTable(
+  'web_users',
+  {
+    id: id(),
+    name: varchar('name', { length: 64 }).notNull(),
+    role: varchar('role', { length: 16 }).notNull(),
+    password_hash: varchar('password_hash', { length: 255 }).notNull(),
+    created_at: time('created_at').notNull(),
+    updated_at: time('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('web_users_name_uq').on(t.name)],
+);
+
+/** Web login sessions: only the SHA-256 of the cookie's secret is stored. */
+export const web_sessions = mysqlTable(
+  'web_sessions',
+  {
+    id: id(),
+    token_hash: hex64('token_hash').notNull(),
+    user_id: int('user_id', { unsigned: true })
+      .notNull()
+      .references(() => web_users.id, { onDelete: 'cascade' }),
+    created_at: time('created_at').notNull(),
+    expires_at: time('expires_at').notNull(),
+  },
+  (t) => [uniqueIndex('web_sessions_token_uq').on(t.token_hash), index('web_sessions_user_idx').on(t.user_id), index('web_sessions_expires_idx').on(t.expires_at)],
+);
+
+/** Bearer tokens for the JSON API: only their SHA-256 is stored; a revoked token's name stays taken. */
+export const api_tokens = mysqlTable(
+  'api_tokens',
+  {
+    id: id(),
+    name: varchar('name', { length: 64 }).notNull(),
+    role: varchar('role', { length: 16 }).notNull(),
+    token_hash: hex64('token_hash').notNull(),
+    created_at: time('created_at').notNull(),
+    revoked_at: time('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_name_uq').on(t.name), uniqueIndex('api_tokens_token_uq').on(t.token_hash)],
+);

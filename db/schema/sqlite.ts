@@ -161,3 +161,43 @@ export const imalog = sqliteTable(
     index('imalog_filename_idx').on(t.filename, t.machine_id, t.id),
   ],
 );
+
+export const web_users = sqliteTable(
+  'web_users',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    role: text('role').notNull(),
+    password_hash: text('password_hash').notNull(),
+    created_at: text('created_at').notNull(),
+    updated_at: text('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('web_users_name_uq').on(t.name)],
+);
+
+export const web_sessions = sqliteTable(
+  'web_sessions',
+  {
+    id: id(),
+    token_hash: text('token_hash').notNull(),
+    user_id: integer('user_id')
+      .notNull()
+      .references(() => web_users.id, { onDelete: 'cascade' }),
+    created_at: text('created_at').notNull(),
+    expires_at: text('expires_at').notNull(),
+  },
+  (t) => [uniqueIndex('web_sessions_token_uq').on(t.token_hash), index('web_sessions_user_idx').on(t.user_id), index('web_sessions_expires_idx').on(t.expires_at)],
+);
+
+export const api_tokens = sqliteTable(
+  'api_tokens',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    role: text('role').notNull(),
+    token_hash: text('token_hash').notNull(),
+    created_at: text('created_at').notNull(),
+    revoked_at: text('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_name_uq').on(t.name), uniqueIndex('api_tokens_token_uq').on(t.token_hash)],
+);

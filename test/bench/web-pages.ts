@@ -16,9 +16,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { authStore } from '../../db/auth-store.js';
 import { openStore } from '../../db/open.js';
 import { storeDriver } from '../../db/web-queries.js';
 import { startWebServer, type RequestInfo } from '../../web/server.js';
+import { addTestUser, logIn } from '../helpers/web-server.js';
 import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
 import { hostnameOf, seedWebFleet } from './web-fleet.js';
 
@@ -60,9 +62,12 @@ if (existing === 0) {
 
 const requests: RequestInfo[] = [];
 const web = await startWebServer({ store, port: 0, host: DEFAULT_SERVER_CONFIG.webHost, staleAfterMs: DEFAULT_SERVER_CONFIG.staleAfterMs, onRequest: (info) => requests.push(info) });
+// Measured as a logged-in reader sees them: each request pays its session lookup.
+const reader = await addTestUser(store, `bench-${process.pid}`, 'viewer');
+const cookie = await logIn(web.url, reader);
 
 async function get(path: string): Promise<{ status: number; json: any }> {
-  const res = await fetch(web.url + path);
+  const res = await fetch(web.url + path, { headers: { Cookie: cookie } });
   const text = await res.text();
   return { status: res.status, json: (res.headers.get('content-type') ?? '').startsWith('application/json') ? JSON.parse(text) : null };
 }
@@ -136,6 +141,7 @@ const missed = figures.filter((f) => f.status !== 200 || f.median > TARGET_MS);
 console.log(`\n${figures.length} routes, ${missed.length} over the target (median) or failing`);
 
 await web.close();
+await authStore(store).removeUser(reader.name);
 await store.close();
 if (tmp && !argv.keep) await rm(tmp, { recursive: true, force: true });
 else if (tmp) console.log(`kept ${url}`);

@@ -99,6 +99,7 @@ async function runDemo(t: Test, name: string, args: string[]): Promise<DemoRun> 
     look();
   });
   t.equal(url, `http://127.0.0.1:${webPort}/`, 'the demo prints the web UI address');
+  t.match(output, /no login: --web-auth off, on 127\.0\.0\.1 only/, 'and says it runs without login, on loopback only');
 
   let machines: ApiMachine[] = [];
   const deadline = Date.now() + 120_000;

@@ -21,15 +21,27 @@ export async function launchChromium(t?: { teardown(fn: () => unknown): void }):
   return browser;
 }
 
-/** A page that records every JavaScript dialog (there must never be one) and dismisses it. */
-export async function watchedPage(browser: Browser): Promise<{ page: Page; dialogs: string[] }> {
+/** A page that records every JavaScript dialog (there must never be one) and dismisses it; logged in through the form when `as` is given. */
+export async function watchedPage(
+  browser: Browser,
+  as?: { url: string; user: { name: string; password: string } | undefined },
+): Promise<{ page: Page; dialogs: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const dialogs: string[] = [];
   page.on('dialog', (d) => {
     dialogs.push(d.message());
     void d.dismiss();
   });
+  if (as?.user) await logInWithForm(page, as.url, as.user);
   return { page, dialogs };
+}
+
+/** Fills and submits the login form the way a person does; resolves on the page it leads to. */
+export async function logInWithForm(page: Page, baseUrl: string, user: { name: string; password: string }, path = '/'): Promise<void> {
+  await page.goto(`${baseUrl}${path}`);
+  await page.locator('form#login input[name=user]').fill(user.name);
+  await page.locator('form#login input[name=password]').fill(user.password);
+  await Promise.all([page.waitForNavigation(), page.locator('form#login button[type=submit]').click()]);
 }
 
 /** Pages taller than this are shot to the viewport only: full shots of long logs cost seconds and megabytes. */

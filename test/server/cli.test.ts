@@ -22,6 +22,8 @@ t.test('acs-server init, migrate, serve with the web UI, stop on SIGTERM', async
   t.equal((await stat(join(caDir, 'cakey.pem'))).mode & 0o777, 0o600);
   const db = `sqlite:${join(dir, 'acs.db')}`;
   t.match((await run('migrate', '--db', db)).stdout, /schema up to date \(sqlite\)/);
+  const token = (await run('token', 'create', '--name', 'ci', '--role', 'viewer', '--db', db)).stdout.trim();
+  t.match(token, /^acs_[\w-]{43}$/, 'token create prints the token');
 
   const [port, webPort] = [await freePort(), await freePort()];
   const server = spawn(process.execPath, [CLI, '--port', String(port), '--host', '127.0.0.1', '--db', db, '--ca-dir', caDir, '--web-port', String(webPort)], {
@@ -36,8 +38,10 @@ t.test('acs-server init, migrate, serve with the web UI, stop on SIGTERM', async
     if (Date.now() > deadline) throw new Error(`server did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const machines = await (await fetch(`http://127.0.0.1:${webPort}/api/machines`)).json();
-  t.same(machines, { items: [] }, 'the web API answers from the same database');
+  const api = `http://127.0.0.1:${webPort}/api/machines`;
+  const machines = await (await fetch(api, { headers: { Authorization: `Bearer ${token}` } })).json();
+  t.same(machines, { items: [] }, 'the web API answers from the same database, to the token');
+  t.equal((await fetch(api)).status, 401, 'and to nobody without one (login is on by default)');
   const refused = await exchange('127.0.0.1', port, { command: 'nonce', hostname: 'nobody.test', userid: 'u', boottime: '2026-01-01 00:00:00' }).catch((e: unknown) => e);
   t.ok(refused instanceof AcsError && refused.code === 0x90000023, 'the attestation port answers with IBM error codes');
   const requestLine = () => log.split('\n').find((l) => l.includes('"command":"nonce"'));

@@ -18,7 +18,7 @@ for (const backend of BACKENDS) {
     const web = await startTestWeb(t, store);
     const { trusted, failing, offWhitelist } = fleet.machines;
     const [boot1, boot2] = fleet.boots;
-    const { page, dialogs } = await watchedPage(browser);
+    const { page, dialogs } = await watchedPage(browser, web);
     t.teardown(() => page.close());
 
     t.test('every page of a machine, reached by clicking', async (t) => {

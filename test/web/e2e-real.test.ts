@@ -118,7 +118,7 @@ t.test('real enroll, full, incremental and refused attestations (swtpm, MariaDB)
 
   const web = await startTestWeb(t, server.store);
   const browser = await launchChromium(t);
-  const { page, dialogs } = await watchedPage(browser);
+  const { page, dialogs } = await watchedPage(browser, web);
   t.teardown(() => page.close());
   const hostileApi = `/api/machines/${encodeURIComponent(XSS_HOST)}`;
   const apiOf = async (path: string) => {

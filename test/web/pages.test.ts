@@ -200,7 +200,7 @@ for (const backend of BACKENDS) {
 
     t.test('unknown paths and methods', async (t) => {
       t.equal((await web.get('/nope')).status, 404);
-      const post = await fetch(`${web.url}/machines`, { method: 'POST' });
+      const post = await web.request('/machines', { method: 'POST', headers: { Cookie: web.cookie } });
       t.equal(post.status, 405);
       t.equal(post.headers.get('allow'), 'GET, HEAD');
       const css = await web.get('/static/style.css');

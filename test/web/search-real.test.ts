@@ -275,7 +275,7 @@ t.test('fleet search and compare over real attestations (swtpm, MariaDB)', async
   });
 
   const browser = await launchChromium(t);
-  const { page, dialogs } = await watchedPage(browser);
+  const { page, dialogs } = await watchedPage(browser, web);
   t.teardown(() => page.close());
 
   t.test('Chromium: the compare page of alpha boot 1 against boot 2', async (t) => {

@@ -61,7 +61,7 @@ for (const backend of BACKENDS) {
     });
 
     t.test('Chromium runs nothing from it', async (t) => {
-      const { page, dialogs } = await watchedPage(browser);
+      const { page, dialogs } = await watchedPage(browser, web);
       t.teardown(() => page.close());
       const seen = await readMachinePages(page, web.url, XSS_HOST, `${backend.name}-hostile`);
       t.equal(seen.machine.title, XSS_HOST, 'the page shows the literal hostname');
