@@ -196,9 +196,10 @@ export class SqlSearch implements SearchQueries {
   async imaChanges(earlier: BootRef, later: BootRef, limit: number): Promise<{ items: ImaChange[]; more: boolean }> {
     // Both boots are read in full through imalog_boot_entry_idx and compared here: a plan that cannot go wrong,
     // linear in the two boots' sizes (an anti-join per entry may be planned as a scan of the earlier boot per entry).
+    // Only the accepted chain: entries that came with a refused report are evidence, not the boot's files.
     const read = (boot: BootRef, columns: string) => {
-      const w = bootIs('i', boot, new Where());
-      return this.db.all(`SELECT ${columns} FROM imalog i WHERE ${w.sql} ORDER BY i.entrynum, i.id`, w.params);
+      const w = bootIs('i', boot, new Where()).add('a.error_code IS NULL');
+      return this.db.all(`SELECT ${columns} FROM imalog i JOIN attestlog a ON a.id = i.attestation_id WHERE ${w.sql} ORDER BY i.entrynum, i.id`, w.params);
     };
     const before = await read(earlier, 'i.filename, i.filehash');
     const paths = new Set(before.map((r) => String(r.filename)));

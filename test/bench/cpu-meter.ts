@@ -11,13 +11,19 @@ import { storeLocation } from '../../db/open.js';
 const TICKS_PER_S = 100;
 const DATABASE_COMMANDS = new Set(['mariadbd', 'mysqld']);
 
-/** The local MariaDB/MySQL server process, if one runs on this machine and /proc shows it. */
-export function localDatabasePid(): number | undefined {
+/**
+ * The local MariaDB/MySQL server process, if one runs on this machine and /proc shows it. With several,
+ * the one whose command line names `mark` (its socket path or `--port=N`) is taken, else the first.
+ */
+export function localDatabasePid(mark?: string): number | undefined {
+  const found: number[] = [];
   try {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        if (DATABASE_COMMANDS.has(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) return Number(entry);
+        if (!DATABASE_COMMANDS.has(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) continue;
+        if (mark && readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((arg) => arg.includes(mark))) return Number(entry);
+        found.push(Number(entry));
       } catch {
         // the process ended while the list was read
       }
@@ -25,7 +31,7 @@ export function localDatabasePid(): number | undefined {
   } catch {
     // no /proc
   }
-  return undefined;
+  return found[0];
 }
 
 /** utime + stime of a process, ms; NaN when it cannot be read. */
@@ -69,5 +75,6 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
 export function cpuMeterFor(db: string | undefined, env: NodeJS.ProcessEnv = process.env): CpuMeter {
   const where = storeLocation(db, env);
   const local = where.dialect === 'mysql' && (where.mysql.socketPath !== undefined || LOCAL_HOSTS.has(where.mysql.host));
-  return new CpuMeter(local ? localDatabasePid() : undefined);
+  const mark = where.dialect === 'mysql' ? (where.mysql.socketPath ?? `--port=${where.mysql.port}`) : undefined;
+  return new CpuMeter(local ? localDatabasePid(mark) : undefined);
 }

@@ -20,11 +20,13 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { authStore } from '../../db/auth-store.js';
 import { openStore } from '../../db/open.js';
 import { storeDriver } from '../../db/web-queries.js';
 import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
 import { startWebServer, type RequestInfo } from '../../web/server.js';
 import { freshMariaDb } from '../helpers/mariadb.js';
+import { addTestUser, logIn } from '../helpers/web-server.js';
 import { percentiles, type Percentiles } from './load.js';
 import { buildInventory, dropInventory } from './file-inventory.js';
 import { attestBench, type AttestCpu } from './search-attest.js';
@@ -109,6 +111,9 @@ if (!(await searchIndexesPresent(driver))) indexBuildMs = await createSearchInde
 // The searches and compare views, each run with other values.
 const requests: RequestInfo[] = [];
 const web = await startWebServer({ store, port: 0, host: DEFAULT_SERVER_CONFIG.webHost, staleAfterMs: DEFAULT_SERVER_CONFIG.staleAfterMs, onRequest: (info) => requests.push(info) });
+// Measured as a logged-in reader sees them: each request pays its session lookup.
+const reader = await addTestUser(store, `bench-${process.pid}`, 'viewer');
+const cookie = await logIn(web.url, reader);
 const q = encodeURIComponent;
 const machine = (run: number) => (run * 7919) % size.machines;
 /** A core file other than sshd that no later boot updated (coreVersion), so its first version is in every boot. */
@@ -143,7 +148,7 @@ function cursorFor(run: number): string {
   return cursors.get(run) ?? '';
 }
 async function get(path: string): Promise<{ status: number; json: any }> {
-  const res = await fetch(web.url + path);
+  const res = await fetch(web.url + path, { headers: { cookie } });
   const text = await res.text();
   return { status: res.status, json: (res.headers.get('content-type') ?? '').startsWith('application/json') ? JSON.parse(text) : null };
 }
@@ -201,6 +206,7 @@ if (argv.json) {
 }
 
 await web.close();
+await authStore(store).removeUser(reader.name);
 await store.close();
 if (fresh && !argv.keep) await fresh.drop();
 else if (fresh) console.log(`kept ${fresh.url}`);
