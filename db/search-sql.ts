@@ -1,7 +1,7 @@
 /**
  * SearchQueries in SQL both dialects accept. Every search is keyset-paged in
  * (machine_id, id) order, the order of imalog_filehash_idx,
- * imalog_filename_idx and bioslog_sha{1,256}_idx after their leading digest
+ * imalog_path_idx and bioslog_sha{1,256}_idx after their leading digest
  * or path, so a page of one digest or one path is an index range; rows
  * inserted while a client pages land after or before its cursor, never
  * shifting the rows it has not read yet. Each call is a fixed number of

@@ -15,19 +15,22 @@ interface IndexStatement {
   create: string;
 }
 
+/** The search indexes as the migrations leave them: each CREATE INDEX, less those a later migration drops. */
 function statements(dialect: 'mysql' | 'sqlite'): IndexStatement[] {
   const dir = migrationsFolder(dialect);
-  const file = readdirSync(dir).find((f) => f.endsWith('_fleet_search_indexes.sql'));
-  if (!file) throw new Error(`no fleet search index migration in ${dir}`);
-  return readFileSync(join(dir, file), 'utf8')
-    .split('--> statement-breakpoint')
-    .map((s) => s.replace(/^--.*$/gm, '').trim())
-    .filter(Boolean)
-    .map((create) => {
-      const m = /^CREATE INDEX `([^`]+)` ON `([^`]+)`/.exec(create);
-      if (!m) throw new Error(`unexpected statement in ${file}: ${create}`);
-      return { name: m[1]!, table: m[2]!, create };
-    });
+  const files = readdirSync(dir).filter((f) => /_(fleet_search_indexes|search_path_digest)\.sql$/.test(f)).sort();
+  if (!files.length) throw new Error(`no fleet search index migration in ${dir}`);
+  const out = new Map<string, IndexStatement>();
+  for (const file of files) {
+    for (const sql of readFileSync(join(dir, file), 'utf8').split('--> statement-breakpoint').map((s) => s.replace(/^--.*$/gm, '').trim()).filter(Boolean)) {
+      const create = /^CREATE INDEX `([^`]+)` ON `([^`]+)`/.exec(sql);
+      const drop = /^DROP INDEX `([^`]+)`/.exec(sql);
+      if (create) out.set(create[1]!, { name: create[1]!, table: create[2]!, create: sql });
+      else if (drop) out.delete(drop[1]!);
+      else throw new Error(`unexpected statement in ${file}: ${sql}`);
+    }
+  }
+  return [...out.values()];
 }
 
 async function present(driver: SqlDriver, name: string): Promise<boolean> {

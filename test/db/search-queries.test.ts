@@ -154,7 +154,7 @@ for (const backend of BACKENDS) {
         return out.join(' | ');
       };
       t.match(await plan(() => search.ima({ filehashes: [SSHD] })), /imalog_filehash_idx/);
-      t.match(await plan(() => search.ima({ path: '/usr/sbin/sshd', notFilehashes: [SSHD] })), /imalog_filename_idx/);
+      t.match(await plan(() => search.ima({ path: '/usr/sbin/sshd', notFilehashes: [SSHD] })), /imalog_path_idx/);
       t.match(await plan(() => search.firmwareDigest({ bank: 'sha256', digest: hex('x') })), /bioslog_sha256_idx/);
       t.match(await plan(() => search.imaChanges({ machineId: a, boottime: B1 }, { machineId: a, boottime: B2 }, 10)), /imalog_boot_entry_idx/);
     });
