@@ -33,14 +33,14 @@ const SQL = {
   },
 };
 
-/** The application tables (drizzle's own bookkeeping and SQLite internals left out). */
+/** The application tables (bookkeeping: drizzle's migrations table, the migration lock, SQLite internals left out). */
 export async function describeSchema(store: Store): Promise<Record<string, TableShape>> {
   if (!(store instanceof SqlStore)) throw new TypeError('describeSchema needs a store from openStore');
   const sql = SQL[store.driver.dialect];
   const tables: Record<string, TableShape> = {};
   const table = (r: SqlRow): TableShape | undefined => {
     const name = String(r.table_name);
-    if (name.startsWith('__drizzle') || name.startsWith('sqlite_')) return undefined;
+    if (name.startsWith('__') || name.startsWith('sqlite_')) return undefined;
     return (tables[name] ??= { columns: [], indexes: {}, collations: {} });
   };
   for (const r of await store.driver.all(sql.columns)) {

@@ -3,8 +3,10 @@
  * The folder is found from the package root, so the same code works from the
  * TypeScript sources and from dist/db after tsc.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Connection } from 'mysql2/promise';
@@ -25,19 +27,54 @@ export function migrationsFolder(dialect: 'mysql' | 'sqlite'): string {
   }
 }
 
-const MIGRATION_LOCK = 'acs_schema_migration';
+/**
+ * The schema migration lock: one row in a table of its own. GET_LOCK is not
+ * used because MariaDB Galera does not replicate it — each node grants its
+ * own — whereas a row's primary key is enforced cluster-wide: of two servers
+ * inserting the lock row through different nodes, the second gets a duplicate
+ * key, or loses Galera certification (1213) when both commit at once. A row
+ * left behind by a migrator that died expires after LOCK_LEASE_S.
+ */
+const LOCK_TABLE = '__acs_migration_lock';
+const LOCK_LEASE_S = 600;
+const LOCK_WAIT_MS = 120_000;
+const LOCK_POLL_MS = 200;
+
+interface LockError { errno?: number }
+/** 1062 duplicate key: another holds the lock; 1213: lost certification to another taking it. */
+const LOCK_TAKEN = new Set([1062, 1213]);
+
+async function takeMigrationLock(conn: Connection, holder: string): Promise<void> {
+  await conn.query(`CREATE TABLE IF NOT EXISTS \`${LOCK_TABLE}\` (
+    id TINYINT UNSIGNED NOT NULL PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires DATETIME(3) NOT NULL
+  ) ENGINE=InnoDB`);
+  const until = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    await conn.query(`DELETE FROM \`${LOCK_TABLE}\` WHERE id = 1 AND expires < UTC_TIMESTAMP(3)`);
+    try {
+      await conn.query(`INSERT INTO \`${LOCK_TABLE}\` (id, holder, expires) VALUES (1, ?, UTC_TIMESTAMP(3) + INTERVAL ${LOCK_LEASE_S} SECOND)`, [holder]);
+      return;
+    } catch (e) {
+      if (!LOCK_TAKEN.has((e as LockError).errno ?? 0)) throw e;
+    }
+    if (Date.now() > until) throw new Error('timed out waiting for the schema migration lock');
+    await sleep(LOCK_POLL_MS * (0.5 + Math.random()));
+  }
+}
 
 /**
- * MySQL: one connection holds a named lock while migrating, so servers started
- * together do not apply the same migration twice (MySQL DDL is not transactional).
+ * MySQL: one server at a time applies the pending migrations (MySQL DDL is
+ * not transactional), under the migration lock; on Galera every DDL statement
+ * is replicated in total order (TOI) to all nodes, so migrating through any
+ * one node migrates the cluster.
  */
 export async function migrateMysql(conn: Connection): Promise<void> {
-  const [rows] = await conn.query('SELECT GET_LOCK(?, 60) AS got', [MIGRATION_LOCK]);
-  if ((rows as { got: number | null }[])[0]?.got !== 1) throw new Error('timed out waiting for the schema migration lock');
+  const holder = randomUUID();
+  await takeMigrationLock(conn, holder);
   try {
     await migrateMysql2(drizzleMysql({ client: conn }), { migrationsFolder: migrationsFolder('mysql') });
   } finally {
-    await conn.query('SELECT RELEASE_LOCK(?)', [MIGRATION_LOCK]);
+    await conn.query(`DELETE FROM \`${LOCK_TABLE}\` WHERE id = 1 AND holder = ?`, [holder]);
   }
 }
 

@@ -1,51 +1,39 @@
 /**
- * MySQL/MariaDB driver over a mysql2 pool. Statements are server-side prepared
+ * MySQL/MariaDB driver over mysql2. Statements are server-side prepared
  * (execute), times travel as "YYYY-MM-DD HH:MM:SS.sss" strings (dateStrings)
- * so both dialects hand the store the same shapes. A dropped connection is
- * removed from the pool and replaced on the next query; it never reaches the
- * process as an unhandled 'error' event.
+ * so both dialects hand the store the same shapes. Connections come from the
+ * configured nodes in order of preference (MysqlNodes); a dropped connection
+ * is removed from its pool and replaced on the next statement, and never
+ * reaches the process as an unhandled 'error' event.
+ *
+ * When a node fails under a request: a read runs once more on the next node;
+ * a transaction that had not reached COMMIT runs once more from the start on
+ * the next node (nothing of it was committed); a failure during COMMIT is
+ * answered 80000040, since the commit may or may not have happened, and the
+ * client attests again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPool, type Pool, type PoolConnection as CallbackPoolConnection, type ResultSetHeader } from 'mysql2';
+import type { PoolConnection as CallbackPoolConnection, ResultSetHeader } from 'mysql2';
 import mysql from 'mysql2/promise';
 import type { RunResult, SqlConnection, SqlDriver, SqlRow, SqlValue } from './driver.js';
 import { migrateMysql } from './migrate.js';
-import { DuplicateKeyError, StoreError } from './store.js';
+import { isConflict, isNodeFailure, isRefusal, mysqlError } from './mysql-errors.js';
+import { MysqlNodes, type NodeConnection } from './mysql-nodes.js';
+import { StoreError } from './store.js';
 
-export interface MysqlConfig {
+export interface MysqlNode {
   host: string;
   port: number;
-  /** Unix socket of a server on this machine; when set, host and port are not used. */
+}
+
+export interface MysqlConfig {
+  /** Servers in order of preference: the first that serves is used, the next takes over when it fails. */
+  nodes: MysqlNode[];
+  /** Unix socket of a server on this machine; when set, the nodes' host and port are not used. */
   socketPath?: string;
   user: string;
   password: string;
   database: string;
-}
-
-/** Errors that mean the server is gone or refuses us, not that a statement was wrong. */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
-  'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_CON_COUNT_ERROR',
-  'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED', 'POOL_CLOSED',
-]);
-const TX_CONFLICT = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
-
-interface MysqlError { code?: string; fatal?: boolean; sqlMessage?: string; message?: string }
-
-export function mysqlError(err: unknown, what: string): StoreError {
-  if (err instanceof StoreError) return err;
-  const e = (err ?? {}) as MysqlError;
-  const detail = e.sqlMessage ?? e.message ?? String(err);
-  if (e.code === 'ER_DUP_ENTRY') {
-    const key = /for key '(?:[^.']*\.)?([^']+)'/.exec(detail)?.[1] ?? 'unknown';
-    return new DuplicateKeyError(`${what}: ${detail}`, key, { cause: err });
-  }
-  if (e.fatal || (e.code && UNREACHABLE.has(e.code))) {
-    return new StoreError(`database unreachable: ${detail}`, 0x80000040, { cause: err });
-  }
-  if (e.code && TX_CONFLICT.has(e.code)) return new StoreError(`${what}: ${detail}`, 0x80000042, { cause: err });
-  return new StoreError(`${what}: ${detail}`, 0x80000041, { cause: err });
 }
 
 /** Rejects database names we would have to quote beyond recognition. */
@@ -55,13 +43,11 @@ function databaseIdent(name: string): string {
 }
 
 /**
- * The pool and its connections through mysql2's callback API: its promise
- * wrapper captures a stack trace for every statement, a measurable share of
- * the server's time at a few statements per attestation.
+ * Connections through mysql2's callback API: its promise wrapper captures a
+ * stack trace for every statement, a measurable share of the server's time
+ * at a few statements per attestation.
  */
-type Executor = Pick<CallbackPoolConnection, 'execute'>;
-
-function execute(on: Executor, sql: string, params: readonly SqlValue[]): Promise<unknown> {
+function execute(on: CallbackPoolConnection, sql: string, params: readonly SqlValue[]): Promise<unknown> {
   return new Promise((resolve, reject) => {
     on.execute(sql, params as SqlValue[], (err, result) => (err ? reject(err) : resolve(result)));
   });
@@ -73,41 +59,30 @@ function query(conn: CallbackPoolConnection, sql: string): Promise<void> {
   });
 }
 
-async function all(on: Executor, sql: string, params: readonly SqlValue[]): Promise<SqlRow[]> {
+async function all(on: CallbackPoolConnection, sql: string, params: readonly SqlValue[]): Promise<SqlRow[]> {
   return (await execute(on, sql, params)) as SqlRow[];
 }
 
-async function run(on: Executor, sql: string, params: readonly SqlValue[]): Promise<RunResult> {
+async function run(on: CallbackPoolConnection, sql: string, params: readonly SqlValue[]): Promise<RunResult> {
   const header = (await execute(on, sql, params)) as ResultSetHeader;
   return { insertId: Number(header.insertId), changes: header.affectedRows };
 }
 
-function connectionOn(conn: CallbackPoolConnection): SqlConnection {
-  return {
-    all: (sql, params = []) => all(conn, sql, params).catch((e) => Promise.reject(mysqlError(e, 'query failed'))),
-    run: (sql, params = []) => run(conn, sql, params).catch((e) => Promise.reject(mysqlError(e, 'query failed'))),
-  };
-}
-
-function isConnectionLoss(err: StoreError): boolean {
-  return err.code === 0x80000040;
+/** A transaction's node failed before COMMIT: nothing of it was committed, so it may run again elsewhere. */
+class NodeFailedBeforeCommit extends Error {
+  constructor(readonly error: StoreError) {
+    super(error.message);
+  }
 }
 
 /**
- * InnoDB rolled the whole transaction back to break a deadlock (Galera
- * reports a certification conflict the same way). Re-running the
- * transaction is the documented remedy (MySQL Reference Manual, InnoDB
- * "How to Minimize and Handle Deadlocks").
- */
-function isDeadlock(err: unknown): boolean {
-  return err instanceof StoreError && (err.cause as MysqlError | undefined)?.code === 'ER_LOCK_DEADLOCK';
-}
-
-/**
- * Attempts of a transaction that keeps losing deadlocks. Between them a
- * random pause, doubling each time (about 1 s in all at most), lets the
- * winners commit first even when dozens of transactions of several servers
- * contend for one gap.
+ * Attempts of a transaction that keeps losing deadlocks or Galera
+ * certification. Between them a random pause, doubling each time (about 1 s
+ * in all at most), lets the winners commit first even when dozens of
+ * transactions of several servers contend for one gap. Re-running the
+ * transaction is the documented remedy (MySQL Reference Manual, InnoDB "How
+ * to Minimize and Handle Deadlocks"; Galera documentation, "Certification-
+ * Based Replication").
  */
 const DEADLOCK_ATTEMPTS = 8;
 const DEADLOCK_PAUSE_MS = 4;
@@ -116,102 +91,134 @@ export class MysqlDriver implements SqlDriver {
   readonly dialect = 'mysql' as const;
   readonly forUpdate = ' FOR UPDATE';
   readonly maxParams = 65535;
-  private readonly pool: Pool;
+  private readonly nodes: MysqlNodes;
 
   constructor(readonly config: MysqlConfig) {
-    this.pool = createPool({
-      host: config.host,
-      port: config.port,
-      socketPath: config.socketPath,
-      user: config.user,
-      password: config.password,
-      database: config.database,
-      charset: 'UTF8MB4_GENERAL_CI',
-      timezone: 'Z',
-      dateStrings: true,
-      supportBigNumbers: true,
-      connectionLimit: 10,
-      waitForConnections: true,
-      queueLimit: 0,
-      connectTimeout: 5000,
-      enableKeepAlive: true,
-      maxPreparedStatements: 256,
-    });
-    this.pool.on('connection', (conn) => {
-      // A connection that dies while idle emits 'error' more than once; the
-      // pool's own handler only listens once.
-      conn.on('error', () => {});
-      // READ COMMITTED: a locking read of a row that is not there (a new
-      // hostname) takes no gap lock, so enrollments of different new hosts
-      // cannot deadlock on each other's INSERTs. Every decision here rests on row locks of existing rows and
-      // on unique indexes, which READ COMMITTED keeps (MySQL Reference
-      // Manual, InnoDB "Transaction Isolation Levels"). Queued ahead of any
-      // statement the pool runs on this connection.
-      conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (err) => { if (err) conn.destroy(); });
-    });
+    if (config.nodes.length === 0) throw new StoreError('no database server given', 0x80000040);
+    this.nodes = new MysqlNodes(config);
   }
 
-  /** CREATE DATABASE IF NOT EXISTS, on a connection without a default database. */
+  /** CREATE DATABASE IF NOT EXISTS, on a connection without a default database to the first node that answers. */
   static async createDatabase(config: MysqlConfig): Promise<void> {
     const ident = databaseIdent(config.database);
-    let conn: mysql.Connection | undefined;
+    let last: unknown;
+    for (const node of config.nodes) {
+      let conn: mysql.Connection | undefined;
+      try {
+        conn = await mysql.createConnection({ host: node.host, port: node.port, socketPath: config.socketPath, user: config.user, password: config.password, connectTimeout: 5000 });
+        conn.on('error', () => {});
+        await conn.query(`CREATE DATABASE IF NOT EXISTS ${ident} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+        return;
+      } catch (e) {
+        last = e;
+        if (!isNodeFailure(e)) break;
+      } finally {
+        await conn?.end().catch(() => {});
+      }
+    }
+    throw mysqlError(last, 'create database failed');
+  }
+
+  /** A read; when its node fails it is safe to run once more, on the next node (or a fresh connection). */
+  all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    return this.statement((conn) => all(conn, sql, params), true);
+  }
+
+  /** An autocommit write; it runs again elsewhere only when its node refused it outright. */
+  run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    return this.statement((conn) => run(conn, sql, params), false);
+  }
+
+  private async acquire(): Promise<NodeConnection> {
     try {
-      conn = await mysql.createConnection({ host: config.host, port: config.port, socketPath: config.socketPath, user: config.user, password: config.password, connectTimeout: 5000 });
-      conn.on('error', () => {});
-      await conn.query(`CREATE DATABASE IF NOT EXISTS ${ident} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+      return await this.nodes.acquire();
     } catch (e) {
-      throw mysqlError(e, 'create database failed');
-    } finally {
-      await conn?.end().catch(() => {});
+      throw mysqlError(e, 'no connection');
     }
   }
 
-  async all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
-    try {
-      return await all(this.pool, sql, params);
-    } catch (e) {
-      const err = mysqlError(e, 'query failed');
-      // A read on a connection the server dropped is safe to repeat once on a fresh one.
-      if (!isConnectionLoss(err)) throw err;
-      return all(this.pool, sql, params).catch((e2) => Promise.reject(mysqlError(e2, 'query failed')));
+  /** Gives the connection back, or drops it and passes its node over when the node failed. */
+  private settle(held: NodeConnection, err?: unknown): void {
+    if (err !== undefined && isNodeFailure(err)) {
+      held.conn.destroy();
+      this.nodes.markDown(held.node);
+    } else {
+      held.conn.release();
     }
   }
 
-  async run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
-    return run(this.pool, sql, params).catch((e) => Promise.reject(mysqlError(e, 'query failed')));
+  private async statement<T>(f: (conn: CallbackPoolConnection) => Promise<T>, read: boolean): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const held = await this.acquire();
+      try {
+        const result = await f(held.conn);
+        this.settle(held);
+        return result;
+      } catch (e) {
+        this.settle(held, e);
+        if (attempt === 1 && isNodeFailure(e) && (read || isRefusal(e))) continue;
+        throw mysqlError(e, 'query failed');
+      }
+    }
   }
 
-  /** Runs fn in a transaction, again from the start when InnoDB picked it as a deadlock victim. */
+  /**
+   * Runs fn in a transaction: again from the start when InnoDB or Galera
+   * rolled it back to break a conflict, and once more on the next node when
+   * its node failed before COMMIT.
+   */
   async transaction<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
+    let failedOver = false;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.transactionOnce(fn);
       } catch (e) {
-        if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(e)) throw e;
+        if (e instanceof NodeFailedBeforeCommit) {
+          if (failedOver) throw e.error;
+          failedOver = true;
+          continue;
+        }
+        if (attempt >= DEADLOCK_ATTEMPTS || !isConflict(e)) throw e;
         await sleep(Math.random() * DEADLOCK_PAUSE_MS * 2 ** attempt);
       }
     }
   }
 
   private async transactionOnce<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
-    let conn: CallbackPoolConnection;
+    let held: NodeConnection;
     try {
-      conn = await new Promise<CallbackPoolConnection>((resolve, reject) => {
-        this.pool.getConnection((err, c) => (err ? reject(err) : resolve(c)));
-      });
+      held = await this.nodes.acquire();
     } catch (e) {
+      // PoolCluster already tried every node that is up; a session that could not be prepared ran nothing.
+      if (isNodeFailure(e) && this.nodes.count > 1) throw new NodeFailedBeforeCommit(mysqlError(e, 'no connection'));
       throw mysqlError(e, 'no connection');
     }
+    const { conn } = held;
     try {
       await query(conn, 'START TRANSACTION');
     } catch (e) {
-      conn.destroy();
+      this.settle(held, e);
+      if (isNodeFailure(e)) throw new NodeFailedBeforeCommit(mysqlError(e, 'begin failed'));
       throw mysqlError(e, 'begin failed');
     }
+    // The first statement that failed because of the node, whatever fn made of its error.
+    let nodeFailure: unknown;
+    const track = (e: unknown): Promise<never> => {
+      if (nodeFailure === undefined && isNodeFailure(e)) nodeFailure = e;
+      return Promise.reject(mysqlError(e, 'query failed'));
+    };
+    const onConn: SqlConnection = {
+      all: (sql, params = []) => all(conn, sql, params).catch(track),
+      run: (sql, params = []) => run(conn, sql, params).catch(track),
+    };
     let result: T;
     try {
-      result = await fn(connectionOn(conn));
+      result = await fn(onConn);
     } catch (e) {
+      if (nodeFailure !== undefined) {
+        this.settle(held, nodeFailure);
+        throw new NodeFailedBeforeCommit(mysqlError(nodeFailure, 'query failed'));
+      }
       try {
         await query(conn, 'ROLLBACK');
         conn.release();
@@ -224,27 +231,28 @@ export class MysqlDriver implements SqlDriver {
       await query(conn, 'COMMIT');
       conn.release();
     } catch (e) {
+      // The commit's outcome is unknown to us: never run again, answered 80000040/80000042.
       conn.destroy();
+      if (isNodeFailure(e)) this.nodes.markDown(held.node);
       const err = mysqlError(e, 'commit failed');
       throw err.code === 0x80000041 ? new StoreError(err.message, 0x80000042, { cause: e }) : err;
     }
     return result;
   }
 
+  /** Migrates through the most preferred node that is up; the lock in migrateMysql holds cluster-wide. */
   async migrate(): Promise<void> {
-    let conn: mysql.Connection | undefined;
+    const held = await this.acquire();
     try {
-      conn = await mysql.createConnection({ ...this.config, multipleStatements: false, connectTimeout: 5000 });
-      conn.on('error', () => {});
-      await migrateMysql(conn);
+      await migrateMysql(held.conn.promise());
+      this.settle(held);
     } catch (e) {
+      this.settle(held, e);
       throw mysqlError(e, 'migration failed');
-    } finally {
-      await conn?.end().catch(() => {});
     }
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.pool.end(() => resolve()));
+  close(): Promise<void> {
+    return this.nodes.end();
   }
 }

@@ -1,11 +1,13 @@
 /**
  * Opening a store from configuration: a URL (`mysql://user:pass@host:port/db`,
- * with `?socket=PATH` for a Unix socket; `sqlite:PATH`, `sqlite::memory:`),
- * else IBM ACS's ACS_SQL_* variables (MySQL, default database tpm2; our
- * ACS_SQL_SOCKET beside them), else SQLite at ./acs.db.
+ * or several servers in order of preference, `mysql://user:pass@h1:p1,h2:p2/db`;
+ * `?socket=PATH` for a Unix socket; `sqlite:PATH`, `sqlite::memory:`), else
+ * IBM ACS's ACS_SQL_* variables (MySQL, default database tpm2; ACS_SQL_HOST
+ * may list several servers, `h1,h2:port`; our ACS_SQL_SOCKET beside them),
+ * else SQLite at ./acs.db.
  */
 import { userInfo } from 'node:os';
-import { MysqlDriver, type MysqlConfig } from './mysql-driver.js';
+import { MysqlDriver, type MysqlConfig, type MysqlNode } from './mysql-driver.js';
 import { SqliteDriver } from './sqlite-driver.js';
 import type { SqlDriver } from './driver.js';
 import { SqlStore } from './sql-store.js';
@@ -35,6 +37,19 @@ function port(text: string | undefined): number {
   return n;
 }
 
+/**
+ * A comma-separated server list: `host`, `host:port`, `[v6]:port`; a server
+ * without a port gets `defaultPort`.
+ */
+function nodes(list: string, defaultPort: string | undefined): MysqlNode[] {
+  return list.split(',').map((entry) => {
+    const m = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::(.*))?$/.exec(entry.trim());
+    const host = m?.[1] ?? m?.[2];
+    if (!m || !host) throw configError(`invalid database server ${JSON.stringify(entry)}`);
+    return { host, port: port(m[3] ?? defaultPort) };
+  });
+}
+
 /** A Unix socket path spares a co-located server's TCP stack on every statement. */
 function socket(path: string | null | undefined): { socketPath?: string } {
   if (!path) return {};
@@ -58,20 +73,25 @@ export function storeLocation(url?: string, env: NodeJS.ProcessEnv = process.env
       if (!path) throw configError('sqlite: URL has no path');
       return { dialect: 'sqlite', path };
     }
+    // WHATWG URL parsing takes one host; the server list is cut out first and the rest parsed with a placeholder host.
+    const m = /^(mysql|mariadb):\/\/(?:([^@/?#]*)@)?([^/?#]*)(.*)$/i.exec(url);
+    if (!m) {
+      const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+      throw configError(scheme ? `unsupported database URL scheme ${scheme}:` : 'unrecognized database URL');
+    }
+    const [, scheme, userinfo = '', hosts, rest] = m;
     let parsed: URL;
     try {
-      parsed = new URL(url);
+      parsed = new URL(`${scheme}://${userinfo}${userinfo ? '@' : ''}host${rest}`);
     } catch {
-      throw configError(`unrecognized database URL`);
+      throw configError('unrecognized database URL');
     }
-    if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
-      throw configError(`unsupported database URL scheme ${parsed.protocol}`);
-    }
+    const servers = nodes(hosts || 'localhost', undefined);
+    if (servers.length > 1 && parsed.searchParams.has('socket')) throw configError('a Unix socket names one server, not a list');
     return {
       dialect: 'mysql',
       mysql: {
-        host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
-        port: port(parsed.port),
+        nodes: servers,
         user: decodeURIComponent(parsed.username) || defaultUser(),
         password: decodeURIComponent(parsed.password),
         database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || DEFAULT_MYSQL_DATABASE,
@@ -83,8 +103,7 @@ export function storeLocation(url?: string, env: NodeJS.ProcessEnv = process.env
     return {
       dialect: 'mysql',
       mysql: {
-        host: env.ACS_SQL_HOST || 'localhost',
-        port: port(env.ACS_SQL_PORT),
+        nodes: nodes(env.ACS_SQL_HOST || 'localhost', env.ACS_SQL_PORT),
         user: env.ACS_SQL_USERID || defaultUser(),
         password: env.ACS_SQL_PASSWORD ?? '',
         database: env.ACS_SQL_DATABASE || DEFAULT_MYSQL_DATABASE,

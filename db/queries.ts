@@ -36,8 +36,8 @@ export interface MachineSummary {
 
 /** What the machine list shows of a machine: no certificates, keys or white list. */
 export type MachineListRow = Pick<MachineRow, 'id' | 'hostname' | 'tpmvendor' | 'ekAlg' | 'akAlg' | 'enrolled' | 'boottime' | 'imaevents'>;
-/** A report without its stored quote request and PCR values. */
-export type ReportSummary = Omit<AttestationRow, 'quote' | 'pcrs'>;
+/** A report without its stored quote request, PCR values and verdict (its one-line diagnosis stays). */
+export type ReportSummary = Omit<AttestationRow, 'quote' | 'pcrs' | 'verdict'>;
 
 /** A machine of the list: a MachineSummary without its large columns, so a list of thousands stays cheap. */
 export interface MachineListItem {
@@ -83,8 +83,10 @@ export const IMA_STATUSES: readonly ImaStatus[] = ['all', 'ok', 'problem', 'bade
 
 export interface ImaFilter {
   machineId: number;
-  /** The boot, as stored on the events (host-reported boottime); null for events without one. */
+  /** The boot, as stored on the events (host-reported boottime); null for events without one. Only accepted events. */
   boottime: string | null;
+  /** Instead of a boot: the events stored with one report, accepted or refused. */
+  attestationId?: number;
   status?: ImaStatus;
   /** Case-sensitive substring of the file name; searches IMA_SEARCH_WINDOW entry numbers per call. */
   path?: string;

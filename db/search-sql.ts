@@ -81,11 +81,10 @@ export class SqlSearch implements SearchQueries {
     const seen = (fn: string) => `(SELECT ${fn}(y.timestamp) FROM imalog y WHERE y.filename = p.filename AND y.machine_id = p.machine_id
         AND COALESCE(y.filehash, '') = COALESCE(p.filehash, ''))`;
     const rows = await this.db.all(
-      `SELECT p.*, m.hostname, CASE WHEN a.error_code IS NULL THEN 0 ELSE 1 END AS refused,
-              ${seen('MIN')} AS first_seen, ${seen('MAX')} AS last_seen
-       FROM (SELECT i.id, i.machine_id, i.entrynum, i.filename, i.filehash, i.template, i.boottime, i.attestation_id FROM imalog i
+      `SELECT p.*, m.hostname, ${seen('MIN')} AS first_seen, ${seen('MAX')} AS last_seen
+       FROM (SELECT i.id, i.machine_id, i.entrynum, i.filename, i.filehash, i.template, i.boottime, i.attestation_id, i.refused FROM imalog i
              WHERE ${w.sql} ORDER BY i.machine_id, i.id LIMIT ?) p
-       JOIN machines m ON m.id = p.machine_id JOIN attestlog a ON a.id = p.attestation_id
+       JOIN machines m ON m.id = p.machine_id
        ORDER BY p.machine_id, p.id`,
       [...w.params, limit + 1],
     );
@@ -139,8 +138,7 @@ export class SqlSearch implements SearchQueries {
     const machines = await this.machineCount(`SELECT COUNT(DISTINCT b.machine_id) AS n FROM bioslog b WHERE ${w.sql}`, w.params);
     keyset(w, 'b', q.cursor);
     const rows = await this.db.all(
-      `SELECT b.id, b.machine_id, m.hostname, b.attestation_id, a.boottime, b.pcrindex, b.entrynum, b.eventtype,
-              CASE WHEN a.error_code IS NULL THEN 0 ELSE 1 END AS refused
+      `SELECT b.id, b.machine_id, m.hostname, b.attestation_id, a.boottime, b.pcrindex, b.entrynum, b.eventtype, b.refused
        FROM bioslog b JOIN machines m ON m.id = b.machine_id JOIN attestlog a ON a.id = b.attestation_id
        WHERE ${w.sql} ORDER BY b.machine_id, b.id LIMIT ?`,
       [...w.params, limit + 1],
@@ -198,8 +196,8 @@ export class SqlSearch implements SearchQueries {
     // linear in the two boots' sizes (an anti-join per entry may be planned as a scan of the earlier boot per entry).
     // Only the accepted chain: entries that came with a refused report are evidence, not the boot's files.
     const read = (boot: BootRef, columns: string) => {
-      const w = bootIs('i', boot, new Where()).add('a.error_code IS NULL');
-      return this.db.all(`SELECT ${columns} FROM imalog i JOIN attestlog a ON a.id = i.attestation_id WHERE ${w.sql} ORDER BY i.entrynum, i.id`, w.params);
+      const w = bootIs('i', boot, new Where()).add('i.refused = 0');
+      return this.db.all(`SELECT ${columns} FROM imalog i WHERE ${w.sql} ORDER BY i.entrynum, i.id`, w.params);
     };
     const before = await read(earlier, 'i.filename, i.filehash');
     const paths = new Set(before.map((r) => String(r.filename)));

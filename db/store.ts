@@ -111,6 +111,10 @@ export interface AttestationRow {
   /** Error code (8 hex digits) and reason when the quote was refused. */
   errorCode: string | null;
   errorMessage: string | null;
+  /** The verdict's one-sentence diagnosis. */
+  diagnosis: string | null;
+  /** The verdict as JSON (db/report-verdict.ts); null for a pending nonce or a report stored before verdicts were kept. */
+  verdict: string | null;
 }
 
 export type NewAttestation = Pick<
@@ -122,6 +126,7 @@ export type AttestationPatch = Partial<
     AttestationRow,
     | 'quote' | 'quoted' | 'pcrs' | 'pcrschanged' | 'pcrinvalid' | 'quoteverified' | 'logverified' | 'logentries'
     | 'imaevents' | 'imaver' | 'imasigver' | 'badimalog' | 'resetCount' | 'restartCount' | 'errorCode' | 'errorMessage' | 'newBoot'
+    | 'diagnosis' | 'verdict'
   >
 >;
 
@@ -140,6 +145,8 @@ export interface BiosEventRow {
   eventtype: string;
   /** Printable event data. */
   event: string;
+  /** Evidence of a refused quote: never part of the machine's accepted chain. */
+  refused: boolean;
 }
 
 export interface ImaEventRow {
@@ -159,6 +166,20 @@ export interface ImaEventRow {
   nosig: boolean;
   nokey: boolean;
   badsig: boolean;
+  /** Evidence of a refused quote: never part of the machine's accepted chain. */
+  refused: boolean;
+}
+
+/** A firmware event of the accepted chain as the diagnosis compares it. */
+export type AcceptedFirmwareEvent = Pick<BiosEventRow, 'entrynum' | 'pcrindex' | 'eventtype' | 'pcrsha1' | 'pcrsha256'>;
+
+/** A request that is no host's evidence (security_events). */
+export interface SecurityEventRow {
+  timestamp: Date;
+  /** e.g. forged_quote. */
+  kind: string;
+  hostname: string | null;
+  detail: string;
 }
 
 /** Operations inside one transaction. Reads ending in ForUpdate lock the row. */
@@ -181,6 +202,12 @@ export interface StoreTx {
 
   insertBiosEvents(rows: BiosEventRow[]): Promise<void>;
   insertImaEvents(rows: ImaEventRow[]): Promise<void>;
+  /** The events of `pcrs` in the newest accepted firmware log of a machine before an attestation. */
+  acceptedFirmwareEvents(machineId: number, beforeId: number, pcrs: readonly number[]): Promise<AcceptedFirmwareEvent[]>;
+  /** Deletes the evidence of all but the newest `keep` refused reports of a machine. */
+  pruneRefusedEvidence(machineId: number, keep: number): Promise<void>;
+  /** Inserts a security event and deletes all but the newest `keep`. */
+  insertSecurityEvent(e: SecurityEventRow, keep: number): Promise<void>;
 }
 
 export class StoreError extends Error {
@@ -217,6 +244,8 @@ export interface Store {
   machineState(hostname: string): Promise<MachineState | undefined>;
   /** One INSERT on its own, atomic without a transaction around it. */
   insertAttestation(a: NewAttestation): Promise<number>;
+  /** Deletes a machine's pending nonces older than its newest `keep` (an issued nonce retires the oldest). */
+  retirePendingNonces(machineId: number, keep: number): Promise<void>;
   getAttestation(id: number): Promise<AttestationRow | undefined>;
   close(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { auditHostnames, describeHostnameReport } from '../db/hostname-audit.js';
 import { openStore } from '../db/open.js';
+import { storeDriver } from '../db/web-queries.js';
 import { StoreError, type Store } from '../db/store.js';
 import { AcsError } from '../shared/protocol/errors.js';
 import { defaultAttestationPolicy } from './attestation-policy.js';
@@ -9,6 +11,7 @@ import { enrollCert, enrollRequest } from './enrollment.js';
 import { startListener, type Handlers, type Listener } from './listener.js';
 import { issueNonce } from './nonce.js';
 import { RememberedAks } from './remembered-aks.js';
+import { SecurityEvents } from './security-events.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { verifyQuote } from './quote.js';
 import { TrustStore } from './trust-store.js';
@@ -39,6 +42,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Rows written before the hostname rule: renamed to their normal form where
+ * that is unambiguous, reported where it is not (db/hostname-audit.ts).
+ */
+async function auditStoredHostnames(store: Store, logger: Logger): Promise<void> {
+  const report = await auditHostnames(storeDriver(store), true);
+  const lines = describeHostnameReport(report);
+  if (lines.length === 0) return;
+  const unresolved = report.collisions.length + report.invalid.length;
+  const message = unresolved ? 'stored hostnames need the operator: see "acs-server migrate" and the README' : 'stored hostnames renamed to their normal form';
+  logger[unresolved ? 'warn' : 'info']({ hostnames: lines }, message);
+}
+
 /** Opens the store, loads trust and CA, and listens. The caller owns close(). */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { config } = opts;
@@ -47,6 +63,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ca = await PrivacyCa.load(config.caDir);
   const imaKeys = await ImaKeyring.fromFiles(config.imaKeyFiles);
   const store = opts.store ?? (await openStore(config.db, process.env, { create: true }));
+  await auditStoredHostnames(store, opts.logger);
+  const now = opts.now ?? (() => new Date());
   const context: ServerContext = {
     store,
     trust,
@@ -57,7 +75,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     allowReenroll: config.allowReenroll,
     challengeTtlMs: config.challengeTtlMs,
     nonceTtlMs: config.nonceTtlMs,
-    now: opts.now ?? (() => new Date()),
+    keepRefused: config.keepRefused,
+    securityEvents: new SecurityEvents(store, now),
+    now,
   };
   const handlers: Handlers = {
     enrollrequest: (req) => withStoreErrors(enrollRequest(req, context)),

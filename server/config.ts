@@ -83,13 +83,20 @@ export const OPTIONS = {
   challengeTtlMs: { kind: 'int', flag: 'challenge-ttl', group: 'attest', unit: SECONDS, default: 300_000, min: 1, describe: 'how long an enrollment challenge stays valid' },
   imaKeyFiles: { kind: 'strings', flag: 'ima-keys', group: 'attest', default: [], describe: 'IMA signing key or certificate files (DER or PEM)' },
   maxFrameBytes: { kind: 'int', flag: 'max-frame-bytes', group: 'attest', default: DEFAULT_MAX_FRAME_BYTES, min: 16, max: 0xffffffff, describe: 'largest request frame in bytes' },
-  maxConnections: { kind: 'int', flag: 'max-connections', group: 'attest', default: 64, min: 1, describe: 'connections served at once; more are answered 90000103' },
+  maxConnections: { kind: 'int', flag: 'max-connections', group: 'attest', default: 4096, min: 1, describe: 'connections held open, idle ones included; beyond it the oldest without a whole request is closed' },
+  maxConnectionsPerSource: { kind: 'int', flag: 'max-connections-per-source', group: 'attest', default: 256, min: 1, describe: 'connections held from one IPv4 address or IPv6 /64 (behind a load balancer: --max-connections)' },
+  maxRequests: { kind: 'int', flag: 'max-requests', group: 'attest', default: 64, min: 1, describe: 'whole requests verified and answered at once' },
+  maxQueuedRequests: { kind: 'int', flag: 'max-queued-requests', group: 'attest', default: 1024, min: 0, describe: 'whole requests waiting for a turn; beyond them requests are answered 90000103' },
+  maxBufferedBytes: { kind: 'int', flag: 'max-buffered-bytes', group: 'attest', default: 128 * MIB, min: 16, describe: 'request bytes held across all connections; larger frames wait for room' },
+  firstByteTimeoutMs: { kind: 'int', flag: 'first-byte-timeout', group: 'attest', unit: SECONDS, default: 5_000, min: 1, describe: 'time from connecting to the first request byte' },
+  minRequestRate: { kind: 'int', flag: 'min-request-rate', group: 'attest', default: 512, min: 1, describe: 'bytes per second a request must arrive at, over each 5 s' },
   readTimeoutMs: { kind: 'int', flag: 'read-timeout', group: 'attest', unit: SECONDS, default: 60_000, min: 1, describe: 'time to receive a whole request' },
-  idleTimeoutMs: { kind: 'int', flag: 'idle-timeout', group: 'attest', unit: SECONDS, default: 15_000, min: 1, describe: 'silence allowed while a request is incomplete' },
+  idleTimeoutMs: { kind: 'int', flag: 'idle-timeout', group: 'attest', unit: SECONDS, default: 15_000, min: 1, describe: 'silence allowed once a request has begun' },
   lingerMs: { kind: 'int', flag: 'linger', group: 'attest', unit: SECONDS, default: 2_000, min: 1, describe: 'after the response, how long to wait for the client to close' },
   maxEvents: { kind: 'int', flag: 'max-events', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxEvents, min: 1, describe: 'most firmware events per quote' },
   maxImaEvents: { kind: 'int', flag: 'max-ima-events', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxImaEvents, min: 1, describe: 'most IMA events per quote' },
   maxEventBytes: { kind: 'int', flag: 'max-event-bytes', group: 'attest', default: DEFAULT_EVENT_LIMITS.maxEventBytes, min: 1, max: 64 * MIB, describe: 'largest single event in bytes' },
+  keepRefused: { kind: 'int', flag: 'keep-refused', group: 'attest', default: 20, min: 0, describe: 'refused reports per machine whose firmware and IMA events are kept as evidence' },
   verbose: { kind: 'boolean', flag: 'verbose', group: 'attest', default: false, describe: 'log every request and response frame (secrets redacted)' },
   webPort: { kind: 'int', flag: 'web-port', group: 'web', default: 8080, min: 0, max: 65535, describe: 'port of the web UI and JSON API (with serve, 0 disables it)' },
   webHost: { kind: 'string', flag: 'web-host', group: 'web', default: '127.0.0.1', describe: 'address the web UI listens on' },
@@ -107,7 +114,8 @@ export type ServerConfig = { -readonly [K in OptionName]: ValueOf<(typeof OPTION
 
 /** The listener's part of the configuration. */
 export type ListenerConfig = Pick<ServerConfig,
-  'port' | 'host' | 'maxFrameBytes' | 'maxConnections' | 'readTimeoutMs' | 'idleTimeoutMs' | 'lingerMs' | 'verbose'> & EventLimits;
+  | 'port' | 'host' | 'maxFrameBytes' | 'maxConnections' | 'maxConnectionsPerSource' | 'maxRequests' | 'maxQueuedRequests'
+  | 'maxBufferedBytes' | 'firstByteTimeoutMs' | 'minRequestRate' | 'readTimeoutMs' | 'idleTimeoutMs' | 'lingerMs' | 'verbose'> & EventLimits;
 
 /** A value outside its option's bounds; the message names the flag and is one line. */
 export class ConfigError extends RangeError {
@@ -177,6 +185,9 @@ export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerCo
 
 /** Options that only work together. */
 function checkCombinations(c: ServerConfig): void {
+  if (c.maxBufferedBytes < c.maxFrameBytes) {
+    throw new ConfigError('maxBufferedBytes', `--max-buffered-bytes must be at least --max-frame-bytes (${c.maxFrameBytes}), got ${c.maxBufferedBytes}`);
+  }
   const auth = authModeProblem(c.webAuth, c.webHost);
   if (auth) throw new ConfigError('webAuth', auth);
   if (!c.webTlsCert !== !c.webTlsKey) throw new ConfigError(c.webTlsCert ? 'webTlsKey' : 'webTlsCert', '--web-tls-cert and --web-tls-key go together');

@@ -4,6 +4,7 @@ import type { PrivacyCa } from './privacy-ca.js';
 import type { TrustStore } from './trust-store.js';
 import type { AttestationPolicy } from './attestation-policy.js';
 import type { RememberedAks } from './remembered-aks.js';
+import type { SecurityEvents } from './security-events.js';
 
 /** What every request handler works with. */
 export interface ServerContext {
@@ -20,5 +21,8 @@ export interface ServerContext {
   challengeTtlMs: number;
   /** Lifetime of an attestation nonce (`--nonce-ttl`). Default 5 minutes. */
   nonceTtlMs: number;
+  /** Refused reports per machine whose events are kept (`--keep-refused`). */
+  keepRefused: number;
+  securityEvents: SecurityEvents;
   now(): Date;
 }

@@ -56,7 +56,8 @@ export function attestationRecord(r: RecordInput): { attestation: AttestationPat
   return { attestation, machine };
 }
 
-export function biosRows(m: MachineState, a: IssuedNonce, fw: CheckedFirmwareLog, now: Date): BiosEventRow[] {
+/** The firmware log's rows; `refused` marks the evidence of a refused quote. */
+export function biosRows(m: MachineState, a: IssuedNonce, fw: CheckedFirmwareLog, now: Date, refused: boolean): BiosEventRow[] {
   return fw.log.events.map((ev, i) => ({
     machineId: m.id,
     attestationId: a.id,
@@ -69,6 +70,7 @@ export function biosRows(m: MachineState, a: IssuedNonce, fw: CheckedFirmwareLog
     pcrsha256: ev.digests.find((d) => d.alg === TPM_ALG.SHA256)?.digest.toString('hex') ?? null,
     eventtype: eventTypeName(ev.eventType),
     event: describeEventData(ev),
+    refused,
   }));
 }
 
@@ -79,7 +81,7 @@ export function acceptedImaEvents(ima: CheckedImaEvents, v: Pick<Acceptance, 'im
     .map((e, i) => (v.templateChecks[i] === 'mismatch' ? { ...e, badevent: true } : e));
 }
 
-export function imaRows(m: MachineState, a: IssuedNonce, events: CheckedImaEvent[], now: Date): ImaEventRow[] {
+export function imaRows(m: MachineState, a: IssuedNonce, events: CheckedImaEvent[], now: Date, refused: boolean): ImaEventRow[] {
   return events.map((e) => ({
     machineId: m.id,
     attestationId: a.id,
@@ -95,5 +97,6 @@ export function imaRows(m: MachineState, a: IssuedNonce, events: CheckedImaEvent
     nosig: e.nosig,
     nokey: e.nokey,
     badsig: e.badsig,
+    refused,
   }));
 }

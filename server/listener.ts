@@ -4,17 +4,22 @@
  * so each connection here serves exactly one request: read a frame, validate
  * it, dispatch to the command's handler, answer, close.
  *
- * Limits (server/config.ts): frame size, a deadline for the whole request, an
- * idle timeout while reading, and a cap on open connections; connections over
- * the cap get an error frame instead of silence.
+ * Holding a connection is kept apart from doing work (DESIGN.md "Who may do
+ * what"): many connections may be held (admission.ts bounds them per source
+ * and in all, closing the oldest idle ones for newcomers), reading them is
+ * paced (request-pace.ts) and its memory bounded (buffer-budget.ts), and only
+ * complete requests take a turn in the bounded work queue (work-queue.ts),
+ * whose overflow alone is answered 90000103.
  */
 import net from 'node:net';
 import type { Logger } from '../shared/log.js';
-import { ACS_ERROR, errorResponse, formatErrorCode } from '../shared/protocol/errors.js';
-import { encodeFrame, type JsonObject } from '../shared/protocol/frame.js';
+import type { JsonObject } from '../shared/protocol/frame.js';
 import type { Command, RequestMap, ResponseMap } from '../shared/protocol/messages.js';
 import type { ListenerConfig } from './config.js';
+import { ConnectionTable } from './admission.js';
+import { BufferBudget } from './buffer-budget.js';
 import { Connection } from './connection.js';
+import { WorkQueue } from './work-queue.js';
 
 export interface RequestContext {
   /** The client's IP address (the only identity the transport gives). */
@@ -43,9 +48,13 @@ export interface Listener {
   /** The bound port (the actual one when 0 was asked for). */
   readonly port: number;
   readonly host: string;
-  /** Connections currently being served. */
+  /** Connections currently held, idle ones included. */
   readonly connections: number;
-  /** Stop accepting; drop connections still waiting for a request, let running handlers answer. */
+  /** Whole requests being answered or waiting for a turn. */
+  readonly requests: number;
+  /** Request bytes held across all connections (now and peak) and reserved for large frames (now and peak). */
+  readonly memory: { heldBytes: number; peakHeldBytes: number; reservedBytes: number; peakReservedBytes: number };
+  /** Stop accepting; drop connections still waiting for a request, let queued and running requests be answered. */
   close(): Promise<void>;
 }
 
@@ -53,49 +62,28 @@ export interface ListenerEnv {
   handlers: Handlers;
   config: ListenerConfig;
   logger: Logger;
+  table: ConnectionTable<Connection>;
+  budget: BufferBudget;
+  work: WorkQueue;
 }
 
 export async function startListener(opts: ListenerOptions): Promise<Listener> {
-  const env: ListenerEnv = { handlers: opts.handlers, config: opts.config, logger: opts.logger };
-  const active = new Set<Connection>();
-  let refusing = 0;
+  const { config } = opts;
+  const env: ListenerEnv = {
+    handlers: opts.handlers,
+    config,
+    logger: opts.logger,
+    table: new ConnectionTable(config.maxConnections, config.maxConnectionsPerSource),
+    budget: new BufferBudget(config.maxBufferedBytes),
+    work: new WorkQueue(config.maxRequests, config.maxQueuedRequests),
+  };
 
   // allowHalfOpen: a client that shuts down its write side after the request still gets the response.
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    if (active.size >= env.config.maxConnections) {
-      refuse(socket);
-      return;
-    }
-    const conn = new Connection(socket, env);
-    active.add(conn);
-    socket.once('close', () => active.delete(conn));
-  });
-
-  /**
-   * Over the cap: answer 90000103 and close. The refusal lingers briefly so
-   * the client can read it; refusals are themselves capped, beyond which
-   * sockets are dropped outright.
-   */
-  function refuse(socket: net.Socket): void {
-    const host = socket.remoteAddress ?? 'unknown';
-    const outcome = formatErrorCode(ACS_ERROR.TOO_MANY_CONNECTIONS);
     socket.on('error', () => {});
-    if (refusing >= env.config.maxConnections) {
-      env.logger.warn({ host, outcome, dropped: true }, 'connection refused');
-      socket.destroy();
-      return;
-    }
-    refusing++;
-    const frame = encodeFrame(errorResponse(ACS_ERROR.TOO_MANY_CONNECTIONS, 'server busy, retry later'));
-    socket.resume();
-    socket.end(frame);
-    const timer = setTimeout(() => socket.destroy(), env.config.lingerMs);
-    socket.once('close', () => {
-      refusing--;
-      clearTimeout(timer);
-    });
-    env.logger.warn({ host, outcome, bytesOut: frame.length, limit: env.config.maxConnections }, 'connection refused');
-  }
+    const conn = new Connection(socket, env);
+    if (!env.table.admit(conn)) conn.evict(`no room: every connection held from ${conn.source} has a request in progress`);
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -112,11 +100,18 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     port: address.port,
     host: address.address,
     get connections() {
-      return active.size;
+      return env.table.size;
+    },
+    get requests() {
+      return env.work.size;
+    },
+    get memory() {
+      const b = env.budget;
+      return { heldBytes: b.heldBytes, peakHeldBytes: b.peakHeldBytes, reservedBytes: b.reservedBytes, peakReservedBytes: b.peakReservedBytes };
     },
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
-      for (const conn of active) conn.closeIfIdle();
+      for (const conn of [...env.table.connections()]) conn.closeIfIdle();
     }),
   };
 }

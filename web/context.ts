@@ -1,4 +1,5 @@
 /** What every route handler gets, and what it answers. */
+import type { AuthStore } from '../db/auth-store.js';
 import type { StateOptions } from '../db/queries.js';
 import type { Principal } from './auth/web-auth.js';
 import type { WebQueries } from '../db/web-queries.js';
@@ -7,6 +8,8 @@ import type { Params } from './params.js';
 
 export interface WebContext {
   data: WebQueries;
+  /** Users and API tokens, for the admin pages; absent when the server was given queries instead of a store. */
+  accounts?: AuthStore;
   /** A machine whose last passing report is older than this is stale. */
   staleAfterMs: number;
   now(): Date;

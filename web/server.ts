@@ -105,12 +105,13 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   if (opts.store) data = webQueries(counter.wrap(storeDriver(opts.store)));
   else if (opts.queries) data = opts.queries;
   else throw new TypeError('startWebServer needs a store or queries');
-  const ctx: WebContext = { data, staleAfterMs: opts.staleAfterMs, now: opts.now ?? (() => new Date()) };
+  const accounts = opts.store ? authStore(opts.store) : undefined;
+  const ctx: WebContext = { data, accounts, staleAfterMs: opts.staleAfterMs, now: opts.now ?? (() => new Date()) };
   const host = opts.host;
   const log = opts.logger;
   const refused = authModeProblem(opts.auth?.mode, host);
   if (refused) throw new WebAuthConfigError(refused);
-  const auth = new WebAuth(opts.store ? authStore(opts.store) : undefined, opts.auth ?? {}, !!opts.tls, log);
+  const auth = new WebAuth(accounts, opts.auth ?? {}, !!opts.tls, log);
   if (auth.mode === 'off') log?.warn({ host }, 'web: login is turned off (--web-auth off); every local request acts as admin');
   // Built again once the port is known (port 0 picks one); this first one refuses a malformed public name before listening.
   let hosts = new HostCheck({ listenHost: host, port: opts.port, publicNames: opts.auth?.publicNames });
@@ -119,7 +120,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const url = new URL(req.url ?? '/', 'http://localhost');
     const api = url.pathname === '/api' || url.pathname.startsWith('/api/');
     try {
-      if (!hosts.allows(req.headers.host)) return errorResponse(api, 421, 'this server does not answer to that host name');
+      if (!hosts.allows(req.headers.host)) return errorResponse(api, 421, 'this server does not answer to that host name (an operator adds names with --web-public-name)');
       const method = req.method ?? '';
       const reading = method === 'GET' || method === 'HEAD';
       if (!reading && !fromSameOrigin(req)) return errorResponse(api, 403, 'a form from another site may not change anything here');

@@ -88,6 +88,10 @@ export const attestlog = sqliteTable(
     restart_count: integer('restart_count'),
     error_code: text('error_code'),
     error_message: text('error_message'),
+    /** The verdict's one-sentence diagnosis, for lists. */
+    diagnosis: text('diagnosis'),
+    /** The verdict as JSON: every check, the diagnosis, the replayed PCRs of a refused quote. */
+    verdict: text('verdict'),
   },
   (t) => [
     uniqueIndex('attestlog_nonce_uq').on(t.nonce),
@@ -118,10 +122,13 @@ export const bioslog = sqliteTable(
     attestation_id: integer('attestation_id')
       .notNull()
       .references(() => attestlog.id, { onDelete: 'cascade' }),
+    /** Evidence of a refused quote, kept apart from the accepted chain. */
+    refused: flag('refused').notNull().default(false),
   },
   (t) => [
     index('bioslog_attestation_idx').on(t.attestation_id, t.entrynum),
-    index('bioslog_machine_idx').on(t.machine_id, t.attestation_id),
+    // The accepted chain's firmware logs (refused = 0) per machine, by attestation.
+    index('bioslog_machine_idx').on(t.machine_id, t.refused, t.attestation_id),
     // Fleet search by event digest (a bootloader's hash, a firmware volume's).
     index('bioslog_sha256_idx').on(t.pcrsha256, t.machine_id, t.id),
     index('bioslog_sha1_idx').on(t.pcrsha1, t.machine_id, t.id),
@@ -150,12 +157,14 @@ export const imalog = sqliteTable(
       .references(() => attestlog.id, { onDelete: 'cascade' }),
     template: text('template').notNull(),
     filehash: text('filehash'),
+    /** Evidence of a refused quote, kept apart from the accepted chain. */
+    refused: flag('refused').notNull().default(false),
   },
   (t) => [
     index('imalog_attestation_idx').on(t.attestation_id, t.entrynum),
     // A boot's log in (entrynum, id) order, the IMA page's keyset; the status flags and time ride along so
     // status filters skip rows from the index alone and the per-boot counts (imaBoots) never read a row.
-    index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
+    index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.refused, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
     // Fleet search: every entry of one file digest, or of one path, machine by machine in (machine_id, id) order.
     // The path index carries the digest so "this path with another digest" and its machine count read no rows;
     // the digest index carries the time received, so a digest search bounded by since/until reads none either.
@@ -202,4 +211,23 @@ export const api_tokens = sqliteTable(
     revoked_at: text('revoked_at'),
   },
   (t) => [uniqueIndex('api_tokens_name_uq').on(t.name), uniqueIndex('api_tokens_token_uq').on(t.token_hash)],
+);
+
+/**
+ * Security events: requests that are no host's evidence (a quote whose
+ * signature does not verify with the enrolled AK). Kept apart from the
+ * hosts' reports so a forger can neither add to nor change them;
+ * server/security-events.ts rate-limits and caps them.
+ */
+export const security_events = sqliteTable(
+  'security_events',
+  {
+    id: id(),
+    timestamp: text('timestamp').notNull(),
+    kind: text('kind').notNull(),
+    /** The hostname the request named (untrusted). */
+    hostname: text('hostname'),
+    detail: text('detail').notNull(),
+  },
+  (t) => [index('security_events_kind_idx').on(t.kind, t.id)],
 );

@@ -199,6 +199,7 @@ function verdictOf(c: Checks, f: Findings, input: JudgeInput): Verdict {
     acceptance: f.refusal || !m ? null : { ...m, setsWhitelist: input.state.whitelist === null, offWhitelist: f.offWhitelist, changed: f.changed },
     diagnosis,
     suspectFirmwarePcrs,
+    replayedPcrs: f.refusal ? f.replayedPcrs : null,
   };
 }
 

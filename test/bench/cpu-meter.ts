@@ -1,38 +1,16 @@
 /**
  * CPU time of the other parties to a measured interval: this process (the
- * load generator) and, when the database is a MariaDB/MySQL server on this
- * machine, that server's process. With the server's own figure they show
+ * load generator) and, when the database is a MariaDB/MySQL server (or a
+ * cluster of them) on this machine, those servers' processes, identified
+ * from the connection (database-process.ts). With the server's own figure they show
  * where each attestation's CPU goes on a machine all three share.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { storeLocation } from '../../db/open.js';
+import { databaseProcesses, type DatabaseProcess } from './database-process.js';
 
 /** Linux's USER_HZ: /proc/PID/stat counts CPU time in these ticks. */
 const TICKS_PER_S = 100;
-const DATABASE_COMMANDS = new Set(['mariadbd', 'mysqld']);
-
-/**
- * The local MariaDB/MySQL server process, if one runs on this machine and /proc shows it. With several,
- * the one whose command line names `mark` (its socket path or `--port=N`) is taken, else the first.
- */
-export function localDatabasePid(mark?: string): number | undefined {
-  const found: number[] = [];
-  try {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        if (!DATABASE_COMMANDS.has(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) continue;
-        if (mark && readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((arg) => arg.includes(mark))) return Number(entry);
-        found.push(Number(entry));
-      } catch {
-        // the process ended while the list was read
-      }
-    }
-  } catch {
-    // no /proc
-  }
-  return found[0];
-}
 
 /** utime + stime of a process, ms; NaN when it cannot be read. */
 function processCpuMs(pid: number): number {
@@ -52,13 +30,25 @@ export interface CpuSample {
 }
 
 export class CpuMeter {
-  constructor(private readonly databasePid: number | undefined) {}
+  /** The database processes measured: all of the location's servers, or none when one is not identified. */
+  private readonly pids: number[];
+
+  constructor(readonly database: DatabaseProcess[]) {
+    this.pids = database.length > 0 && database.every((d) => d.pid !== undefined) ? database.map((d) => d.pid!) : [];
+  }
+
+  /** One line for the report: which processes the database CPU figure is, or why there is none. */
+  describe(): string {
+    if (this.database.length === 0) return 'database CPU: none apart from the server (SQLite runs inside it)';
+    const each = this.database.map((d) => `${d.server} ${d.pid !== undefined ? `pid ${d.pid} (by ${d.how})` : d.how}`).join('; ');
+    return this.pids.length > 0 ? `database CPU measured: ${each}` : `database CPU not measured (left null): ${each}`;
+  }
 
   sample(): CpuSample {
     const own = process.cpuUsage();
     return {
       clientMs: (own.user + own.system) / 1000,
-      databaseMs: this.databasePid === undefined ? NaN : processCpuMs(this.databasePid),
+      databaseMs: this.pids.length === 0 ? NaN : this.pids.reduce((sum, pid) => sum + processCpuMs(pid), 0),
     };
   }
 
@@ -69,12 +59,7 @@ export class CpuMeter {
   }
 }
 
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
-
-/** A meter for the load generator and, when `db` (the server's --db; undefined: ACS_SQL_*) is a MySQL server on this machine, that server. */
-export function cpuMeterFor(db: string | undefined, env: NodeJS.ProcessEnv = process.env): CpuMeter {
-  const where = storeLocation(db, env);
-  const local = where.dialect === 'mysql' && (where.mysql.socketPath !== undefined || LOCAL_HOSTS.has(where.mysql.host));
-  const mark = where.dialect === 'mysql' ? (where.mysql.socketPath ?? `--port=${where.mysql.port}`) : undefined;
-  return new CpuMeter(local ? localDatabasePid(mark) : undefined);
+/** A meter for the load generator and the database processes behind `db` (the server's --db; undefined: ACS_SQL_*). */
+export async function cpuMeterFor(db: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<CpuMeter> {
+  return new CpuMeter(await databaseProcesses(storeLocation(db, env)));
 }

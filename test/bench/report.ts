@@ -21,6 +21,8 @@ export interface DatabaseResults {
   dialect: string;
   /** Set when the run against this database stopped early. */
   error?: string;
+  /** Which database server processes the database CPU figures are, or why they are null. */
+  databaseCpuMeasured?: string;
   enrollment?: LoadScenario & { retried: { attempted: number; ok: number; failures: Failures } };
   firstAttestation?: LoadScenario;
   /** One `SELECT ?` round trip's CPU, measured against this database in the same run. */

@@ -134,6 +134,8 @@ async function runDatabase(db: BenchDatabase, fleet: Fleet, execArgv: string[]):
       ...config.serverLimits,
     }, execArgv);
     const ep: Endpoint = { host: '127.0.0.1', port: server.port };
+    res.databaseCpuMeasured = server.cpu.describe();
+    notes.push(`[${db.label}] ${res.databaseCpuMeasured}`);
     res.sqlFloor = await phase(`[${db.label}] SQL floor`, () => measureSqlFloor(db.url, config.microMs, server!.cpu));
     for (const h of fleet.hosts) h.reboot(config.bootImaFiles);
     const all = [...fleet.hosts, ...fleet.fullHosts];

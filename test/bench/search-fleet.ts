@@ -118,7 +118,7 @@ export async function seedSearchFleet(store: Store, size: SearchFleetSize, now: 
           })));
           files.forEach((f, entrynum) => events.push({
             machineId: id, attestationId: aid, hostname, boottime, timestamp: at, entrynum, imaEntry, filename: f.path, template: 'ima-ng',
-            filehash: `sha256:${f.hash}`, badevent: false, nosig: true, nokey: false, badsig: false,
+            filehash: `sha256:${f.hash}`, badevent: false, nosig: true, nokey: false, badsig: false, refused: false,
           }));
         }
       }

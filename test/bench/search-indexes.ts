@@ -24,10 +24,16 @@ function statements(dialect: 'mysql' | 'sqlite'): IndexStatement[] {
   for (const file of files) {
     for (const sql of readFileSync(join(dir, file), 'utf8').split('--> statement-breakpoint').map((s) => s.replace(/^--.*$/gm, '').trim()).filter(Boolean)) {
       const create = /^CREATE INDEX `([^`]+)` ON `([^`]+)`/.exec(sql);
-      const drop = /^DROP INDEX `([^`]+)`/.exec(sql);
+      const alter = /^ALTER TABLE `([^`]+)`/.exec(sql);
       if (create) out.set(create[1]!, { name: create[1]!, table: create[2]!, create: sql });
-      else if (drop) out.delete(drop[1]!);
-      else throw new Error(`unexpected statement in ${file}: ${sql}`);
+      else if (/^DROP INDEX/.test(sql)) out.delete(/^DROP INDEX `([^`]+)`/.exec(sql)![1]!);
+      else if (alter) {
+        // ALTER TABLE t DROP INDEX a, ADD INDEX b (…): each clause on its own.
+        for (const m of sql.matchAll(/DROP INDEX `([^`]+)`/g)) out.delete(m[1]!);
+        for (const m of sql.matchAll(/ADD INDEX `([^`]+)` (\((?:[^()]|\(\d+\))*\))/g)) {
+          out.set(m[1]!, { name: m[1]!, table: alter[1]!, create: `CREATE INDEX \`${m[1]}\` ON \`${alter[1]}\` ${m[2]}` });
+        }
+      } else throw new Error(`unexpected statement in ${file}: ${sql}`);
     }
   }
   return [...out.values()];

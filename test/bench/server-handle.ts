@@ -64,7 +64,7 @@ export class BenchServer {
         clearTimeout(timer);
         child.off('message', first);
         child.removeAllListeners('exit');
-        resolve(new BenchServer(child, m.port, cpuMeterFor(config.db)));
+        cpuMeterFor(config.db).then((meter) => resolve(new BenchServer(child, m.port, meter)), (e: Error) => fail(`database process: ${e.message}`));
       });
     });
   }

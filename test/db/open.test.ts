@@ -13,29 +13,39 @@ import { newMachine } from '../helpers/store-fixtures.js';
 
 t.test('storeLocation reads URLs and the IBM ACS variables', async (t) => {
   t.same(storeLocation('mysql://acs:p%40ss@db.example:3307/attest', {}), {
-    dialect: 'mysql', mysql: { host: 'db.example', port: 3307, user: 'acs', password: 'p@ss', database: 'attest' },
+    dialect: 'mysql', mysql: { nodes: [{ host: 'db.example', port: 3307 }], user: 'acs', password: 'p@ss', database: 'attest' },
   });
   t.same(storeLocation('mariadb://root@127.0.0.1/', {}), {
-    dialect: 'mysql', mysql: { host: '127.0.0.1', port: 3306, user: 'root', password: '', database: DEFAULT_MYSQL_DATABASE },
+    dialect: 'mysql', mysql: { nodes: [{ host: '127.0.0.1', port: 3306 }], user: 'root', password: '', database: DEFAULT_MYSQL_DATABASE },
   });
   t.same(storeLocation('sqlite:/var/lib/acs/acs.db', {}), { dialect: 'sqlite', path: '/var/lib/acs/acs.db' });
   t.same(storeLocation('sqlite:relative.db', {}), { dialect: 'sqlite', path: 'relative.db' });
   t.same(storeLocation('sqlite::memory:', {}), { dialect: 'sqlite', path: ':memory:' });
   t.same(storeLocation(undefined, { ACS_SQL_HOST: 'sql.example', ACS_SQL_USERID: 'u', ACS_SQL_PASSWORD: 'pw' }), {
-    dialect: 'mysql', mysql: { host: 'sql.example', port: 3306, user: 'u', password: 'pw', database: 'tpm2' },
+    dialect: 'mysql', mysql: { nodes: [{ host: 'sql.example', port: 3306 }], user: 'u', password: 'pw', database: 'tpm2' },
   });
   t.same(storeLocation(undefined, { ACS_SQL_DATABASE: 'other', ACS_SQL_PORT: '3310', ACS_SQL_USERID: 'u' }), {
-    dialect: 'mysql', mysql: { host: 'localhost', port: 3310, user: 'u', password: '', database: 'other' },
+    dialect: 'mysql', mysql: { nodes: [{ host: 'localhost', port: 3310 }], user: 'u', password: '', database: 'other' },
   });
   t.same(storeLocation(undefined, { PATH: '/usr/bin' }), { dialect: 'sqlite', path: './acs.db' }, 'no variables: SQLite');
   t.same(storeLocation('', { ACS_SQL_USERID: 'u' }).dialect, 'mysql', 'an empty URL defers to the environment');
   t.same(storeLocation('mysql://acs@localhost/attest?socket=%2Frun%2Fmysqld%2Fmysqld.sock', {}), {
-    dialect: 'mysql', mysql: { host: 'localhost', port: 3306, user: 'acs', password: '', database: 'attest', socketPath: '/run/mysqld/mysqld.sock' },
+    dialect: 'mysql', mysql: { nodes: [{ host: 'localhost', port: 3306 }], user: 'acs', password: '', database: 'attest', socketPath: '/run/mysqld/mysqld.sock' },
   });
   t.same(storeLocation(undefined, { ACS_SQL_SOCKET: '/var/run/mysql.sock', ACS_SQL_USERID: 'u' }), {
-    dialect: 'mysql', mysql: { host: 'localhost', port: 3306, user: 'u', password: '', database: 'tpm2', socketPath: '/var/run/mysql.sock' },
+    dialect: 'mysql', mysql: { nodes: [{ host: 'localhost', port: 3306 }], user: 'u', password: '', database: 'tpm2', socketPath: '/var/run/mysql.sock' },
   }, 'ACS_SQL_SOCKET alone selects MySQL over the socket');
-  for (const bad of ['postgres://x/y', 'not a url', 'sqlite:', 'mysql://h:99999/db', 'mysql://h/db?socket=relative.sock']) {
+  t.same(storeLocation('mysql://acs:pw@db1.example:3307,db2.example,[fd00::3]:3309/attest', {}), {
+    dialect: 'mysql', mysql: {
+      nodes: [{ host: 'db1.example', port: 3307 }, { host: 'db2.example', port: 3306 }, { host: 'fd00::3', port: 3309 }],
+      user: 'acs', password: 'pw', database: 'attest',
+    },
+  }, 'several servers, in order of preference');
+  t.same(storeLocation(undefined, { ACS_SQL_HOST: 'a.example,b.example:3311', ACS_SQL_PORT: '3310', ACS_SQL_USERID: 'u' }), {
+    dialect: 'mysql', mysql: { nodes: [{ host: 'a.example', port: 3310 }, { host: 'b.example', port: 3311 }], user: 'u', password: '', database: 'tpm2' },
+  }, 'ACS_SQL_HOST as a list; ACS_SQL_PORT for servers without a port');
+  for (const bad of ['postgres://x/y', 'not a url', 'sqlite:', 'mysql://h:99999/db', 'mysql://h/db?socket=relative.sock',
+    'mysql://a,,b/db', 'mysql://a:1,b:x/db', 'mysql://a,b/db?socket=%2Frun%2Fmysqld.sock']) {
     t.throws(() => storeLocation(bad, {}), StoreError, bad);
   }
   t.throws(() => storeLocation(undefined, { ACS_SQL_PORT: 'abc' }), StoreError);

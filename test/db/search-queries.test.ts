@@ -66,7 +66,7 @@ for (const backend of BACKENDS) {
     const refusedReport = await store.transaction(async (tx) => {
       const aid = await tx.insertAttestation(newAttestation(a, 'a.example', 'a refused', { boottime: B2, newBoot: false, imaentry: 3 }));
       await tx.updateAttestation(aid, { quoted: at('2030-01-08T02:00:00.000Z'), errorCode: '90000020', errorMessage: 'refused' });
-      await tx.insertImaEvents([{ ...imaEvents(a, aid, 'a.example', 3, 1)[0]!, ...files([['/tmp/evil', SSHD]], B2, '2030-01-08T02:00:00.000Z')[0]! }]);
+      await tx.insertImaEvents([{ ...imaEvents(a, aid, 'a.example', 3, 1)[0]!, ...files([['/tmp/evil', SSHD]], B2, '2030-01-08T02:00:00.000Z')[0]!, refused: true }]);
       return aid;
     });
     const brief = (p: { items: { hostname: string; boottime: string | null; entrynum: number }[] }) =>

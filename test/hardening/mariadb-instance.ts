@@ -3,7 +3,8 @@
  * directory made by mariadb-install-db in a temp dir, mariadbd on a free
  * loopback port (root without a password), stopped with any signal and
  * started again on the same data directory and port. --no-defaults keeps the
- * system's my.cnf (its user, log and socket paths) out of it.
+ * system's my.cnf (its user, log and socket paths) out of it; `serverArgs`
+ * adds options of the caller's (a Galera node's wsrep settings).
  *
  * mariadbd runs under a small sh watchdog reading our stdin: if this process
  * dies, the pipe closes and the watchdog kills mariadbd.
@@ -30,11 +31,13 @@ export class MariaDbStartError extends Error {
 export class MariaDbInstance {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
+  /** Options appended to mariadbd's own on each start. */
+  serverArgs: string[] = [];
 
   private constructor(readonly dir: string, readonly port: number) {}
 
   /** Installs a data directory and starts the server; stopped and removed when `t` ends. */
-  static async create(t: Test): Promise<MariaDbInstance> {
+  static async create(t: Test, opts: { start?: boolean } = {}): Promise<MariaDbInstance> {
     const dir = await mkdtemp(join(tmpdir(), 'acs-mariadb-'));
     const db = new MariaDbInstance(dir, await freePort());
     t.teardown(async () => {
@@ -49,7 +52,7 @@ export class MariaDbInstance {
     } catch (e) {
       throw new MariaDbStartError(`mariadb-install-db failed: ${(e as Error).message}`);
     }
-    await db.start();
+    if (opts.start ?? true) await db.start();
     return db;
   }
 
@@ -73,6 +76,7 @@ export class MariaDbInstance {
       `--datadir=${this.dataDir}`, `--socket=${join(this.dir, 'mysqld.sock')}`, `--pid-file=${join(this.dir, 'mysqld.pid')}`,
       `--port=${this.port}`, `--bind-address=${HOST}`, '--user=root', `--log-error=${join(this.dir, 'error.log')}`,
       '--innodb-log-file-size=8M', '--innodb-buffer-pool-size=32M', '--max-connections=500', '--skip-name-resolve',
+      ...this.serverArgs,
     ], { stdio: ['pipe', 'ignore', 'ignore'] });
     child.unref();
     (child.stdin as unknown as { unref?(): void }).unref?.();
@@ -113,7 +117,8 @@ export class MariaDbInstance {
     this.child = undefined;
   }
 
-  private async errorLog(): Promise<string> {
+  /** The last lines of mariadbd's error log. */
+  async errorLog(): Promise<string> {
     return (await readFile(join(this.dir, 'error.log'), 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
   }
 }
