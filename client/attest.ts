@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
+import type { ServerEndpoint } from './server-address.js';
 import { frameParts } from '../shared/protocol/frame.js';
 import { exchange, exchangeFrame, type ExchangeOptions } from './exchange.js';
 import { parseResponse, serializeRequest, type NonceResponse } from '../shared/protocol/messages.js';
@@ -21,7 +22,7 @@ export const DEFAULT_BIOS_LOG = '/sys/kernel/security/tpm0/binary_bios_measureme
 export const DEFAULT_IMA_LOG = '/sys/kernel/security/ima/binary_runtime_measurements';
 
 export interface AttestOptions {
-  server: { host: string; port: number };
+  server: ServerEndpoint;
   tcti: string;
   stateDir: string;
   /** Default: the hostname the machine enrolled as. */
@@ -71,7 +72,7 @@ class RetryWithFullLogs extends Error {}
 async function attestOnce(opts: AttestOptions, retried: boolean): Promise<AttestResult> {
   const enrollment = await loadEnrollment(opts.stateDir);
   const hostname = hostnameToSend(opts.hostname ?? enrollment.hostname);
-  const xo: ExchangeOptions = { connectTimeoutMs: opts.timeoutMs, readTimeoutMs: opts.timeoutMs };
+  const xo: ExchangeOptions = { connectTimeoutMs: opts.timeoutMs, readTimeoutMs: opts.timeoutMs, tls: opts.server.tls };
   const lap = stopwatch();
   const nonce: NonceResponse = parseResponse(
     'nonce',

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { ServerEndpoint } from './server-address.js';
 import { exchange } from './exchange.js';
 import { parseResponse, serializeRequest } from '../shared/protocol/messages.js';
 import { keyMatchesPublic } from '../shared/crypto/keys.js';
@@ -11,7 +12,7 @@ import type { EkAlg } from './ek.js';
 import { loadAkBlobs, saveAkBlobs, saveEnrollment } from './state-dir.js';
 
 export interface EnrollOptions {
-  server: { host: string; port: number };
+  server: ServerEndpoint;
   tcti: string;
   /** AK algorithm. */
   alg: KeyAlg;
@@ -46,7 +47,7 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
     const { blobs, reused } = await tpm.ensureAk(opts.alg, await loadAkBlobs(opts.stateDir, opts.alg));
     // A new AK is saved before use: the blobs the server certifies must never be lost.
     if (!reused) await saveAkBlobs(opts.stateDir, opts.alg, blobs);
-    const exchangeOpts = { connectTimeoutMs: opts.timeoutMs, readTimeoutMs: opts.timeoutMs };
+    const exchangeOpts = { connectTimeoutMs: opts.timeoutMs, readTimeoutMs: opts.timeoutMs, tls: opts.server.tls };
     const challenge = parseResponse(
       'enrollrequest',
       await exchange(opts.server.host, opts.server.port, serializeRequest({

@@ -1,10 +1,11 @@
 /**
  * The client side of one ACS exchange as IBM ACS clients do it: connect,
  * write one request frame, read one response frame, close — over plain TCP,
- * or over TLS 1.3 when given a CA to pin (client/tls.ts). The frame codec is
+ * or over TLS 1.3 with the server's CA pinned and its name checked. The frame codec is
  * shared/protocol/frame.ts; this file is its socket I/O.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { errorFromResponse } from '../shared/protocol/errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, decodePayload, encodeFrame, type JsonObject } from '../shared/protocol/frame.js';
 
@@ -80,31 +81,63 @@ export function readOneFrame(socket: net.Socket, opts: ReadFrameOptions = {}): P
   });
 }
 
+/** TLS on the attestation socket: the server's certificate must chain to `ca` (when given, the only root trusted) and name the host dialled. */
+export interface ExchangeTls {
+  /** PEM of the CA that issued the server's certificate; default Node's public roots. */
+  ca?: string | Buffer;
+}
+
 export interface ExchangeOptions {
-  /** Connect timeout (default 10 s). */
+  /** Connect timeout, TLS handshake included (default 10 s). */
   connectTimeoutMs?: number;
   /** Time allowed for the whole response to arrive after the request is sent (default 120 s). */
   readTimeoutMs?: number;
   /** Largest response frame accepted (default 16 MiB). */
   maxBytes?: number;
+  /** Speak TLS 1.3 (RFC 8446) instead of plain TCP. */
+  tls?: ExchangeTls;
 }
 
-function connect(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+/** The server's TLS identity was not accepted (untrusted chain, wrong name) or the handshake failed. */
+export class ServerIdentityError extends ExchangeError {
+  override name = 'ServerIdentityError';
+}
+
+/** An address literal is checked against the certificate's IP SANs; a name is also sent as SNI (RFC 6066 §3 forbids literals there). */
+function tlsConnect(host: string, port: number, options: ExchangeTls): tls.TLSSocket {
+  return tls.connect({
+    host,
+    port,
+    ca: options.ca,
+    servername: net.isIP(host) ? undefined : host,
+    minVersion: 'TLSv1.3',
+    rejectUnauthorized: true,
+  });
+}
+
+function connect(host: string, port: number, timeoutMs: number, secure?: ExchangeTls): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = secure ? tlsConnect(host, port, secure) : net.connect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new ServerUnreachableError(`connect to ${host}:${port} timed out after ${timeoutMs} ms`, host, port));
     }, timeoutMs);
-    socket.once('connect', () => {
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.off('error', onError);
       resolve(socket);
     });
     const onError = (err: NodeJS.ErrnoException): void => {
       clearTimeout(timer);
+      // A failed TLS handshake may report more than one error; the first decides.
+      socket.on('error', () => {});
       socket.destroy();
-      reject(new ServerUnreachableError(`cannot connect to ${host}:${port}: ${err.code ?? err.message}`, host, port, { cause: err }));
+      const code = err.code ?? err.message;
+      if (secure && (/^ERR_TLS_|^ERR_SSL_|CERT|SELF_SIGNED|UNABLE_TO_/.test(code))) {
+        reject(new ServerIdentityError(`TLS with ${host}:${port} refused: ${code}: ${err.message}`, host, port, { cause: err }));
+      } else {
+        reject(new ServerUnreachableError(`cannot connect to ${host}:${port}: ${code}`, host, port, { cause: err }));
+      }
     };
     socket.once('error', onError);
   });
@@ -120,7 +153,7 @@ export async function exchange(host: string, port: number, request: JsonObject, 
 
 /** exchange() for a frame already encoded, possibly in several buffers. */
 export async function exchangeFrame(host: string, port: number, frame: Buffer[], opts: ExchangeOptions = {}): Promise<JsonObject> {
-  const socket = await connect(host, port, opts.connectTimeoutMs ?? 10_000);
+  const socket = await connect(host, port, opts.connectTimeoutMs ?? 10_000, opts.tls);
   // Errors after the response is read (a reset while closing) must not become uncaught.
   socket.on('error', () => {});
   try {

@@ -5,7 +5,7 @@
  */
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import { HostnameError } from '../shared/protocol/hostname.js';
-import { ExchangeError } from './exchange.js';
+import { ExchangeError, ServerIdentityError } from './exchange.js';
 import { TpmError } from './tpm/response-code.js';
 import { TpmResponseError } from './tpm/tpm.js';
 import { TpmTransportError } from './tpm/transport-error.js';
@@ -67,6 +67,8 @@ export class LockHeldError extends Error {
  * evidence is never transient: the same evidence would be refused again.
  */
 export function isTransient(err: unknown): boolean {
+  // A server whose certificate is not trusted stays so: no retry.
+  if (err instanceof ServerIdentityError) return false;
   if (err instanceof ExchangeError) return true;
   if (!(err instanceof AcsError)) return false;
   return err.code === ACS_ERROR.TOO_MANY_CONNECTIONS || (err.code & 0xfffffff0) === 0x80000040;
@@ -78,7 +80,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof NotEnrolledError) return EXIT.NOT_ENROLLED;
   if (err instanceof AcsError && err.code === ACS_ERROR.NOT_ENROLLED) return EXIT.NOT_ENROLLED;
   if (err instanceof TpmTransportError || err instanceof TpmError || err instanceof TpmResponseError) return EXIT.TPM;
-  if (isTransient(err)) return EXIT.UNREACHABLE;
+  if (isTransient(err) || err instanceof ServerIdentityError) return EXIT.UNREACHABLE;
   return EXIT.REFUSED;
 }
 

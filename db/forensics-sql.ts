@@ -18,10 +18,12 @@ import type { AttestationRow, Store } from './store.js';
 const LAST_REPORT = '(SELECT x.id FROM attestlog x WHERE x.machine_id = m.id AND x.quoted IS NOT NULL ORDER BY x.id DESC LIMIT 1)';
 /**
  * The machine's state from its last report a; the parameter is the stale limit.
+ * reportState in queries.ts decides the same for one report in TypeScript.
  * Only a report whose quote and logs both verified can make a machine trusted.
  */
 const STATE = `CASE WHEN a.id IS NULL THEN 'never'
-  WHEN a.error_code IS NOT NULL OR a.pcrinvalid = 1 OR COALESCE(a.quoteverified, 0) <> 1 OR COALESCE(a.logverified, 0) <> 1 THEN 'failing'
+  WHEN a.error_code IS NOT NULL OR a.pcrinvalid = 1 OR COALESCE(a.quoteverified, 0) <> 1 OR COALESCE(a.logverified, 0) <> 1
+    OR COALESCE(a.policy_violations, 0) > 0 THEN 'failing'
   WHEN a.quoted < ? THEN 'stale' ELSE 'trusted' END`;
 const machineList = machineCodec.pick(['id', 'hostname', 'tpmvendor', 'ekAlg', 'akAlg', 'enrolled', 'boottime', 'imaevents']);
 const reportSummary = attestationCodec.omit(['quote', 'pcrs', 'verdict']);

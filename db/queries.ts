@@ -7,12 +7,13 @@
  * A report is an attestlog row whose quote arrived (`quoted` set). A report
  * failed when the server refused the quote (`error_code` set). A machine is
  *   never    — no report yet (including machines still enrolling),
- *   failing  — its last report failed, its PCRs left the white list (pcrinvalid),
- *              or it lacks quoteverified = 1 and logverified = 1,
+ *   failing  — its last report failed, its PCRs left the white list or reference
+ *              values (pcrinvalid), an IMA policy did not allow an entry of this
+ *              boot, or it lacks quoteverified = 1 and logverified = 1,
  *   stale    — its last report passed but is older than the stale limit,
  *   trusted  — otherwise: the last report's quote and logs verified, recently.
  */
-import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow } from './store.js';
+import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow, ReportOutcome } from './store.js';
 
 export type MachineState = 'trusted' | 'failing' | 'stale' | 'never';
 export const MACHINE_STATES: readonly MachineState[] = ['trusted', 'failing', 'stale', 'never'];
@@ -25,6 +26,15 @@ export interface StateOptions {
   staleAfterMs?: number;
   /** The clock, for tests. */
   now?: Date;
+}
+
+/** The state a machine is in when `last` is its newest report (the STATE expression of forensics-sql.ts, for one report). */
+export function reportState(last: ReportOutcome | undefined, staleAfterMs: number, now: Date): MachineState {
+  if (!last || !last.quoted) return 'never';
+  if (last.errorCode !== null || last.pcrinvalid === true || last.quoteverified !== true || last.logverified !== true || (last.policyViolations ?? 0) > 0) {
+    return 'failing';
+  }
+  return last.quoted.getTime() < now.getTime() - staleAfterMs ? 'stale' : 'trusted';
 }
 
 export interface MachineSummary {

@@ -4,10 +4,12 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ident, type SqlConnection, type SqlDriver, type SqlValue } from './driver.js';
-import { attestationCodec, biosEventCodec, imaEventCodec, issuedNonceCodec, machineCodec, machineStateCodec, securityEventCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
+import { attestationCodec, biosEventCodec, imaEventCodec, issuedNonceCodec, machineCodec, machineStateCodec, reportOutcomeCodec, securityEventCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
 import { StoreError } from './store.js';
+import { insertOutboxRows, type NewOutboxRow } from './alert-outbox.js';
+import { assignDefaultPolicies, assignedPolicies, policyBody, type PolicyRef } from './policy-store.js';
 import type {
-  AcceptedFirmwareEvent, AttestationPatch, AttestationRow, BiosEventRow, SecurityEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineState, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
+  AcceptedFirmwareEvent, AttestationPatch, AttestationRow, BiosEventRow, ReportOutcome, SecurityEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineState, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
 } from './store.js';
 
 /** Rows per multi-row INSERT; also bounded by the dialect's placeholder limit and BATCH_BYTES. */
@@ -126,6 +128,30 @@ class SqlStoreTx implements StoreTx {
   async updateAttestation(id: number, patch: AttestationPatch): Promise<void> {
     const { columns, params } = attestationCodec.encode(patch);
     if (columns.length) await this.conn.run(updateSql('attestlog', columns), [...params, id]);
+  }
+
+  lastReport(machineId: number, beforeId: number): Promise<ReportOutcome | undefined> {
+    return this.one(
+      reportOutcomeCodec,
+      `SELECT ${reportOutcomeCodec.select()} FROM attestlog WHERE machine_id = ? AND id < ? AND quoted IS NOT NULL ORDER BY id DESC LIMIT 1`,
+      [machineId, beforeId],
+    );
+  }
+
+  insertAlerts(rows: readonly NewOutboxRow[]): Promise<void> {
+    return insertOutboxRows(this.conn, this.driver, rows);
+  }
+
+  assignedPolicies(hostname: string): Promise<PolicyRef[]> {
+    return assignedPolicies(this.conn, hostname);
+  }
+
+  policyBody(id: number): Promise<string | undefined> {
+    return policyBody(this.conn, id);
+  }
+
+  assignDefaultPolicies(hostname: string, now: Date): Promise<void> {
+    return assignDefaultPolicies(this.conn, this.driver, hostname, now);
   }
 
   insertBiosEvents(rows: BiosEventRow[]): Promise<void> {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { auditHostnames, describeHostnameReport } from '../db/hostname-audit.js';
@@ -17,6 +18,9 @@ import { verifyQuote } from './quote.js';
 import { TrustStore } from './trust-store.js';
 import type { ServerConfig } from './config.js';
 import { ImaKeyring } from '../shared/eventlog/ima-signature.js';
+import { Notifier } from './alerts/notifier.js';
+import type { DeliveryTiming } from './alerts/delivery-worker.js';
+import { PolicyCache } from './policy/policy-cache.js';
 
 /** The vendor EK roots shipped in certificates/, found from src and dist alike. */
 export const VENDOR_ROOTS_DIR = fileURLToPath(new URL('../../certificates/tpm-vendors/', import.meta.url)).replace(
@@ -31,6 +35,8 @@ export interface ServerOptions {
   store?: Store;
   /** Leave out the shipped vendor roots (tests that need an exact trust store). */
   noVendorRoots?: boolean;
+  /** Alert delivery timing beyond --notify-timeout (tests retry faster). */
+  alertTiming?: Partial<DeliveryTiming>;
   logger: Logger;
   now?: () => Date;
 }
@@ -65,6 +71,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = opts.store ?? (await openStore(config.db, process.env, { create: true }));
   await auditStoredHostnames(store, opts.logger);
   const now = opts.now ?? (() => new Date());
+  const notifier = await Notifier.create(store, config, opts.alertTiming ?? {}, opts.logger, now).catch(async (e) => {
+    if (!opts.store) await store.close();
+    throw e;
+  });
   const context: ServerContext = {
     store,
     trust,
@@ -76,7 +86,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     challengeTtlMs: config.challengeTtlMs,
     nonceTtlMs: config.nonceTtlMs,
     keepRefused: config.keepRefused,
-    securityEvents: new SecurityEvents(store, now),
+    securityEvents: new SecurityEvents(store, now, notifier),
+    notifier,
+    policies: new PolicyCache(),
+    staleAfterMs: config.staleAfterMs,
     now,
   };
   const handlers: Handlers = {
@@ -85,14 +98,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     nonce: (req) => withStoreErrors(issueNonce(req, context)),
     quote: (req, rc) => withStoreErrors(verifyQuote(req, rc.raw, context, rc.log)),
   };
-  const listener = await startListener({ config, handlers, logger: opts.logger });
-  opts.logger.info({ port: listener.port, trustedCas: trust.size, db: store.dialect }, 'acs-server ready');
+  const tls = config.tlsPort === undefined
+    ? undefined
+    : { port: config.tlsPort, cert: await readFile(config.tlsCert!), key: await readFile(config.tlsKey!) };
+  const listener = await startListener({ config, handlers, logger: opts.logger, tls });
+  notifier.start();
+  opts.logger.info({ port: listener.port, tlsPort: listener.tlsPort, trustedCas: trust.size, db: store.dialect, alertSinks: notifier.sinkNames }, 'acs-server ready');
   return {
     port: listener.port,
     context,
     listener,
     async close() {
       await listener.close();
+      await notifier.close();
       if (!opts.store) await store.close();
     },
   };

@@ -11,6 +11,7 @@ import { cliOptions, configFromArgv, type OptionGroup } from './config.js';
 import { startWebServer } from '../web/server.js';
 import { accountCommands } from './account-commands.js';
 import { webServerOptions } from './web-options.js';
+import { policyCommands } from './policy-cli.js';
 
 /** Adds the flags of `groups` from the one option table (server/config.ts). */
 function withOptions<T>(y: Argv<T>, groups: readonly OptionGroup[]): Argv<T> {
@@ -79,6 +80,7 @@ await yargs(hideBin(process.argv))
       });
     },
   )
+  .command('policy', 'manage reference-value policies (IMA runtime policies, measured-boot reference values)', (y) => policyCommands(y))
   .command(
     'migrate',
     'create or upgrade the database schema',

@@ -41,6 +41,11 @@ interface IntSpec extends BaseSpec {
   max?: number;
   unit?: Unit;
 }
+interface OptionalIntSpec extends BaseSpec {
+  kind: 'int?';
+  min: number;
+  max: number;
+}
 interface StringSpec extends BaseSpec {
   kind: 'string';
   default: string;
@@ -61,10 +66,11 @@ interface ChoiceSpec extends BaseSpec {
   choices: readonly string[];
   default: string;
 }
-type OptionSpec = IntSpec | StringSpec | OptionalStringSpec | StringsSpec | BooleanSpec | ChoiceSpec;
+type OptionSpec = IntSpec | OptionalIntSpec | StringSpec | OptionalStringSpec | StringsSpec | BooleanSpec | ChoiceSpec;
 
 type ValueOf<S> = S extends ChoiceSpec ? S['choices'][number]
   : S extends IntSpec ? number
+  : S extends OptionalIntSpec ? number | undefined
   : S extends BooleanSpec ? boolean
   : S extends StringsSpec ? string[]
   : S extends OptionalStringSpec ? string | undefined
@@ -75,6 +81,9 @@ const MIB = 1024 * 1024;
 export const OPTIONS = {
   port: { kind: 'int', flag: 'port', group: 'attest', env: 'ACS_PORT', default: 2323, min: 0, max: 65535, describe: 'TCP port for clients, IBM ACS\'s by default (0: any free port)' },
   host: { kind: 'string', flag: 'host', group: 'attest', default: '0.0.0.0', describe: 'address to listen on' },
+  tlsPort: { kind: 'int?', flag: 'tls-port', group: 'attest', min: 0, max: 65535, describe: 'also serve the same protocol over TLS 1.3 on this port (needs --tls-cert and --tls-key)' },
+  tlsCert: { kind: 'string?', flag: 'tls-cert', group: 'attest', describe: 'certificate chain (PEM file) of --tls-port' },
+  tlsKey: { kind: 'string?', flag: 'tls-key', group: 'attest', describe: 'private key (PEM file) of --tls-cert' },
   db: { kind: 'string?', flag: 'db', group: 'store', describe: 'mysql://user:pass@host:port/db or sqlite:PATH (default: ACS_SQL_* variables, else sqlite:./acs.db)' },
   caDir: { kind: 'string', flag: 'ca-dir', group: 'ca', default: './acs-data/ca', describe: 'privacy CA directory (cakey.pem, cacert.pem)' },
   roots: { kind: 'strings', flag: 'roots', group: 'attest', default: [], describe: 'directory of extra trusted EK CA certificates (repeatable)' },
@@ -107,6 +116,11 @@ export const OPTIONS = {
   webProxyUserHeader: { kind: 'string?', flag: 'web-proxy-user-header', group: 'web', describe: 'header in which the trusted proxy names the user, e.g. X-Forwarded-User' },
   webTlsCert: { kind: 'string?', flag: 'web-tls-cert', group: 'web', describe: 'serve the web UI over HTTPS with this certificate chain (PEM file)' },
   webTlsKey: { kind: 'string?', flag: 'web-tls-key', group: 'web', describe: 'private key (PEM file) of --web-tls-cert' },
+  notifyWebhooks: { kind: 'strings', flag: 'notify-webhook', group: 'attest', default: [], describe: 'POST each alert, signed, to this URL (repeatable)' },
+  notifySecret: { kind: 'string?', flag: 'notify-secret', group: 'attest', describe: 'file holding the HMAC-SHA256 key of the X-ACS-Signature header (needed with --notify-webhook)' },
+  notifySyslog: { kind: 'string?', flag: 'notify-syslog', group: 'attest', describe: 'send alerts to syslog as RFC 5424: /dev/log when given no value, a socket path, or udp:HOST:PORT' },
+  notifyTimeoutMs: { kind: 'int', flag: 'notify-timeout', group: 'attest', unit: SECONDS, default: 10_000, min: 1, describe: 'how long one alert delivery may take' },
+  publicUrl: { kind: 'string?', flag: 'public-url', group: 'attest', describe: 'base URL of the web UI that alerts link reports under (default http(s)://WEB_HOST:WEB_PORT)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -131,7 +145,7 @@ function defaults(): ServerConfig {
   const out: Record<string, unknown> = {};
   for (const [name, spec] of entries) {
     if (spec.kind === 'strings') out[name] = [...spec.default];
-    else if (spec.kind !== 'string?') out[name] = spec.default;
+    else if (spec.kind !== 'string?' && spec.kind !== 'int?') out[name] = spec.default;
   }
   return out as ServerConfig;
 }
@@ -139,8 +153,9 @@ function defaults(): ServerConfig {
 /** The configuration a server starts with when given nothing. */
 export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze(defaults());
 
-function shown(spec: IntSpec, value: number): string {
-  return spec.unit ? `${value / spec.unit.scale} ${spec.unit.symbol}` : String(value);
+function shown(spec: IntSpec | OptionalIntSpec, value: number): string {
+  const unit = spec.kind === 'int' ? spec.unit : undefined;
+  return unit ? `${value / unit.scale} ${unit.symbol}` : String(value);
 }
 
 function check(name: OptionName, spec: OptionSpec, value: unknown): void {
@@ -148,10 +163,13 @@ function check(name: OptionName, spec: OptionSpec, value: unknown): void {
     throw new ConfigError(name, `--${spec.flag} ${what}`);
   };
   switch (spec.kind) {
+    case 'int?':
     case 'int': {
+      if (spec.kind === 'int?' && value === undefined) return;
       const n = value as number;
-      const given = typeof n === 'number' && spec.unit ? n / spec.unit.scale : value;
-      if (typeof n !== 'number' || !Number.isSafeInteger(n)) bad(`must be ${spec.unit ? 'a number' : 'a whole number'}, got ${String(given)}`);
+      const unit = spec.kind === 'int' ? spec.unit : undefined;
+      const given = typeof n === 'number' && unit ? n / unit.scale : value;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n)) bad(`must be ${unit ? 'a number' : 'a whole number'}, got ${String(given)}`);
       if (n < spec.min || (spec.max !== undefined && n > spec.max)) {
         const range = spec.max === undefined ? `at least ${shown(spec, spec.min)}` : `from ${shown(spec, spec.min)} to ${shown(spec, spec.max)}`;
         bad(`must be ${range}, got ${String(given)}`);
@@ -185,6 +203,9 @@ export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerCo
 
 /** Options that only work together. */
 function checkCombinations(c: ServerConfig): void {
+  if ((c.tlsPort !== undefined) !== (!!c.tlsCert && !!c.tlsKey)) {
+    throw new ConfigError('tlsPort', '--tls-port, --tls-cert and --tls-key go together');
+  }
   if (c.maxBufferedBytes < c.maxFrameBytes) {
     throw new ConfigError('maxBufferedBytes', `--max-buffered-bytes must be at least --max-frame-bytes (${c.maxFrameBytes}), got ${c.maxBufferedBytes}`);
   }
@@ -217,6 +238,9 @@ export function cliOptions(groups: readonly OptionGroup[]): Record<string, CliOp
         break;
       case 'string':
         out[spec.flag] = { type: 'string', describe: `${spec.describe} (default ${spec.default}${env})` };
+        break;
+      case 'int?':
+        out[spec.flag] = { type: 'number', describe: spec.describe };
         break;
       case 'string?':
         out[spec.flag] = { type: 'string', describe: spec.describe };

@@ -5,6 +5,8 @@ import type { TrustStore } from './trust-store.js';
 import type { AttestationPolicy } from './attestation-policy.js';
 import type { RememberedAks } from './remembered-aks.js';
 import type { SecurityEvents } from './security-events.js';
+import type { Notifier } from './alerts/notifier.js';
+import type { PolicyCache } from './policy/policy-cache.js';
 
 /** What every request handler works with. */
 export interface ServerContext {
@@ -24,5 +26,11 @@ export interface ServerContext {
   /** Refused reports per machine whose events are kept (`--keep-refused`). */
   keepRefused: number;
   securityEvents: SecurityEvents;
+  /** Raises alerts into the outbox of a report's transaction and delivers them. */
+  notifier: Notifier;
+  /** The compiled reference-value policies machines are assigned. */
+  policies: PolicyCache;
+  /** A machine whose last passing report is older is stale (`--stale-after`). */
+  staleAfterMs: number;
   now(): Date;
 }

@@ -12,6 +12,7 @@
  * whose overflow alone is answered 90000103.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '../shared/log.js';
 import type { JsonObject } from '../shared/protocol/frame.js';
 import type { Command, RequestMap, ResponseMap } from '../shared/protocol/messages.js';
@@ -42,11 +43,15 @@ export interface ListenerOptions {
   config: ListenerConfig;
   handlers: Handlers;
   logger: Logger;
+  /** Also serve the same frames over TLS 1.3 on `port`, with this certificate chain and key (PEM). */
+  tls?: { port: number; cert: string | Buffer; key: string | Buffer };
 }
 
 export interface Listener {
   /** The bound port (the actual one when 0 was asked for). */
   readonly port: number;
+  /** The bound TLS port, when TLS is served. */
+  readonly tlsPort: number | undefined;
   readonly host: string;
   /** Connections currently held, idle ones included. */
   readonly connections: number;
@@ -78,26 +83,39 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     work: new WorkQueue(config.maxRequests, config.maxQueuedRequests),
   };
 
-  // allowHalfOpen: a client that shuts down its write side after the request still gets the response.
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+  // Plain TCP and TLS connections share one table, budget and work queue.
+  const accept = (socket: net.Socket): void => {
     socket.on('error', () => {});
     const conn = new Connection(socket, env);
     if (!env.table.admit(conn)) conn.evict(`no room: every connection held from ${conn.source} has a request in progress`);
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: env.config.port, host: env.config.host }, () => {
-      server.off('error', reject);
-      resolve();
+  };
+  // allowHalfOpen: a client that shuts down its write side after the request still gets the response.
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, accept);
+  const address = await listen(server, config.port, config.host, env.logger);
+  const servers: net.Server[] = [server];
+  let tlsPort: number | undefined;
+  if (opts.tls) {
+    // TLS 1.3 only (RFC 8446). A handshake must finish within the first-byte deadline; the connection is held (and counted) from then on.
+    // Not half-open: a client that gives up during the handshake (it refused our certificate) must end the socket here too.
+    const secure = tls.createServer({
+      noDelay: true,
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      minVersion: 'TLSv1.3',
+      handshakeTimeout: config.firstByteTimeoutMs,
+    }, accept);
+    // A failed handshake is the connection's one log line; the socket goes at once.
+    secure.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
+      socket.destroy();
+      env.logger.warn({ host: socket.remoteAddress, outcome: 'closed', reason: `TLS handshake failed: ${err.code ?? err.message}` }, 'request');
     });
-  });
-  server.on('error', (err) => env.logger.error({ err }, 'listener error'));
-  const address = server.address() as net.AddressInfo;
-  env.logger.info({ host: address.address, port: address.port }, 'listening');
+    tlsPort = (await listen(secure, opts.tls.port, config.host, env.logger, 'tls')).port;
+    servers.push(secure);
+  }
 
   return {
     port: address.port,
+    tlsPort,
     host: address.address,
     get connections() {
       return env.table.size;
@@ -109,9 +127,24 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       const b = env.budget;
       return { heldBytes: b.heldBytes, peakHeldBytes: b.peakHeldBytes, reservedBytes: b.reservedBytes, peakReservedBytes: b.peakReservedBytes };
     },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
+    async close() {
+      const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const conn of [...env.table.connections()]) conn.closeIfIdle();
-    }),
+      await Promise.all(closed);
+    },
   };
+}
+
+async function listen(server: net.Server, port: number, host: string, logger: Logger, protocol: 'tcp' | 'tls' = 'tcp'): Promise<net.AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error({ err, protocol }, 'listener error'));
+  const address = server.address() as net.AddressInfo;
+  logger.info({ host: address.address, port: address.port, protocol }, 'listening');
+  return address;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { IssuedNonce, MachineState, StoreTx } from '../db/store.js';
+import type { IssuedNonce, MachineState, ReportOutcome, StoreTx } from '../db/store.js';
+import { reportState } from '../db/queries.js';
 import { encodeReportVerdict } from '../db/report-verdict.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import type { JsonObject } from '../shared/protocol/frame.js';
@@ -17,8 +18,11 @@ import { nameFirmwareEvents } from './firmware-suspects.js';
 import { recordRefusal, reportVerdict, type Refused } from './refusal-record.js';
 import type { CheckedFirmwareLog, CheckedImaEvents, QuoteEvidence } from './verify/evidence.js';
 import { judgeQuote } from './verify/judge.js';
-import type { AcceptedState, NonceLookup } from './verify/state.js';
+import { referenceLabel, type AcceptedState, type NonceLookup } from './verify/state.js';
 import type { RefusalReason, Verdict } from './verify/verdict.js';
+import { reportAlerts } from './alerts/report-alerts.js';
+import { applyImaPolicy, imaPolicyRule, newDepartures } from './policy/apply.js';
+import type { MachinePolicies } from './policy/policy-cache.js';
 
 /**
  * quote: the orchestrator of attestation. It reads what the verification
@@ -27,7 +31,9 @@ import type { RefusalReason, Verdict } from './verify/verdict.js';
  * its IBM ACS wire code in one table (WIRE_CODE), and writes the outcome in
  * one transaction: an accepted quote with its verdict, or a refusal with its
  * verdict and evidence (server/refusal-record.ts). A refused quote changes
- * no machine state.
+ * no machine state. The machine's assigned policies join the core's inputs,
+ * and the alerts a report raises are written to the outbox in the report's
+ * own transaction.
  */
 export async function verifyQuote(req: QuoteRequest, _raw: JsonObject, ctx: ServerContext, log: Logger): Promise<QuoteResponse> {
   const remembered = ctx.aks.recall(req.hostname);
@@ -49,18 +55,19 @@ export async function verifyQuote(req: QuoteRequest, _raw: JsonObject, ctx: Serv
   }
   if (!signatureOk) return notTheHosts(ctx, req, attest, 'quote signature does not verify with the enrolled AK', log);
   const refused: Refused = {
-    hostname: req.hostname, attestpub, nonceHex: attest.extraData.toString('hex'), attest, quoteRecord: quoteRecord(req),
-    err: new AcsError(ACS_ERROR.EVENT, ''), verdict: null, firmware: null, ima: null,
+    hostname: req.hostname, attestpub, nonceHex: attest.extraData.toString('hex'), attest, quoteRecord: quoteRecord(req), firmware: null, ima: null,
   };
   try {
     // CPU-heavy parsing runs before any row is locked.
     const firmware = (refused.firmware = req.events.length > 0 ? checkFirmwareLog(req.events) : null);
     const ima = (refused.ima = checkImaEvents(req.imaevents, req.imaentry ?? 0, req.templatehashalg, ctx.policy.imaKeys));
     const work: QuoteWork = { req, attest, quoteRecord: refused.quoteRecord, firmware, ima, attestpub, ctx, log };
-    return await ctx.store.transaction((tx) => judgeAndWrite(tx, work));
+    const response = await ctx.store.transaction((tx) => judgeAndWrite(tx, work));
+    ctx.notifier.committed();
+    return response;
   } catch (err) {
     if (err instanceof NotTheHostsQuote) return notTheHosts(ctx, req, attest, err.message, log);
-    if (err instanceof AcsError) await recordRefusal(ctx, { ...refused, err, verdict: err instanceof RefusedQuote ? err.verdict : null }, log);
+    if (err instanceof AcsError) await recordRefusal(ctx, refused, err, err instanceof RefusedQuote ? err.verdict : null, log);
     throw err;
   }
 }
@@ -135,13 +142,16 @@ async function judgeAndWrite(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> 
     ? { found: { newBoot: a.newBoot, pcrselect: a.pcrselect, expires: a.nonceExpires, used: a.quoted !== null } }
     : { found: null, pending: (await tx.pendingAttestationForUpdate(m.id)) !== undefined };
   const previous = await tx.lastVerifiedAttestation(m.id, a?.id ?? Number.MAX_SAFE_INTEGER);
+  const policies = await ctx.policies.forMachine(tx, m.hostname);
   const evidence: QuoteEvidence = { attest, signatureValid: true, firmware: w.firmware, ima: w.ima, imaentry: req.imaentry };
-  const verdict = judgeQuote({ quote: evidence, nonce, state: acceptedState(m, previous?.pcrs ?? null), policy: ctx.policy, now: ctx.now() });
+  const state = acceptedState(m, previous?.pcrs ?? null, policies);
+  const policy = policies.ima ? { ...ctx.policy, imaRules: [imaPolicyRule(policies.ima)] } : ctx.policy;
+  const verdict = judgeQuote({ quote: evidence, nonce, state, policy, now: ctx.now() });
   if (verdict.refusal || !verdict.acceptance || !a) throw new RefusedQuote(verdict);
-  return writeAccepted(tx, w, m, a, await nameFirmwareEvents(tx, m.id, a.id, w.firmware, verdict));
+  return writeAccepted(tx, w, m, a, await nameFirmwareEvents(tx, m.id, a.id, w.firmware, verdict), state, policies);
 }
 
-function acceptedState(m: MachineState, previous: AcceptedState['previous']): AcceptedState {
+function acceptedState(m: MachineState, previous: AcceptedState['previous'], policies: MachinePolicies): AcceptedState {
   return {
     imaevents: m.imaevents,
     imapcr: { sha256: m.imapcr, sha1: m.imapcrSha1 },
@@ -149,19 +159,42 @@ function acceptedState(m: MachineState, previous: AcceptedState['previous']): Ac
     resetCount: m.resetCount,
     restartCount: m.restartCount,
     previous,
+    reference: policies.reference,
   };
 }
 
-async function writeAccepted(tx: StoreTx, w: QuoteWork, m: MachineState, a: IssuedNonce, verdict: Verdict): Promise<QuoteResponse> {
+async function writeAccepted(
+  tx: StoreTx, w: QuoteWork, m: MachineState, a: IssuedNonce, verdict: Verdict, state: AcceptedState, policies: MachinePolicies,
+): Promise<QuoteResponse> {
+  const { ctx } = w;
   const acceptance = verdict.acceptance!;
-  const now = w.ctx.now();
-  const rec = attestationRecord({ a, acceptance, attest: w.attest, quoteRecord: w.quoteRecord, ima: w.ima, firmware: w.firmware, now });
+  const now = ctx.now();
+  const accepted = acceptedImaEvents(w.ima, acceptance);
+  const imaPolicy = applyImaPolicy(policies.ima, accepted, m, a.newBoot);
+  const rec = attestationRecord({ a, acceptance, attest: w.attest, quoteRecord: w.quoteRecord, ima: w.ima, firmware: w.firmware, now, policyViolations: imaPolicy.boot });
   const stored = reportVerdict(verdict);
+  const before = reportState(await tx.lastReport(m.id, a.id), ctx.staleAfterMs, now);
   await tx.updateAttestation(a.id, { ...rec.attestation, diagnosis: stored.diagnosis.summary, verdict: encodeReportVerdict(stored) });
   if (a.newBoot && w.firmware) await tx.insertBiosEvents(biosRows(m, a, w.firmware, now, false));
-  const accepted = acceptedImaEvents(w.ima, acceptance);
   if (accepted.length > 0) await tx.insertImaEvents(imaRows(m, a, accepted, now, false));
   await tx.updateMachine(m.id, rec.machine);
+  const outcome: ReportOutcome = {
+    id: a.id, boottime: a.boottime, quoted: now, errorCode: null, pcrinvalid: rec.attestation.pcrinvalid ?? null,
+    quoteverified: true, logverified: true, policyViolations: imaPolicy.boot,
+  };
+  const reference = state.reference?.pcrs ?? state.whitelist;
+  const offNews = acceptance.offWhitelist.length > 0 && newDepartures(acceptance.offWhitelist, state.previous, reference, ctx.policy.firmwarePcrs);
+  await ctx.notifier.raise(
+    tx,
+    reportAlerts({
+      hostname: m.hostname,
+      report: ctx.notifier.reportRef(a.id),
+      before,
+      after: reportState(outcome, ctx.staleAfterMs, now),
+      ...(offNews ? { pcrinvalid: { reference: referenceLabel(state), pcrs: acceptance.offWhitelist } } : {}),
+      ...(policies.ima ? { violations: { policy: policies.ima.name, entries: imaPolicy.violations } } : {}),
+    }),
+  );
   w.log.info(
     { hostname: m.hostname, attestation: a.id, newBoot: a.newBoot, imaAccepted: accepted.length, imaRule: acceptance.imaRule, pcrinvalid: rec.attestation.pcrinvalid },
     'quote verified',

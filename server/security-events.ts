@@ -9,6 +9,8 @@
  */
 import type { Logger } from 'pino';
 import type { Store } from '../db/store.js';
+import type { Notifier } from './alerts/notifier.js';
+import { forgedQuoteAlert } from './alerts/report-alerts.js';
 
 export const RATE_PER_MINUTE = 60;
 export const DETAIL_CHARS = 1000;
@@ -24,6 +26,8 @@ export class SecurityEvents {
   constructor(
     private readonly store: Store,
     private readonly now: () => Date,
+    /** Raises security.forged_quote with each recorded forgery, in the same transaction. */
+    private readonly notifier?: Notifier,
   ) {}
 
   /** Writes the event unless over the rate; never throws (the request's own answer does not depend on it). */
@@ -40,9 +44,11 @@ export class SecurityEvents {
     const more = this.suppressed ? ` (${this.suppressed} earlier events over the rate limit were not recorded)` : '';
     this.suppressed = 0;
     try {
-      await this.store.transaction((tx) =>
-        tx.insertSecurityEvent({ timestamp: new Date(t), kind, hostname: hostname?.slice(0, 255) ?? null, detail: `${detail.slice(0, DETAIL_CHARS)}${more}` }, KEEP),
-      );
+      await this.store.transaction(async (tx) => {
+        await tx.insertSecurityEvent({ timestamp: new Date(t), kind, hostname: hostname?.slice(0, 255) ?? null, detail: `${detail.slice(0, DETAIL_CHARS)}${more}` }, KEEP);
+        if (hostname !== null) await this.notifier?.raise(tx, [forgedQuoteAlert(hostname, detail.slice(0, DETAIL_CHARS), new Date(t))]);
+      });
+      this.notifier?.committed();
     } catch (e) {
       log.warn({ err: e }, 'could not record the security event');
     }

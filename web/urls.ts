@@ -50,6 +50,9 @@ export const links = {
   login: () => '/login',
   logout: () => '/logout',
   tokens: () => '/admin/tokens',
+  policies: () => '/admin/policies',
+  policy: (name: string) => `/admin/policies/${seg(name)}`,
+  alerts: () => '/admin/alerts',
   machines: (params: Record<string, QueryValue> = {}) => withQuery('/machines', params),
   machine: (hostname: string) => `/machines/${seg(hostname)}`,
   certificatePem: (hostname: string, which: 'ek' | 'ak') => `/machines/${seg(hostname)}/${which}.pem`,
@@ -67,6 +70,7 @@ export const links = {
   reports: (q: ReportQuery = {}) => withQuery('/reports', { ...q }),
   report: (id: number) => `/reports/${id}`,
   quoteJson: (id: number) => `/reports/${id}/quote.json`,
+  securityEvents: (cursor?: string) => withQuery('/security-events', { cursor }),
   /** An IMA entry stored with one report (accepted or refused): the page of that report's entries starting at it. */
   reportImaEntry: (hostname: string, attestation: number, entrynum: number) =>
     `${withQuery(`/machines/${seg(hostname)}/imalog`, { attestation, cursor: imaPageAt(entrynum) })}#entry-${entrynum}`,

@@ -14,7 +14,7 @@ import { bootTime, defaultUserid } from '../identity.js';
 import { withRetries, AttemptsError } from '../retry.js';
 import { acquireRunLock } from '../run-lock.js';
 import {
-  clientLogger, configOption, explain, hostSettings, jsonOption, requireServer, retriesOption, rootError, stateDirOption, serverOption, tpmOption, wholeNumber,
+  clientLogger, configOption, explain, hostSettings, jsonOption, requireServer, retriesOption, rootError, stateDirOption, serverOption, tlsCaOption, tlsOption, tpmOption, wholeNumber,
   type HostArgs,
 } from './common.js';
 
@@ -63,6 +63,8 @@ export const attestCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option('server', serverOption)
+      .option('tls', tlsOption)
+      .option('tls-ca', tlsCaOption)
       .option('tpm', tpmOption)
       .option('hostname', { type: 'string', describe: 'name to attest as (client.conf "hostname", default: the enrolled name)' })
       .option('state-dir', stateDirOption)
@@ -124,7 +126,10 @@ export const attestCommand: CommandModule<object, Args> = {
       json.error = explain(err);
       if (err instanceof AttemptsError) json.attempts = err.attempts;
       if (json.exitCode === EXIT.REFUSED && cause instanceof AcsError) {
-        json.verdict = { code: formatErrorCode(cause.code), meaning: describeError(cause.code), diagnosis: cause.message };
+        const meaning = describeError(cause.code);
+        // The server's own sentence, without the code's meaning the client put in front of it.
+        const diagnosis = cause.message.startsWith(`${meaning}: `) ? cause.message.slice(meaning.length + 2) : cause.message;
+        json.verdict = { code: formatErrorCode(cause.code), meaning, diagnosis };
       }
       console.error(`acs-client: ${json.error}`);
       process.exitCode = json.exitCode;

@@ -6,12 +6,13 @@
  */
 import { createLogger, type Logger } from '../../shared/log.js';
 import { AcsError, formatErrorCode } from '../../shared/protocol/errors.js';
-import { ExchangeError } from '../exchange.js';
+import { readFile } from 'node:fs/promises';
+import { ExchangeError, ServerIdentityError, type ExchangeTls } from '../exchange.js';
 import { isSoftwareTcti } from '../attestation-tpm.js';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config-file.js';
 import { exitCodeFor, UsageError } from '../exit-codes.js';
 import { AttemptsError } from '../retry.js';
-import { parseServerAddress } from '../server-address.js';
+import { parseServerAddress, type ServerEndpoint } from '../server-address.js';
 import { DEFAULT_STATE_DIR } from '../state-dir.js';
 import { TpmError } from '../tpm/response-code.js';
 import { DEFAULT_TCTI, parseTcti, TpmTransportError } from '../tpm/transport.js';
@@ -24,6 +25,16 @@ export const configOption = {
 export const serverOption = {
   type: 'string',
   describe: 'HOST[:PORT] of acs-server (port default 2323; client.conf "server")',
+} as const;
+
+export const tlsOption = {
+  type: 'boolean',
+  describe: 'speak TLS 1.3 to the server\'s --tls-port, checking its certificate and the name in --server',
+} as const;
+
+export const tlsCaOption = {
+  type: 'string',
+  describe: 'PEM file of the CA the server\'s certificate must chain to, the only one trusted (implies --tls; default: the public roots)',
 } as const;
 
 export const tpmOption = {
@@ -56,6 +67,8 @@ export interface HostArgs {
   tpm?: string;
   hostname?: string;
   'state-dir'?: string;
+  tls?: boolean;
+  'tls-ca'?: string;
 }
 
 export interface HostSettings {
@@ -63,6 +76,8 @@ export interface HostSettings {
   /** As given, for messages; undefined when neither option nor file names one. */
   serverText?: string;
   tcti: string;
+  /** TLS to the server, when asked for. */
+  tls?: ExchangeTls;
   /** From the option or client.conf; commands supply their own default. */
   hostname?: string;
   stateDir: string;
@@ -85,14 +100,25 @@ export async function hostSettings(argv: HostArgs, env: NodeJS.ProcessEnv = proc
     tcti,
     hostname: argv.hostname ?? config.hostname,
     stateDir: argv['state-dir'] ?? env.ACS_DIR ?? config['state-dir'] ?? DEFAULT_STATE_DIR,
+    tls: await tlsSettings(argv),
   };
 }
 
+async function tlsSettings(argv: HostArgs): Promise<ExchangeTls | undefined> {
+  const caFile = argv['tls-ca'];
+  if (caFile === undefined) return argv.tls ? {} : undefined;
+  try {
+    return { ca: await readFile(caFile) };
+  } catch (e) {
+    throw new UsageError(`--tls-ca ${caFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 /** The server to contact; a missing or malformed address is a usage error. */
-export function requireServer(s: HostSettings): { host: string; port: number } {
+export function requireServer(s: HostSettings): ServerEndpoint {
   if (!s.serverText) throw new UsageError(`no server: give --server HOST[:PORT] or set "server" in ${s.configFile}`);
   try {
-    return parseServerAddress(s.serverText);
+    return { ...parseServerAddress(s.serverText), tls: s.tls };
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -111,6 +137,7 @@ export function explain(err: unknown): string {
     return err.attempts > 1 ? `${line} (after ${err.attempts} attempts)` : line;
   }
   if (err instanceof AcsError) return `server refused: ${formatErrorCode(err.code)} ${err.message}`;
+  if (err instanceof ServerIdentityError) return `server not trusted: ${err.message}`;
   if (err instanceof ExchangeError) return `server unreachable or silent: ${err.message}`;
   if (err instanceof TpmTransportError) return `TPM unreachable: ${err.message}`;
   if (err instanceof TpmError) return `TPM error: ${err.message}`;

@@ -54,6 +54,7 @@ export const machines = mysqlTable(
       sql`(case when \`enrolled\` is null then null else rtrim(\`ek_fingerprint\`) end)`,
       { mode: 'stored' },
     ),
+    policy_violations: count('policy_violations'),
   },
   (t) => [
     uniqueIndex('machines_hostname_uq').on(t.hostname),
@@ -99,6 +100,7 @@ export const attestlog = mysqlTable(
     diagnosis: text('diagnosis'),
     /** The verdict as JSON: every check, the diagnosis, the replayed PCRs of a refused quote. */
     verdict: mediumtext('verdict'),
+    policy_violations: count('policy_violations'),
   },
   (t) => [
     uniqueIndex('attestlog_nonce_uq').on(t.nonce),
@@ -240,4 +242,55 @@ export const security_events = mysqlTable(
     detail: text('detail').notNull(),
   },
   (t) => [index('security_events_kind_idx').on(t.kind, t.id)],
+);
+
+/** Alerts waiting for or done with delivery: one row per alert and sink, written in the transaction that raised it. */
+export const alert_outbox = mysqlTable(
+  'alert_outbox',
+  {
+    id: id(),
+    alert_id: char('alert_id', { length: 36 }).notNull(),
+    sink: varchar('sink', { length: 255 }).notNull(),
+    type: varchar('type', { length: 64 }).notNull(),
+    hostname: varchar('hostname', { length: 255 }),
+    body: mediumtext('body').notNull(),
+    created_at: time('created_at').notNull(),
+    state: varchar('state', { length: 16 }).notNull(),
+    attempts: count('attempts').notNull(),
+    next_attempt_at: time('next_attempt_at').notNull(),
+    claim_token: char('claim_token', { length: 36 }),
+    last_error: text('last_error'),
+    delivered_at: time('delivered_at'),
+  },
+  (t) => [uniqueIndex('alert_outbox_alert_sink_uq').on(t.alert_id, t.sink), index('alert_outbox_due_idx').on(t.state, t.next_attempt_at)],
+);
+
+/** Reference values: IMA runtime policies (kind ima) and measured-boot PCR values (kind pcr). */
+export const policies = mysqlTable(
+  'policies',
+  {
+    id: id(),
+    name: varchar('name', { length: 128 }).notNull(),
+    kind: varchar('kind', { length: 16 }).notNull(),
+    body: mediumtext('body').notNull(),
+    is_default: boolean('is_default').notNull(),
+    created_at: time('created_at').notNull(),
+    updated_at: time('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('policies_name_uq').on(t.name)],
+);
+
+/** Which policy of each kind judges a hostname (assigned before or after it enrolls). */
+export const policy_assignments = mysqlTable(
+  'policy_assignments',
+  {
+    id: id(),
+    hostname: varchar('hostname', { length: 255 }).notNull(),
+    kind: varchar('kind', { length: 16 }).notNull(),
+    policy_id: int('policy_id', { unsigned: true })
+      .notNull()
+      .references(() => policies.id, { onDelete: 'cascade' }),
+    created_at: time('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('policy_assignments_host_kind_uq').on(t.hostname, t.kind), index('policy_assignments_policy_idx').on(t.policy_id)],
 );

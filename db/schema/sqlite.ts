@@ -47,6 +47,7 @@ export const machines = sqliteTable(
       sql`(case when "enrolled" is null then null else rtrim("ek_fingerprint") end)`,
       { mode: 'virtual' },
     ),
+    policy_violations: integer('policy_violations'),
   },
   (t) => [
     uniqueIndex('machines_hostname_uq').on(t.hostname),
@@ -92,6 +93,7 @@ export const attestlog = sqliteTable(
     diagnosis: text('diagnosis'),
     /** The verdict as JSON: every check, the diagnosis, the replayed PCRs of a refused quote. */
     verdict: text('verdict'),
+    policy_violations: integer('policy_violations'),
   },
   (t) => [
     uniqueIndex('attestlog_nonce_uq').on(t.nonce),
@@ -230,4 +232,55 @@ export const security_events = sqliteTable(
     detail: text('detail').notNull(),
   },
   (t) => [index('security_events_kind_idx').on(t.kind, t.id)],
+);
+
+/** Alerts waiting for or done with delivery: one row per alert and sink, written in the transaction that raised it. */
+export const alert_outbox = sqliteTable(
+  'alert_outbox',
+  {
+    id: id(),
+    alert_id: text('alert_id').notNull(),
+    sink: text('sink').notNull(),
+    type: text('type').notNull(),
+    hostname: text('hostname'),
+    body: text('body').notNull(),
+    created_at: text('created_at').notNull(),
+    state: text('state').notNull(),
+    attempts: integer('attempts').notNull(),
+    next_attempt_at: text('next_attempt_at').notNull(),
+    claim_token: text('claim_token'),
+    last_error: text('last_error'),
+    delivered_at: text('delivered_at'),
+  },
+  (t) => [uniqueIndex('alert_outbox_alert_sink_uq').on(t.alert_id, t.sink), index('alert_outbox_due_idx').on(t.state, t.next_attempt_at)],
+);
+
+/** Reference values: IMA runtime policies (kind ima) and measured-boot PCR values (kind pcr). */
+export const policies = sqliteTable(
+  'policies',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    kind: text('kind').notNull(),
+    body: text('body').notNull(),
+    is_default: flag('is_default').notNull(),
+    created_at: text('created_at').notNull(),
+    updated_at: text('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('policies_name_uq').on(t.name)],
+);
+
+/** Which policy of each kind judges a hostname (assigned before or after it enrolls). */
+export const policy_assignments = sqliteTable(
+  'policy_assignments',
+  {
+    id: id(),
+    hostname: text('hostname').notNull(),
+    kind: text('kind').notNull(),
+    policy_id: integer('policy_id')
+      .notNull()
+      .references(() => policies.id, { onDelete: 'cascade' }),
+    created_at: text('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('policy_assignments_host_kind_uq').on(t.hostname, t.kind), index('policy_assignments_policy_idx').on(t.policy_id)],
 );

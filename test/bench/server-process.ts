@@ -54,6 +54,9 @@ export interface MemorySample {
   rssBytes: number;
   heapUsedBytes: number;
   maxRssBytes: number;
+  /** Connections the listener holds, and its request-byte accounts (server/buffer-budget.ts). */
+  connections: number;
+  requestBytes: { heldBytes: number; peakHeldBytes: number; reservedBytes: number; peakReservedBytes: number };
 }
 
 export type ToChild =
@@ -182,7 +185,11 @@ async function main(): Promise<void> {
       }
     } else if (msg.type === 'memory') {
       const mem = process.memoryUsage();
-      send({ id: msg.id, type: 'memory', memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, maxRssBytes: process.resourceUsage().maxRSS * 1024 } });
+      const { listener } = server;
+      send({ id: msg.id, type: 'memory', memory: {
+        rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, maxRssBytes: process.resourceUsage().maxRSS * 1024,
+        connections: listener.connections, requestBytes: listener.memory,
+      } });
     } else if (msg.type === 'stop') {
       void server.close().then(() => store.close()).finally(() => {
         send({ id: msg.id, type: 'stopped' });

@@ -39,7 +39,7 @@ for (const backend of BACKENDS) {
       machine = got!;
       const { id: gotId, createdAt, updatedAt, ...fields } = machine;
       t.equal(gotId, id);
-      t.same(fields, m, 'every field reads back as written');
+      t.same(fields, { ...m, policyViolations: null }, 'every field reads back as written; no policy has judged it yet');
       t.ok(createdAt instanceof Date && createdAt.getTime() >= before - 1000 && createdAt.getTime() <= Date.now() + 1000);
       t.same(updatedAt, createdAt);
       t.equal(await store.getMachine('ALPHA.example'), undefined, 'hostnames compare exactly');
@@ -117,7 +117,7 @@ for (const backend of BACKENDS) {
       t.same(row, {
         ...a1, id: id1, quote: null, quoted: null, pcrs: null, pcrschanged: null, pcrinvalid: null, quoteverified: null,
         logverified: null, logentries: null, imaevents: null, imaver: null, imasigver: null, badimalog: null,
-        resetCount: null, restartCount: null, errorCode: null, errorMessage: null, diagnosis: null, verdict: null,
+        resetCount: null, restartCount: null, errorCode: null, errorMessage: null, diagnosis: null, verdict: null, policyViolations: null,
       }, 'a new attestation has only the nonce fields');
 
       const id2 = await store.transaction((tx) => tx.insertAttestation(newAttestation(machine.id, machine.hostname, 'a2', { newBoot: false, biosentry: -1, imaentry: 42 })));
@@ -137,7 +137,7 @@ for (const backend of BACKENDS) {
       };
       await store.transaction((tx) => tx.updateAttestation(id2, patch));
       const updated = (await store.getAttestation(id2))!;
-      t.same({ ...updated }, { ...newAttestation(machine.id, machine.hostname, 'a2', { biosentry: -1, imaentry: 42 }), ...patch, id: id2, errorCode: null, errorMessage: null, diagnosis: null, verdict: null });
+      t.same({ ...updated }, { ...newAttestation(machine.id, machine.hostname, 'a2', { biosentry: -1, imaentry: 42 }), ...patch, id: id2, errorCode: null, errorMessage: null, diagnosis: null, verdict: null, policyViolations: null });
 
       await store.transaction(async (tx) => {
         t.equal((await tx.pendingAttestationForUpdate(machine.id))?.id, id1, 'a quoted attestation is no longer pending');

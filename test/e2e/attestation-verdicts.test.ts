@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { extendLogs } from '../../client/extend.js';
 import { openAttestationTpm } from '../../client/attestation-tpm.js';
 import { storeDriver } from '../../db/web-queries.js';
+import { MAX_PENDING_NONCES } from '../../server/nonce.js';
 import { decodeReportVerdict, type ReportVerdict } from '../../db/report-verdict.js';
 import { iterateImaBinaryLog, type ImaEvent } from '../../shared/eventlog/ima-event.js';
 import { encodeImaWireEvent } from '../../shared/eventlog/ima-wire.js';
@@ -170,10 +171,19 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
     t.equal(events.length, FORGED, 'each is a security event');
     t.ok(events.every((e) => e.kind === 'forged_quote' && e.hostname === host.hostname));
     t.equal((await web.get('/api/security-events')).json.items.length, FORGED, 'visible through the API');
+    t.equal([...(await web.get('/security-events')).text.matchAll(/<code>forged_quote<\/code>/g)].length, FORGED, 'and the security events page');
+    const pending = reportsBefore.find((r) => r.nonce === issued[0]!.nonce.toString('hex'))!;
+    t.equal((await web.get(`/api/reports/${pending.id}`)).json.nonce, null, 'a pending nonce is not shown by the API');
+    t.notMatch((await web.get(`/reports/${pending.id}`)).text, pending.nonce, 'nor by the report page');
     const last = issued.at(-1)!;
     t.same(await host.send(host.request(await quoteFor(last), { ima: await imaSince(last) })), { response: 'quote' }, 'a forged nonce was not burned: the genuine quote is accepted');
     t.match(await host.attest(), { newBoot: false, retried: false }, 'and the next attestation is normal');
     t.match(await host.lastAttestation(), { errorCode: null, imaevents: extended });
+
+    for (let i = 0; i < MAX_PENDING_NONCES + 5; i++) await host.nonce();
+    const stillPending = (await host.attestations()).filter((a) => a.quoted === null);
+    t.equal(stillPending.length, MAX_PENDING_NONCES, 'pending nonces are capped per machine');
+    t.notOk(stillPending.some((a) => a.nonce === issued[0]!.nonce.toString('hex')), 'a new nonce retired the oldest');
   });
 
   await t.test('--keep-refused keeps the newest refused reports\' evidence', async (t) => {

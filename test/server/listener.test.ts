@@ -321,5 +321,9 @@ t.test('server config: documented defaults, overrides, bounds named by their fla
   t.throws(() => resolveServerConfig({ maxConnections: 0 }), { name: 'ConfigError', message: '--max-connections must be at least 1, got 0' });
   t.throws(() => resolveServerConfig({ maxEventBytes: 1.5 }), { name: 'ConfigError', message: /^--max-event-bytes must be a whole number/ });
   t.throws(() => resolveServerConfig({ port: 70000 }), { name: 'ConfigError', message: '--port must be from 0 to 65535, got 70000' });
+  t.throws(() => resolveServerConfig({ tlsPort: 2324 }), { name: 'ConfigError', message: '--tls-port, --tls-cert and --tls-key go together' });
+  t.throws(() => resolveServerConfig({ tlsCert: 'c.pem', tlsKey: 'k.pem' }), { message: '--tls-port, --tls-cert and --tls-key go together' });
+  t.throws(() => resolveServerConfig({ tlsPort: 70000, tlsCert: 'c.pem', tlsKey: 'k.pem' }), { message: '--tls-port must be from 0 to 65535, got 70000' });
+  t.throws(() => resolveServerConfig({ maxBufferedBytes: 1024 }), { message: '--max-buffered-bytes must be at least --max-frame-bytes (16777216), got 1024' });
   t.throws(() => resolveServerConfig({ readTimeoutMs: 0 }), { message: '--read-timeout must be at least 0.001 s, got 0' });
 });
