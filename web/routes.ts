@@ -14,6 +14,8 @@ import { compareBootsPage, compareMachinesPage } from './pages/compare.js';
 import { searchPage } from './pages/search.js';
 import { securityEventsPage } from './pages/security-events.js';
 import { tokensPage } from './pages/tokens.js';
+import { alertsPage } from './pages/admin-alerts.js';
+import { policiesPage, policyPage } from './pages/admin-policies.js';
 import type { Handler } from './context.js';
 import { firmwarePage } from './pages/firmware.js';
 import { imaPage } from './pages/ima.js';
@@ -53,6 +55,9 @@ export const ROUTES: readonly Route[] = [
   route('/favicon.ico', favicon, { public: true }),
   route(links.account(), accountPage),
   route(links.tokens(), tokensPage, { methods: ['POST'], admin: true }),
+  route(links.policies(), policiesPage, { admin: true }),
+  route('/admin/policies/:name', policyPage, { admin: true }),
+  route(links.alerts(), alertsPage, { admin: true }),
   route('/machines', machinesPage),
   route('/machines/:hostname', machinePage),
   route('/machines/:hostname/ek.pem', certificatePem('ek')),

@@ -14,6 +14,8 @@ import type { AlertBody, AlertType } from './alert.js';
 /** RFC 5424 §6.2.1: facility 10, security/authorization messages (private). */
 const FACILITY_AUTHPRIV = 10;
 const APP_NAME = 'acs-server';
+/** RFC 5424 §6.2.1 severity names as syslog(3) and logger(1) spell them. */
+const SEVERITY_NAMES: Record<number, string> = { 2: 'crit', 3: 'err', 4: 'warning', 5: 'notice' };
 const BOM = '\uFEFF';
 
 /** RFC 5424 §6.2.1 severities: 2 critical, 3 error, 4 warning, 5 notice. */
@@ -76,8 +78,9 @@ function sendUdp(target: { host: string; port: number }, message: string, timeou
 }
 
 function sendViaLogger(path: string, alert: AlertBody, body: string, timeoutMs: number): Promise<void> {
-  const priority = `${FACILITY_AUTHPRIV * 8 + alertSeverity(alert)}`;
-  const args = ['--socket', path, '--socket-errors=on', '--rfc5424', '--priority', priority, '--tag', APP_NAME, '--msgid', field(alert.type, 32)];
+  // logger takes the priority by name only.
+  const priority = `authpriv.${SEVERITY_NAMES[alertSeverity(alert)]}`;
+  const args = ['--socket', path, '--socket-errors=on', '--rfc5424', '--priority', priority, '--tag', APP_NAME, `--id=${process.pid}`, '--msgid', field(alert.type, 32)];
   return new Promise<void>((resolve, reject) => {
     const child = spawn('logger', args, { stdio: ['pipe', 'ignore', 'pipe'], timeout: timeoutMs });
     let stderr = '';
