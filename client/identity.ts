@@ -1,6 +1,21 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname, userInfo } from 'node:os';
+import { HostnameError, normalizeHostname, printableName } from '../shared/protocol/hostname.js';
+
+/**
+ * The name to enroll or attest as, in the normal form the server compares
+ * (lower case, no trailing dot); a name the server would refuse stops here,
+ * printed with its unprintable characters escaped.
+ */
+export function hostnameToSend(raw: string): string {
+  try {
+    return normalizeHostname(raw);
+  } catch (e) {
+    if (e instanceof HostnameError) throw new HostnameError(`${e.message}: ${printableName(raw)}`);
+    throw e;
+  }
+}
 
 /** The machine's fully qualified name (`hostname -f`), falling back to the kernel's hostname. */
 export function defaultHostname(): string {

@@ -1,3 +1,12 @@
+import type { ExchangeTls } from './exchange.js';
+
+/** Where acs-server is: plain TCP, or TLS when `tls` is set. */
+export interface ServerEndpoint {
+  host: string;
+  port: number;
+  tls?: ExchangeTls;
+}
+
 /** HOST[:PORT] or [IPv6]:PORT; the port defaults to IBM ACS's 2323 (env ACS_PORT). */
 export function parseServerAddress(text: string, env: NodeJS.ProcessEnv = process.env): { host: string; port: number } {
   const defaultPort = Number(env.ACS_PORT ?? 2323);

@@ -2,13 +2,10 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyBlobs } from './tpm/commands/objects.js';
 import type { KeyAlg } from './ak.js';
+import { NotEnrolledError, UsageError } from './exit-codes.js';
 
-/** Default client state directory; IBM ACS clients use ACS_DIR the same way. */
+/** Default client state directory; IBM ACS clients use ACS_DIR the same way (commands/common.ts). */
 export const DEFAULT_STATE_DIR = '/var/lib/acs-client';
-
-export function stateDir(given?: string): string {
-  return given ?? process.env.ACS_DIR ?? DEFAULT_STATE_DIR;
-}
 
 /** What enrollment leaves behind for attest: the AK blobs and its certificate. */
 export interface Enrollment {
@@ -58,11 +55,13 @@ export async function loadEnrollment(dir: string): Promise<Enrollment> {
   let meta: { hostname: string; alg: KeyAlg };
   try {
     meta = JSON.parse(await readFile(join(dir, 'enrollment.json'), 'utf8'));
-  } catch {
-    throw new Error(`no enrollment in ${dir}: run "acs-client enroll" first`);
+  } catch (e) {
+    // A directory this user may not read says nothing about enrollment.
+    if ((e as NodeJS.ErrnoException).code === 'EACCES') throw new UsageError(`state directory ${dir}: EACCES (run as root)`, { cause: e });
+    throw new NotEnrolledError(`not enrolled: no enrollment in ${dir}; run "acs-client enroll" first`);
   }
   const blobs = await loadAkBlobs(dir, meta.alg);
-  if (!blobs) throw new Error(`AK blobs missing in ${dir}: run "acs-client enroll" again`);
+  if (!blobs) throw new NotEnrolledError(`not enrolled: AK blobs missing in ${dir}; run "acs-client enroll" again`);
   const akCertPem = await readFile(files(dir, meta.alg).cert, 'utf8');
   return { hostname: meta.hostname, alg: meta.alg, blobs, akCertPem };
 }

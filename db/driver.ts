@@ -27,6 +27,8 @@ export interface SqlDriver extends SqlConnection {
   readonly dialect: 'mysql' | 'sqlite';
   /** Appended to a SELECT that must lock its rows: " FOR UPDATE", or "" where the transaction already holds the write lock. */
   readonly forUpdate: string;
+  /** An INSERT that skips rows a unique index already holds: "INSERT IGNORE" or "INSERT OR IGNORE". */
+  readonly insertIgnore: string;
   /** Most placeholders one statement may carry. */
   readonly maxParams: number;
   /** Runs fn on one connection inside BEGIN … COMMIT, rolling back when it throws. */

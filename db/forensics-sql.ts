@@ -18,13 +18,15 @@ import type { AttestationRow, Store } from './store.js';
 const LAST_REPORT = '(SELECT x.id FROM attestlog x WHERE x.machine_id = m.id AND x.quoted IS NOT NULL ORDER BY x.id DESC LIMIT 1)';
 /**
  * The machine's state from its last report a; the parameter is the stale limit.
+ * reportState in queries.ts decides the same for one report in TypeScript.
  * Only a report whose quote and logs both verified can make a machine trusted.
  */
 const STATE = `CASE WHEN a.id IS NULL THEN 'never'
-  WHEN a.error_code IS NOT NULL OR a.pcrinvalid = 1 OR COALESCE(a.quoteverified, 0) <> 1 OR COALESCE(a.logverified, 0) <> 1 THEN 'failing'
+  WHEN a.error_code IS NOT NULL OR a.pcrinvalid = 1 OR COALESCE(a.quoteverified, 0) <> 1 OR COALESCE(a.logverified, 0) <> 1
+    OR COALESCE(a.policy_violations, 0) > 0 THEN 'failing'
   WHEN a.quoted < ? THEN 'stale' ELSE 'trusted' END`;
 const machineList = machineCodec.pick(['id', 'hostname', 'tpmvendor', 'ekAlg', 'akAlg', 'enrolled', 'boottime', 'imaevents']);
-const reportSummary = attestationCodec.omit(['quote', 'pcrs']);
+const reportSummary = attestationCodec.omit(['quote', 'pcrs', 'verdict']);
 
 /** Each machine with its last report and state, read through the given codecs. */
 function summarySelect(m: RowCodec<unknown>, a: RowCodec<unknown>): string {
@@ -80,6 +82,19 @@ export function page<T>(items: T[], limit: number, cursor: (last: T) => string):
   return { items: shown, next: more ? cursor(shown[shown.length - 1]!) : null };
 }
 
+/** Events of one log in (entrynum, id) order, paged by a cursor "entrynum.id" (LIMIT n+1 tells whether more follow). */
+export async function keysetPage<T extends { entrynum: number; id: number }>(db: SqlDriver, q: {
+  select: string; where: string[]; params: SqlValue[]; cursor?: string; limit?: number; decode: (r: SqlRow) => T;
+}): Promise<Page<T>> {
+  const limit = limitOf(q.limit, 200, 5000);
+  const after = cursorOf(q.cursor, /^(\d{1,10})\.(\d{1,15})$/);
+  const where = [...q.where];
+  const params = [...q.params];
+  if (after) (where.push('(entrynum > ? OR (entrynum = ? AND id > ?))'), params.push(after[0]!, after[0]!, after[1]!));
+  const rows = await db.all(`${q.select} WHERE ${where.join(' AND ')} ORDER BY entrynum, id LIMIT ?`, [...params, limit + 1]);
+  return page(rows.map(q.decode), limit, (last) => `${last.entrynum}.${last.id}`);
+}
+
 export class SqlForensics implements ForensicsQueries {
   constructor(private readonly db: SqlDriver) {}
 
@@ -126,11 +141,14 @@ export class SqlForensics implements ForensicsQueries {
 
   async biosLog(attestationId: number): Promise<BiosLog> {
     const rows = await this.db.all(
+      // The report's own events (accepted or refused), else the newest accepted log before it.
       `SELECT b.id, ${biosEventCodec.select('b')} FROM bioslog b
-       WHERE b.attestation_id = (SELECT MAX(x.attestation_id) FROM bioslog x JOIN attestlog r ON x.machine_id = r.machine_id
-                                 WHERE r.id = ? AND x.attestation_id <= r.id)
+       WHERE b.attestation_id = COALESCE(
+         (SELECT MAX(o.attestation_id) FROM bioslog o WHERE o.attestation_id = ?),
+         (SELECT MAX(x.attestation_id) FROM bioslog x JOIN attestlog r ON x.machine_id = r.machine_id
+          WHERE r.id = ? AND x.refused = 0 AND x.attestation_id <= r.id))
        ORDER BY b.entrynum, b.id`,
-      [attestationId],
+      [attestationId, attestationId],
     );
     const events = rows.map((r) => ({ id: Number(r.id), ...biosEventCodec.decode(r) }));
     return { attestationId: events[0]?.attestationId ?? null, events };
@@ -140,7 +158,7 @@ export class SqlForensics implements ForensicsQueries {
     const rows = await this.db.all(
       `SELECT boottime, COUNT(*) AS events, SUM(CASE WHEN ${PROBLEM} THEN 1 ELSE 0 END) AS problems,
               MIN(entrynum) AS first_entry, MAX(entrynum) AS last_entry, MIN(timestamp) AS first_seen, MAX(timestamp) AS last_seen
-       FROM imalog WHERE machine_id = ? GROUP BY boottime ORDER BY MAX(id) DESC`,
+       FROM imalog WHERE machine_id = ? AND refused = 0 GROUP BY boottime ORDER BY MAX(id) DESC`,
       [machineId],
     );
     return rows.map((r) => ({
@@ -159,8 +177,13 @@ export class SqlForensics implements ForensicsQueries {
     const after = cursorOf(filter.cursor, /^(\d{1,10})\.(\d{1,15})$/);
     const status = filter.status ?? 'all';
     if (!IMA_STATUSES.includes(status)) throw new QueryInputError('unknown IMA status', 'status');
-    const boot = ['machine_id = ?', filter.boottime === null ? 'boottime IS NULL' : 'boottime = ?'];
-    const bootParams: SqlValue[] = filter.boottime === null ? [filter.machineId] : [filter.machineId, filter.boottime];
+    // One report's events (accepted or refused), or the accepted chain of one boot.
+    const boot = filter.attestationId !== undefined
+      ? ['machine_id = ?', 'attestation_id = ?']
+      : ['machine_id = ?', filter.boottime === null ? 'boottime IS NULL' : 'boottime = ?', 'refused = 0'];
+    const bootParams: SqlValue[] = filter.attestationId !== undefined
+      ? [filter.machineId, filter.attestationId]
+      : filter.boottime === null ? [filter.machineId] : [filter.machineId, filter.boottime];
     const where = [...boot];
     const params = [...bootParams];
     const statusSql = IMA_STATUS_SQL[status];

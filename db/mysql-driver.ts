@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PoolConnection as CallbackPoolConnection, ResultSetHeader } from 'mysql2';
 import mysql from 'mysql2/promise';
 import type { RunResult, SqlConnection, SqlDriver, SqlRow, SqlValue } from './driver.js';
-import { migrateMysql } from './migrate.js';
+import { migrateMysql, migrationCause } from './migrate.js';
 import { isConflict, isNodeFailure, isRefusal, mysqlError } from './mysql-errors.js';
 import { MysqlNodes, type NodeConnection } from './mysql-nodes.js';
 import { StoreError } from './store.js';
@@ -96,6 +96,7 @@ const DEADLOCK_PAUSE_MS = 4;
 export class MysqlDriver implements SqlDriver {
   readonly dialect = 'mysql' as const;
   readonly forUpdate = ' FOR UPDATE';
+  readonly insertIgnore = 'INSERT IGNORE';
   readonly maxParams = 65535;
   private readonly nodes: MysqlNodes;
 
@@ -254,7 +255,7 @@ export class MysqlDriver implements SqlDriver {
       this.settle(held);
     } catch (e) {
       this.settle(held, e);
-      throw mysqlError(e, 'migration failed');
+      throw mysqlError(migrationCause(e), 'migration failed');
     }
   }
 

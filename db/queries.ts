@@ -7,12 +7,13 @@
  * A report is an attestlog row whose quote arrived (`quoted` set). A report
  * failed when the server refused the quote (`error_code` set). A machine is
  *   never    — no report yet (including machines still enrolling),
- *   failing  — its last report failed, its PCRs left the white list (pcrinvalid),
- *              or it lacks quoteverified = 1 and logverified = 1,
+ *   failing  — its last report failed, its PCRs left the white list or reference
+ *              values (pcrinvalid), an IMA policy did not allow an entry of this
+ *              boot, or it lacks quoteverified = 1 and logverified = 1,
  *   stale    — its last report passed but is older than the stale limit,
  *   trusted  — otherwise: the last report's quote and logs verified, recently.
  */
-import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow } from './store.js';
+import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow, ReportOutcome } from './store.js';
 
 export type MachineState = 'trusted' | 'failing' | 'stale' | 'never';
 export const MACHINE_STATES: readonly MachineState[] = ['trusted', 'failing', 'stale', 'never'];
@@ -27,6 +28,15 @@ export interface StateOptions {
   now?: Date;
 }
 
+/** The state a machine is in when `last` is its newest report (the STATE expression of forensics-sql.ts, for one report). */
+export function reportState(last: ReportOutcome | undefined, staleAfterMs: number, now: Date): MachineState {
+  if (!last || !last.quoted) return 'never';
+  if (last.errorCode !== null || last.pcrinvalid === true || last.quoteverified !== true || last.logverified !== true || (last.policyViolations ?? 0) > 0) {
+    return 'failing';
+  }
+  return last.quoted.getTime() < now.getTime() - staleAfterMs ? 'stale' : 'trusted';
+}
+
 export interface MachineSummary {
   machine: MachineRow;
   /** The newest report, or null. */
@@ -36,8 +46,8 @@ export interface MachineSummary {
 
 /** What the machine list shows of a machine: no certificates, keys or white list. */
 export type MachineListRow = Pick<MachineRow, 'id' | 'hostname' | 'tpmvendor' | 'ekAlg' | 'akAlg' | 'enrolled' | 'boottime' | 'imaevents'>;
-/** A report without its stored quote request and PCR values. */
-export type ReportSummary = Omit<AttestationRow, 'quote' | 'pcrs'>;
+/** A report without its stored quote request, PCR values and verdict (its one-line diagnosis stays). */
+export type ReportSummary = Omit<AttestationRow, 'quote' | 'pcrs' | 'verdict'>;
 
 /** A machine of the list: a MachineSummary without its large columns, so a list of thousands stays cheap. */
 export interface MachineListItem {
@@ -83,8 +93,10 @@ export const IMA_STATUSES: readonly ImaStatus[] = ['all', 'ok', 'problem', 'bade
 
 export interface ImaFilter {
   machineId: number;
-  /** The boot, as stored on the events (host-reported boottime); null for events without one. */
+  /** The boot, as stored on the events (host-reported boottime); null for events without one. Only accepted events. */
   boottime: string | null;
+  /** Instead of a boot: the events stored with one report, accepted or refused. */
+  attestationId?: number;
   status?: ImaStatus;
   /** Case-sensitive substring of the file name; searches IMA_SEARCH_WINDOW entry numbers per call. */
   path?: string;

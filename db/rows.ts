@@ -8,10 +8,10 @@ import { getTableConfig } from 'drizzle-orm/mysql-core';
 import { PCR_BANKS, PCR_COUNT, pcrColumn } from './schema/columns.js';
 import * as mysqlSchema from './schema/mysql.js';
 import { StoreError } from './store.js';
-import type { AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachineRow, MachineState, PcrBanks, VerifiedPcrs } from './store.js';
+import type { AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachineRow, MachineState, PcrBanks, ReportOutcome, SecurityEventRow, VerifiedPcrs } from './store.js';
 
-type Kind = 'text' | 'int' | 'bool' | 'time' | 'boottime' | 'pcrs';
-type Field = readonly [key: string, column: string, kind: Kind];
+export type Kind = 'text' | 'int' | 'bool' | 'time' | 'boottime' | 'pcrs';
+export type Field = readonly [key: string, column: string, kind: Kind];
 
 /**
  * Size limits of the text columns, read from the MySQL schema (characters for
@@ -20,7 +20,10 @@ type Field = readonly [key: string, column: string, kind: Kind];
  */
 const TEXT_BYTES: Record<string, number> = { text: 65_535, mediumtext: 16_777_215 };
 const LIMITS = new Map<string, (v: string) => boolean>();
-for (const table of [mysqlSchema.machines, mysqlSchema.attestlog, mysqlSchema.bioslog, mysqlSchema.imalog]) {
+for (const table of [
+  mysqlSchema.machines, mysqlSchema.attestlog, mysqlSchema.bioslog, mysqlSchema.imalog, mysqlSchema.security_events,
+  mysqlSchema.alert_outbox, mysqlSchema.policies, mysqlSchema.policy_assignments,
+]) {
   const config = getTableConfig(table);
   for (const col of config.columns) {
     const { length, textType } = col as { length?: number; textType?: string };
@@ -210,6 +213,7 @@ export const machineCodec = new RowCodec<MachineRow>('machines', [
   ['updatedAt', 'updated_at', 'time'],
   ['pendingEkcertificatepem', 'pending_ekcertificatepem', 'text'],
   ['pendingTpmvendor', 'pending_tpmvendor', 'text'],
+  ['policyViolations', 'policy_violations', 'int'],
 ]);
 
 export const machineStateCodec: RowCodec<MachineState> = machineCodec.omit(['ekcertificatepem', 'ekcertificatetext', 'akcertificatepem', 'akcertificatetext']);
@@ -243,8 +247,14 @@ export const attestationCodec: RowCodec<AttestationRow> = new RowCodec<Attestati
   ['restartCount', 'restart_count', 'int'],
   ['errorCode', 'error_code', 'text'],
   ['errorMessage', 'error_message', 'text'],
+  ['diagnosis', 'diagnosis', 'text'],
+  ['verdict', 'verdict', 'text'],
+  ['policyViolations', 'policy_violations', 'int'],
 ]);
 
+export const reportOutcomeCodec: RowCodec<ReportOutcome> = attestationCodec.pick([
+  'id', 'quoted', 'errorCode', 'pcrinvalid', 'quoteverified', 'logverified', 'policyViolations', 'boottime',
+]);
 export const verifiedPcrsCodec: RowCodec<VerifiedPcrs> = attestationCodec.pick(['id', 'pcrs']);
 export const issuedNonceCodec: RowCodec<IssuedNonce> = attestationCodec.pick(['id', 'boottime', 'nonceExpires', 'pcrselect', 'biosentry', 'imaentry', 'newBoot', 'quoted']);
 
@@ -260,6 +270,7 @@ export const biosEventCodec = new RowCodec<BiosEventRow>('bioslog', [
   ['event', 'event', 'text'],
   ['machineId', 'machine_id', 'int'],
   ['attestationId', 'attestation_id', 'int'],
+  ['refused', 'refused', 'bool'],
 ]);
 
 export const imaEventCodec = new RowCodec<ImaEventRow>('imalog', [
@@ -277,4 +288,13 @@ export const imaEventCodec = new RowCodec<ImaEventRow>('imalog', [
   ['attestationId', 'attestation_id', 'int'],
   ['template', 'template', 'text'],
   ['filehash', 'filehash', 'text'],
+  ['refused', 'refused', 'bool'],
+]);
+
+export const securityEventCodec = new RowCodec<SecurityEventRow & { id: number }>('security_events', [
+  ['id', 'id', 'int'],
+  ['timestamp', 'timestamp', 'time'],
+  ['kind', 'kind', 'text'],
+  ['hostname', 'hostname', 'text'],
+  ['detail', 'detail', 'text'],
 ]);

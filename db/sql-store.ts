@@ -4,10 +4,12 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ident, type SqlConnection, type SqlDriver, type SqlValue } from './driver.js';
-import { attestationCodec, biosEventCodec, imaEventCodec, issuedNonceCodec, machineCodec, machineStateCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
+import { attestationCodec, biosEventCodec, imaEventCodec, issuedNonceCodec, machineCodec, machineStateCodec, reportOutcomeCodec, securityEventCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
 import { StoreError } from './store.js';
+import { insertOutboxRows, type NewOutboxRow } from './alert-outbox.js';
+import { assignDefaultPolicies, assignedPolicies, policyBody, type PolicyRef } from './policy-store.js';
 import type {
-  AttestationPatch, AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineState, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
+  AcceptedFirmwareEvent, AttestationPatch, AttestationRow, BiosEventRow, ReportOutcome, SecurityEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineState, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
 } from './store.js';
 
 /** Rows per multi-row INSERT; also bounded by the dialect's placeholder limit and BATCH_BYTES. */
@@ -128,12 +130,74 @@ class SqlStoreTx implements StoreTx {
     if (columns.length) await this.conn.run(updateSql('attestlog', columns), [...params, id]);
   }
 
+  lastReport(machineId: number, beforeId: number): Promise<ReportOutcome | undefined> {
+    return this.one(
+      reportOutcomeCodec,
+      `SELECT ${reportOutcomeCodec.select()} FROM attestlog WHERE machine_id = ? AND id < ? AND quoted IS NOT NULL ORDER BY id DESC LIMIT 1`,
+      [machineId, beforeId],
+    );
+  }
+
+  insertAlerts(rows: readonly NewOutboxRow[]): Promise<void> {
+    return insertOutboxRows(this.conn, this.driver, rows);
+  }
+
+  assignedPolicies(hostname: string): Promise<PolicyRef[]> {
+    return assignedPolicies(this.conn, hostname);
+  }
+
+  policyBody(id: number): Promise<string | undefined> {
+    return policyBody(this.conn, id);
+  }
+
+  assignDefaultPolicies(hostname: string, now: Date): Promise<void> {
+    return assignDefaultPolicies(this.conn, this.driver, hostname, now);
+  }
+
   insertBiosEvents(rows: BiosEventRow[]): Promise<void> {
     return insertMany(this.conn, this.driver, biosEventCodec, rows);
   }
 
   insertImaEvents(rows: ImaEventRow[]): Promise<void> {
     return insertMany(this.conn, this.driver, imaEventCodec, rows);
+  }
+
+  async acceptedFirmwareEvents(machineId: number, beforeId: number, pcrs: readonly number[]): Promise<AcceptedFirmwareEvent[]> {
+    if (pcrs.length === 0) return [];
+    const rows = await this.conn.all(
+      `SELECT entrynum, pcrindex, eventtype, pcrsha1, pcrsha256 FROM bioslog
+       WHERE attestation_id = (SELECT MAX(attestation_id) FROM bioslog WHERE machine_id = ? AND refused = 0 AND attestation_id < ?)
+         AND pcrindex IN (${pcrs.map(() => '?').join(', ')})
+       ORDER BY entrynum`,
+      [machineId, beforeId, ...pcrs],
+    );
+    return rows.map((r) => ({
+      entrynum: Number(r.entrynum),
+      pcrindex: Number(r.pcrindex),
+      eventtype: String(r.eventtype),
+      pcrsha1: (r.pcrsha1 as string | null) ?? null,
+      pcrsha256: (r.pcrsha256 as string | null) ?? null,
+    }));
+  }
+
+  async pruneRefusedEvidence(machineId: number, keep: number): Promise<void> {
+    // The oldest refused report still kept; evidence of refused reports before it goes.
+    const kept = await this.conn.all(
+      `SELECT id FROM attestlog WHERE machine_id = ? AND error_code IS NOT NULL AND quoteverified = 1 ORDER BY id DESC LIMIT 1 OFFSET ?`,
+      [machineId, Math.max(keep - 1, 0)],
+    );
+    const before = keep === 0 ? Number.MAX_SAFE_INTEGER : kept.length ? Number(kept[0]!.id) : null;
+    if (before === null) return;
+    for (const table of ['bioslog', 'imalog']) {
+      await this.conn.run(`DELETE FROM ${ident(table)} WHERE machine_id = ? AND refused = 1 AND attestation_id < ?`, [machineId, before]);
+    }
+  }
+
+  async insertSecurityEvent(e: SecurityEventRow, keep: number): Promise<void> {
+    const { columns, params } = securityEventCodec.encode(e);
+    await this.conn.run(insertSql('security_events', columns, 1), params);
+    const oldestKept = await this.conn.all('SELECT id FROM security_events ORDER BY id DESC LIMIT 1 OFFSET ?', [keep - 1]);
+    if (oldestKept.length) await this.conn.run('DELETE FROM security_events WHERE id < ?', [Number(oldestKept[0]!.id)]);
   }
 }
 
@@ -171,6 +235,15 @@ export class SqlStore implements Store {
 
   insertAttestation(a: NewAttestation): Promise<number> {
     return new SqlStoreTx(this.conn, this.driver).insertAttestation(a);
+  }
+
+  async retirePendingNonces(machineId: number, keep: number): Promise<void> {
+    const oldestKept = await this.conn.all(
+      `SELECT id FROM attestlog WHERE machine_id = ? AND quoted IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?`,
+      [machineId, keep - 1],
+    );
+    if (oldestKept.length === 0) return;
+    await this.conn.run('DELETE FROM attestlog WHERE machine_id = ? AND quoted IS NULL AND id < ?', [machineId, Number(oldestKept[0]!.id)]);
   }
 
   async getAttestation(id: number): Promise<AttestationRow | undefined> {

@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { RunResult, SqlConnection, SqlDriver, SqlRow, SqlValue } from './driver.js';
-import { migrateSqlite } from './migrate.js';
+import { migrateSqlite, migrationCause } from './migrate.js';
 import { DuplicateKeyError, StoreError } from './store.js';
 
 /** Runs async critical sections one at a time, in call order. */
@@ -62,6 +62,7 @@ const STATEMENT_CACHE = 256;
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
   readonly forUpdate = '';
+  readonly insertIgnore = 'INSERT OR IGNORE';
   readonly maxParams = 32766;
   private readonly db: BetterSqlite3.Database;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
@@ -152,7 +153,7 @@ export class SqliteDriver implements SqlDriver {
       try {
         migrateSqlite(this.db);
       } catch (e) {
-        throw sqliteError(e, 'migration failed');
+        throw sqliteError(migrationCause(e), 'migration failed');
       }
     });
   }

@@ -6,6 +6,8 @@
  */
 
 import type { PcrBanks } from '../shared/tpm/pcr-banks.js';
+import type { NewOutboxRow } from './alert-outbox.js';
+import type { PolicyRef } from './policy-store.js';
 
 /** 24 PCRs per bank as lowercase hex; null where not known (shared/tpm/pcr-banks.ts). */
 export type { PcrBanks };
@@ -45,6 +47,8 @@ export interface MachineRow {
    */
   pendingEkcertificatepem: string | null;
   pendingTpmvendor: string | null;
+  /** IMA entries of this boot an assigned runtime policy did not allow; null when no policy judged it. */
+  policyViolations: number | null;
   akcertificatepem: string | null;
   akcertificatetext: string | null;
   /** Set when enrollcert completes; null while enrollment is pending. */
@@ -72,7 +76,7 @@ export type MachineState = Omit<MachineRow, 'ekcertificatepem' | 'ekcertificatet
 export type VerifiedPcrs = Pick<AttestationRow, 'id' | 'pcrs'>;
 /** What judging a quote reads of the attestation its nonce opened: the row without its PCR values and results. */
 export type IssuedNonce = Pick<AttestationRow, 'id' | 'boottime' | 'nonceExpires' | 'pcrselect' | 'biosentry' | 'imaentry' | 'newBoot' | 'quoted'>;
-export type NewMachine = Omit<MachineRow, 'id' | 'createdAt' | 'updatedAt'>;
+export type NewMachine = Omit<MachineRow, 'id' | 'createdAt' | 'updatedAt' | 'policyViolations'>;
 export type MachinePatch = Partial<Omit<MachineRow, 'id' | 'hostname' | 'createdAt' | 'updatedAt'>>;
 
 export interface AttestationRow {
@@ -111,6 +115,12 @@ export interface AttestationRow {
   /** Error code (8 hex digits) and reason when the quote was refused. */
   errorCode: string | null;
   errorMessage: string | null;
+  /** The verdict's one-sentence diagnosis. */
+  diagnosis: string | null;
+  /** The verdict as JSON (db/report-verdict.ts); null for a pending nonce or a report stored before verdicts were kept. */
+  verdict: string | null;
+  /** IMA entries of this boot, up to this report, an assigned runtime policy did not allow; null when none judged it. */
+  policyViolations: number | null;
 }
 
 export type NewAttestation = Pick<
@@ -122,6 +132,7 @@ export type AttestationPatch = Partial<
     AttestationRow,
     | 'quote' | 'quoted' | 'pcrs' | 'pcrschanged' | 'pcrinvalid' | 'quoteverified' | 'logverified' | 'logentries'
     | 'imaevents' | 'imaver' | 'imasigver' | 'badimalog' | 'resetCount' | 'restartCount' | 'errorCode' | 'errorMessage' | 'newBoot'
+    | 'diagnosis' | 'verdict' | 'policyViolations'
   >
 >;
 
@@ -140,6 +151,8 @@ export interface BiosEventRow {
   eventtype: string;
   /** Printable event data. */
   event: string;
+  /** Evidence of a refused quote: never part of the machine's accepted chain. */
+  refused: boolean;
 }
 
 export interface ImaEventRow {
@@ -159,7 +172,27 @@ export interface ImaEventRow {
   nosig: boolean;
   nokey: boolean;
   badsig: boolean;
+  /** Evidence of a refused quote: never part of the machine's accepted chain. */
+  refused: boolean;
 }
+
+/** A firmware event of the accepted chain as the diagnosis compares it. */
+export type AcceptedFirmwareEvent = Pick<BiosEventRow, 'entrynum' | 'pcrindex' | 'eventtype' | 'pcrsha1' | 'pcrsha256'>;
+
+/** A request that is no host's evidence (security_events). */
+export interface SecurityEventRow {
+  timestamp: Date;
+  /** e.g. forged_quote. */
+  kind: string;
+  hostname: string | null;
+  detail: string;
+}
+
+/** What deciding a machine's state reads of its previous report (db/queries.ts reportState). */
+export type ReportOutcome = Pick<
+  AttestationRow,
+  'id' | 'quoted' | 'errorCode' | 'pcrinvalid' | 'quoteverified' | 'logverified' | 'policyViolations' | 'boottime'
+>;
 
 /** Operations inside one transaction. Reads ending in ForUpdate lock the row. */
 export interface StoreTx {
@@ -178,9 +211,25 @@ export interface StoreTx {
   /** The PCRs of the newest accepted attestation of a machine (quote verified, nothing refused), before id. */
   lastVerifiedAttestation(machineId: number, beforeId: number): Promise<VerifiedPcrs | undefined>;
   updateAttestation(id: number, patch: AttestationPatch): Promise<void>;
+  /** The newest report (quote received, accepted or refused) of a machine before id. */
+  lastReport(machineId: number, beforeId: number): Promise<ReportOutcome | undefined>;
 
   insertBiosEvents(rows: BiosEventRow[]): Promise<void>;
   insertImaEvents(rows: ImaEventRow[]): Promise<void>;
+  /** The events of `pcrs` in the newest accepted firmware log of a machine before an attestation. */
+  acceptedFirmwareEvents(machineId: number, beforeId: number, pcrs: readonly number[]): Promise<AcceptedFirmwareEvent[]>;
+  /** Deletes the evidence of all but the newest `keep` refused reports of a machine. */
+  pruneRefusedEvidence(machineId: number, keep: number): Promise<void>;
+  /** Inserts a security event and deletes all but the newest `keep`. */
+  insertSecurityEvent(e: SecurityEventRow, keep: number): Promise<void>;
+
+  /** Alerts to deliver once this transaction commits (db/alert-outbox.ts). */
+  insertAlerts(rows: readonly NewOutboxRow[]): Promise<void>;
+  /** The reference-value policies assigned to a hostname (db/policy-store.ts). */
+  assignedPolicies(hostname: string): Promise<PolicyRef[]>;
+  policyBody(id: number): Promise<string | undefined>;
+  /** Gives a newly enrolled hostname the default policies. */
+  assignDefaultPolicies(hostname: string, now: Date): Promise<void>;
 }
 
 export class StoreError extends Error {
@@ -217,6 +266,8 @@ export interface Store {
   machineState(hostname: string): Promise<MachineState | undefined>;
   /** One INSERT on its own, atomic without a transaction around it. */
   insertAttestation(a: NewAttestation): Promise<number>;
+  /** Deletes a machine's pending nonces older than its newest `keep` (an issued nonce retires the oldest). */
+  retirePendingNonces(machineId: number, keep: number): Promise<void>;
   getAttestation(id: number): Promise<AttestationRow | undefined>;
   close(): Promise<void>;
 }

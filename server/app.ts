@@ -1,6 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { auditHostnames, describeHostnameReport } from '../db/hostname-audit.js';
 import { openStore } from '../db/open.js';
+import { storeDriver } from '../db/web-queries.js';
 import { StoreError, type Store } from '../db/store.js';
 import { AcsError } from '../shared/protocol/errors.js';
 import { defaultAttestationPolicy } from './attestation-policy.js';
@@ -9,11 +12,15 @@ import { enrollCert, enrollRequest } from './enrollment.js';
 import { startListener, type Handlers, type Listener } from './listener.js';
 import { issueNonce } from './nonce.js';
 import { RememberedAks } from './remembered-aks.js';
+import { SecurityEvents } from './security-events.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { verifyQuote } from './quote.js';
 import { TrustStore } from './trust-store.js';
 import type { ServerConfig } from './config.js';
 import { ImaKeyring } from '../shared/eventlog/ima-signature.js';
+import { Notifier } from './alerts/notifier.js';
+import type { DeliveryTiming } from './alerts/delivery-worker.js';
+import { PolicyCache } from './policy/policy-cache.js';
 
 /** The vendor EK roots shipped in certificates/, found from src and dist alike. */
 export const VENDOR_ROOTS_DIR = fileURLToPath(new URL('../../certificates/tpm-vendors/', import.meta.url)).replace(
@@ -28,6 +35,8 @@ export interface ServerOptions {
   store?: Store;
   /** Leave out the shipped vendor roots (tests that need an exact trust store). */
   noVendorRoots?: boolean;
+  /** Alert delivery timing beyond --notify-timeout (tests retry faster). */
+  alertTiming?: Partial<DeliveryTiming>;
   logger: Logger;
   now?: () => Date;
 }
@@ -39,6 +48,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Rows written before the hostname rule: renamed to their normal form where
+ * that is unambiguous, reported where it is not (db/hostname-audit.ts).
+ */
+async function auditStoredHostnames(store: Store, logger: Logger): Promise<void> {
+  const report = await auditHostnames(storeDriver(store), true);
+  const lines = describeHostnameReport(report);
+  if (lines.length === 0) return;
+  const unresolved = report.collisions.length + report.invalid.length;
+  const message = unresolved ? 'stored hostnames need the operator: see "acs-server migrate" and the README' : 'stored hostnames renamed to their normal form';
+  logger[unresolved ? 'warn' : 'info']({ hostnames: lines }, message);
+}
+
 /** Opens the store, loads trust and CA, and listens. The caller owns close(). */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { config } = opts;
@@ -47,6 +69,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ca = await PrivacyCa.load(config.caDir);
   const imaKeys = await ImaKeyring.fromFiles(config.imaKeyFiles);
   const store = opts.store ?? (await openStore(config.db, process.env, { create: true }));
+  await auditStoredHostnames(store, opts.logger);
+  const now = opts.now ?? (() => new Date());
+  const notifier = await Notifier.create(store, config, opts.alertTiming ?? {}, opts.logger, now).catch(async (e) => {
+    if (!opts.store) await store.close();
+    throw e;
+  });
   const context: ServerContext = {
     store,
     trust,
@@ -57,7 +85,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     allowReenroll: config.allowReenroll,
     challengeTtlMs: config.challengeTtlMs,
     nonceTtlMs: config.nonceTtlMs,
-    now: opts.now ?? (() => new Date()),
+    keepRefused: config.keepRefused,
+    securityEvents: new SecurityEvents(store, now, notifier),
+    notifier,
+    policies: new PolicyCache(),
+    staleAfterMs: config.staleAfterMs,
+    now,
   };
   const handlers: Handlers = {
     enrollrequest: (req) => withStoreErrors(enrollRequest(req, context)),
@@ -65,14 +98,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     nonce: (req) => withStoreErrors(issueNonce(req, context)),
     quote: (req, rc) => withStoreErrors(verifyQuote(req, rc.raw, context, rc.log)),
   };
-  const listener = await startListener({ config, handlers, logger: opts.logger });
-  opts.logger.info({ port: listener.port, trustedCas: trust.size, db: store.dialect }, 'acs-server ready');
+  const tls = config.tlsPort === undefined
+    ? undefined
+    : { port: config.tlsPort, cert: await readFile(config.tlsCert!), key: await readFile(config.tlsKey!) };
+  const listener = await startListener({ config, handlers, logger: opts.logger, tls });
+  notifier.start();
+  opts.logger.info({ port: listener.port, tlsPort: listener.tlsPort, trustedCas: trust.size, db: store.dialect, alertSinks: notifier.sinkNames }, 'acs-server ready');
   return {
     port: listener.port,
     context,
     listener,
     async close() {
       await listener.close();
+      await notifier.close();
       if (!opts.store) await store.close();
     },
   };

@@ -2,13 +2,16 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createLogger } from '../shared/log.js';
+import { auditHostnames, describeHostnameReport } from '../db/hostname-audit.js';
 import { openStore } from '../db/open.js';
+import { storeDriver } from '../db/web-queries.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { startServer } from './app.js';
 import { cliOptions, configFromArgv, type OptionGroup } from './config.js';
 import { startWebServer } from '../web/server.js';
 import { accountCommands } from './account-commands.js';
 import { webServerOptions } from './web-options.js';
+import { policyCommands } from './policy-cli.js';
 
 /** Adds the flags of `groups` from the one option table (server/config.ts). */
 function withOptions<T>(y: Argv<T>, groups: readonly OptionGroup[]): Argv<T> {
@@ -66,9 +69,10 @@ await yargs(hideBin(process.argv))
       withOptions(y, WEB),
     async (argv) => {
       const config = configFromArgv(argv, WEB);
+      const webOptions = webServerOptions(config);
       const logger = createLogger({ name: 'acs-web' });
       const store = await openStore(config.db, process.env);
-      const web = await startWebServer({ ...webServerOptions(config), store, logger });
+      const web = await startWebServer({ ...webOptions, store, logger });
       logger.info({ url: web.url }, 'web UI ready');
       stopOnSignal(async () => {
         await web.close();
@@ -76,6 +80,7 @@ await yargs(hideBin(process.argv))
       });
     },
   )
+  .command('policy', 'manage reference-value policies (IMA runtime policies, measured-boot reference values)', (y) => policyCommands(y))
   .command(
     'migrate',
     'create or upgrade the database schema',
@@ -83,7 +88,13 @@ await yargs(hideBin(process.argv))
     async (argv) => {
       const store = await openStore(configFromArgv(argv, ['store']).db, process.env, { create: true });
       console.log(`schema up to date (${store.dialect})`);
-      await store.close();
+      // Stored hostnames against the protocol's rule: the unambiguous renamed, the rest listed for the operator.
+      const report = await auditHostnames(storeDriver(store), true).finally(() => store.close());
+      for (const line of describeHostnameReport(report)) console.log(line);
+      if (report.collisions.length + report.invalid.length > 0) {
+        console.log('some machines need a decision: see "Identities and client input" in the README');
+        process.exitCode = 1;
+      }
     },
   )
   .command(accountCommands)

@@ -4,6 +4,9 @@ import type { PrivacyCa } from './privacy-ca.js';
 import type { TrustStore } from './trust-store.js';
 import type { AttestationPolicy } from './attestation-policy.js';
 import type { RememberedAks } from './remembered-aks.js';
+import type { SecurityEvents } from './security-events.js';
+import type { Notifier } from './alerts/notifier.js';
+import type { PolicyCache } from './policy/policy-cache.js';
 
 /** What every request handler works with. */
 export interface ServerContext {
@@ -20,5 +23,14 @@ export interface ServerContext {
   challengeTtlMs: number;
   /** Lifetime of an attestation nonce (`--nonce-ttl`). Default 5 minutes. */
   nonceTtlMs: number;
+  /** Refused reports per machine whose events are kept (`--keep-refused`). */
+  keepRefused: number;
+  securityEvents: SecurityEvents;
+  /** Raises alerts into the outbox of a report's transaction and delivers them. */
+  notifier: Notifier;
+  /** The compiled reference-value policies machines are assigned. */
+  policies: PolicyCache;
+  /** A machine whose last passing report is older is stale (`--stale-after`). */
+  staleAfterMs: number;
   now(): Date;
 }

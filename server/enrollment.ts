@@ -155,9 +155,13 @@ export async function enrollCert(req: EnrollCertRequest, ctx: ServerContext): Pr
       akcertificatetext: certificateText(cert),
       enrolled: ctx.now(),
       // A new AK starts a new history: the next quote is full and sets the white list.
-      ...(newAk ? { boottime: null, imaevents: null, imapcr: null, imapcrSha1: null, whitelist: null, resetCount: null, restartCount: null } : {}),
+      ...(newAk
+        ? { boottime: null, imaevents: null, imapcr: null, imapcrSha1: null, whitelist: null, resetCount: null, restartCount: null, policyViolations: null }
+        : {}),
     };
     await enrolledEkIsUnique(() => tx.updateMachine(m.id, enrollment));
+    // A machine enrolling for the first time is judged by the default policies, unless assigned others already.
+    if (!m.enrolled) await tx.assignDefaultPolicies(req.hostname, ctx.now());
     return { akcert: cert.toString() };
   });
 }

@@ -1,9 +1,10 @@
 /**
  * The rows an attestation writes (IBM ACS's attestlog, machines, bioslog and
  * imalog semantics), built from the verification core's verdict: the first
- * verified quote after enrollment sets the PCR white list; later ones flag
- * pcrinvalid when a firmware PCR differs from it and pcrschanged when one
- * differs from the previous verified attestation.
+ * verified quote after enrollment sets the PCR white list; pcrinvalid flags a
+ * firmware PCR that differs from the machine's reference values (from its
+ * first quote on) or else its white list, pcrschanged one that differs from
+ * the previous verified attestation.
  */
 import type { AttestationPatch, IssuedNonce, BiosEventRow, ImaEventRow, MachinePatch, MachineState } from '../db/store.js';
 import type { TpmAttest } from '../shared/tpm/attest.js';
@@ -21,6 +22,8 @@ export interface RecordInput {
   ima: CheckedImaEvents;
   firmware: CheckedFirmwareLog | null;
   now: Date;
+  /** IMA entries of this boot an assigned runtime policy did not allow; null without a policy (policy/apply.ts). */
+  policyViolations: number | null;
 }
 
 export function attestationRecord(r: RecordInput): { attestation: AttestationPatch; machine: MachinePatch } {
@@ -43,6 +46,7 @@ export function attestationRecord(r: RecordInput): { attestation: AttestationPat
     restartCount: r.attest.clockInfo.restartCount,
     errorCode: null,
     errorMessage: null,
+    policyViolations: r.policyViolations,
   };
   const machine: MachinePatch = {
     boottime: r.a.boottime,
@@ -51,12 +55,14 @@ export function attestationRecord(r: RecordInput): { attestation: AttestationPat
     imapcrSha1: v.imaPcr.sha1,
     resetCount: r.attest.clockInfo.resetCount,
     restartCount: r.attest.clockInfo.restartCount,
+    policyViolations: r.policyViolations,
     ...(v.setsWhitelist ? { whitelist: v.pcrs } : {}),
   };
   return { attestation, machine };
 }
 
-export function biosRows(m: MachineState, a: IssuedNonce, fw: CheckedFirmwareLog, now: Date): BiosEventRow[] {
+/** The firmware log's rows; `refused` marks the evidence of a refused quote. */
+export function biosRows(m: MachineState, a: IssuedNonce, fw: CheckedFirmwareLog, now: Date, refused: boolean): BiosEventRow[] {
   return fw.log.events.map((ev, i) => ({
     machineId: m.id,
     attestationId: a.id,
@@ -69,6 +75,7 @@ export function biosRows(m: MachineState, a: IssuedNonce, fw: CheckedFirmwareLog
     pcrsha256: ev.digests.find((d) => d.alg === TPM_ALG.SHA256)?.digest.toString('hex') ?? null,
     eventtype: eventTypeName(ev.eventType),
     event: describeEventData(ev),
+    refused,
   }));
 }
 
@@ -79,7 +86,7 @@ export function acceptedImaEvents(ima: CheckedImaEvents, v: Pick<Acceptance, 'im
     .map((e, i) => (v.templateChecks[i] === 'mismatch' ? { ...e, badevent: true } : e));
 }
 
-export function imaRows(m: MachineState, a: IssuedNonce, events: CheckedImaEvent[], now: Date): ImaEventRow[] {
+export function imaRows(m: MachineState, a: IssuedNonce, events: CheckedImaEvent[], now: Date, refused: boolean): ImaEventRow[] {
   return events.map((e) => ({
     machineId: m.id,
     attestationId: a.id,
@@ -95,5 +102,6 @@ export function imaRows(m: MachineState, a: IssuedNonce, events: CheckedImaEvent
     nosig: e.nosig,
     nokey: e.nokey,
     badsig: e.badsig,
+    refused,
   }));
 }

@@ -4,17 +4,23 @@
  * so each connection here serves exactly one request: read a frame, validate
  * it, dispatch to the command's handler, answer, close.
  *
- * Limits (server/config.ts): frame size, a deadline for the whole request, an
- * idle timeout while reading, and a cap on open connections; connections over
- * the cap get an error frame instead of silence.
+ * Holding a connection is kept apart from doing work (DESIGN.md "Who may do
+ * what"): many connections may be held (admission.ts bounds them per source
+ * and in all, closing the oldest idle ones for newcomers), reading them is
+ * paced (request-pace.ts) and its memory bounded (buffer-budget.ts), and only
+ * complete requests take a turn in the bounded work queue (work-queue.ts),
+ * whose overflow alone is answered 90000103.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '../shared/log.js';
-import { ACS_ERROR, errorResponse, formatErrorCode } from '../shared/protocol/errors.js';
-import { encodeFrame, type JsonObject } from '../shared/protocol/frame.js';
+import type { JsonObject } from '../shared/protocol/frame.js';
 import type { Command, RequestMap, ResponseMap } from '../shared/protocol/messages.js';
 import type { ListenerConfig } from './config.js';
+import { ConnectionTable } from './admission.js';
+import { BufferBudget } from './buffer-budget.js';
 import { Connection } from './connection.js';
+import { WorkQueue } from './work-queue.js';
 
 export interface RequestContext {
   /** The client's IP address (the only identity the transport gives). */
@@ -37,15 +43,23 @@ export interface ListenerOptions {
   config: ListenerConfig;
   handlers: Handlers;
   logger: Logger;
+  /** Also serve the same frames over TLS 1.3 on `port`, with this certificate chain and key (PEM). */
+  tls?: { port: number; cert: string | Buffer; key: string | Buffer };
 }
 
 export interface Listener {
   /** The bound port (the actual one when 0 was asked for). */
   readonly port: number;
+  /** The bound TLS port, when TLS is served. */
+  readonly tlsPort: number | undefined;
   readonly host: string;
-  /** Connections currently being served. */
+  /** Connections currently held, idle ones included. */
   readonly connections: number;
-  /** Stop accepting; drop connections still waiting for a request, let running handlers answer. */
+  /** Whole requests being answered or waiting for a turn. */
+  readonly requests: number;
+  /** Request bytes held across all connections (now and peak) and reserved for large frames (now and peak). */
+  readonly memory: { heldBytes: number; peakHeldBytes: number; reservedBytes: number; peakReservedBytes: number };
+  /** Stop accepting; drop connections still waiting for a request, let queued and running requests be answered. */
   close(): Promise<void>;
 }
 
@@ -53,70 +67,84 @@ export interface ListenerEnv {
   handlers: Handlers;
   config: ListenerConfig;
   logger: Logger;
+  table: ConnectionTable<Connection>;
+  budget: BufferBudget;
+  work: WorkQueue;
 }
 
 export async function startListener(opts: ListenerOptions): Promise<Listener> {
-  const env: ListenerEnv = { handlers: opts.handlers, config: opts.config, logger: opts.logger };
-  const active = new Set<Connection>();
-  let refusing = 0;
+  const { config } = opts;
+  const env: ListenerEnv = {
+    handlers: opts.handlers,
+    config,
+    logger: opts.logger,
+    table: new ConnectionTable(config.maxConnections, config.maxConnectionsPerSource),
+    budget: new BufferBudget(config.maxBufferedBytes),
+    work: new WorkQueue(config.maxRequests, config.maxQueuedRequests),
+  };
 
-  // allowHalfOpen: a client that shuts down its write side after the request still gets the response.
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    if (active.size >= env.config.maxConnections) {
-      refuse(socket);
-      return;
-    }
-    const conn = new Connection(socket, env);
-    active.add(conn);
-    socket.once('close', () => active.delete(conn));
-  });
-
-  /**
-   * Over the cap: answer 90000103 and close. The refusal lingers briefly so
-   * the client can read it; refusals are themselves capped, beyond which
-   * sockets are dropped outright.
-   */
-  function refuse(socket: net.Socket): void {
-    const host = socket.remoteAddress ?? 'unknown';
-    const outcome = formatErrorCode(ACS_ERROR.TOO_MANY_CONNECTIONS);
+  // Plain TCP and TLS connections share one table, budget and work queue.
+  const accept = (socket: net.Socket): void => {
     socket.on('error', () => {});
-    if (refusing >= env.config.maxConnections) {
-      env.logger.warn({ host, outcome, dropped: true }, 'connection refused');
+    const conn = new Connection(socket, env);
+    if (!env.table.admit(conn)) conn.evict(`no room: every connection held from ${conn.source} has a request in progress`);
+  };
+  // allowHalfOpen: a client that shuts down its write side after the request still gets the response.
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, accept);
+  const address = await listen(server, config.port, config.host, env.logger);
+  const servers: net.Server[] = [server];
+  let tlsPort: number | undefined;
+  if (opts.tls) {
+    // TLS 1.3 only (RFC 8446). A handshake must finish within the first-byte deadline; the connection is held (and counted) from then on.
+    // Not half-open: a client that gives up during the handshake (it refused our certificate) must end the socket here too.
+    const secure = tls.createServer({
+      noDelay: true,
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      minVersion: 'TLSv1.3',
+      handshakeTimeout: config.firstByteTimeoutMs,
+    }, accept);
+    // A failed handshake is the connection's one log line; the socket goes at once.
+    secure.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
       socket.destroy();
-      return;
-    }
-    refusing++;
-    const frame = encodeFrame(errorResponse(ACS_ERROR.TOO_MANY_CONNECTIONS, 'server busy, retry later'));
-    socket.resume();
-    socket.end(frame);
-    const timer = setTimeout(() => socket.destroy(), env.config.lingerMs);
-    socket.once('close', () => {
-      refusing--;
-      clearTimeout(timer);
+      env.logger.warn({ host: socket.remoteAddress, outcome: 'closed', reason: `TLS handshake failed: ${err.code ?? err.message}` }, 'request');
     });
-    env.logger.warn({ host, outcome, bytesOut: frame.length, limit: env.config.maxConnections }, 'connection refused');
+    tlsPort = (await listen(secure, opts.tls.port, config.host, env.logger, 'tls')).port;
+    servers.push(secure);
   }
 
+  return {
+    port: address.port,
+    tlsPort,
+    host: address.address,
+    get connections() {
+      return env.table.size;
+    },
+    get requests() {
+      return env.work.size;
+    },
+    get memory() {
+      const b = env.budget;
+      return { heldBytes: b.heldBytes, peakHeldBytes: b.peakHeldBytes, reservedBytes: b.reservedBytes, peakReservedBytes: b.peakReservedBytes };
+    },
+    async close() {
+      const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      for (const conn of [...env.table.connections()]) conn.closeIfIdle();
+      await Promise.all(closed);
+    },
+  };
+}
+
+async function listen(server: net.Server, port: number, host: string, logger: Logger, protocol: 'tcp' | 'tls' = 'tcp'): Promise<net.AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: env.config.port, host: env.config.host }, () => {
+    server.listen({ port, host }, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  server.on('error', (err) => env.logger.error({ err }, 'listener error'));
+  server.on('error', (err) => logger.error({ err, protocol }, 'listener error'));
   const address = server.address() as net.AddressInfo;
-  env.logger.info({ host: address.address, port: address.port }, 'listening');
-
-  return {
-    port: address.port,
-    host: address.address,
-    get connections() {
-      return active.size;
-    },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const conn of active) conn.closeIfIdle();
-    }),
-  };
+  logger.info({ host: address.address, port: address.port, protocol }, 'listening');
+  return address;
 }

@@ -3,6 +3,13 @@ import type { NonceRequest, NonceResponse } from '../shared/protocol/messages.js
 import type { ServerContext } from './context.js';
 
 const NONCE_BYTES = 32;
+/**
+ * Outstanding nonces per machine. Anyone may ask for a nonce in a host's
+ * name, so without a bound its attestlog would grow with every request; a
+ * new nonce retires the oldest beyond this many, still far more than one
+ * host's clients have in flight at once.
+ */
+export const MAX_PENDING_NONCES = 64;
 
 /**
  * nonce: issue a fresh 32-byte nonce bound to this machine, single use and
@@ -34,5 +41,6 @@ export async function issueNonce(req: NonceRequest, ctx: ServerContext): Promise
     imaentry,
     newBoot,
   });
+  await ctx.store.retirePendingNonces(m.id, MAX_PENDING_NONCES);
   return { nonce, pcrselect: Buffer.from(ctx.policy.pcrselectHex, 'hex'), biosentry, imaentry };
 }

@@ -1,6 +1,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isNormalHostname } from '../shared/protocol/hostname.js';
 import { buildCertificate, randomSerial, selfSignedCa, type Extension } from '../shared/crypto/x509-builder.js';
 
 /** The privacy CA key or certificate is missing, unreadable or exposed. */
@@ -59,11 +60,14 @@ export class PrivacyCa {
   }
 
   /**
-   * Issues the AK certificate: subject CN = hostname, key usage
+   * Issues the AK certificate: subject CN = hostname (a DNS host name in
+   * normal form, shared/protocol/hostname.ts), key usage
    * digitalSignature only (a restricted signing key signs TPM-generated data
    * only, TPM 2.0 Part 1 §25.2), not a CA.
    */
   issueAkCertificate(hostname: string, akPublicKey: KeyObject, validityYears = 20): X509Certificate {
+    // The protocol edge admits normal DNS names only; the CA checks again so no other text reaches a CN.
+    if (!isNormalHostname(hostname)) throw new PrivacyCaError('refusing to certify a name that is not a DNS host name in normal form');
     const now = new Date();
     const extensions: Extension[] = [
       { name: 'basicConstraints', critical: true, cA: false },

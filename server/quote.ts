@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import type { AttestationPatch, IssuedNonce, MachineState, StoreTx } from '../db/store.js';
+import type { IssuedNonce, MachineState, ReportOutcome, StoreTx } from '../db/store.js';
+import { reportState } from '../db/queries.js';
+import { encodeReportVerdict } from '../db/report-verdict.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import type { JsonObject } from '../shared/protocol/frame.js';
 import type { QuoteRequest, QuoteResponse } from '../shared/protocol/messages.js';
@@ -12,50 +14,79 @@ import { enrolledAk } from './ak-keys.js';
 import { checkFirmwareLog } from './firmware-evidence.js';
 import { checkImaEvents } from './ima-evidence.js';
 import { acceptedImaEvents, attestationRecord, biosRows, imaRows } from './evidence-rows.js';
+import { nameFirmwareEvents } from './firmware-suspects.js';
+import { recordRefusal, reportVerdict, type Refused } from './refusal-record.js';
 import type { CheckedFirmwareLog, CheckedImaEvents, QuoteEvidence } from './verify/evidence.js';
 import { judgeQuote } from './verify/judge.js';
-import type { AcceptedState, NonceLookup } from './verify/state.js';
+import { referenceLabel, type AcceptedState, type NonceLookup } from './verify/state.js';
 import type { RefusalReason, Verdict } from './verify/verdict.js';
+import { reportAlerts } from './alerts/report-alerts.js';
+import { applyImaPolicy, imaPolicyRule, newDepartures } from './policy/apply.js';
+import type { MachinePolicies } from './policy/policy-cache.js';
 
 /**
  * quote: the orchestrator of attestation. It reads what the verification
  * core (server/verify/) needs — the enrolled AK, the nonce as issued, the
  * machine's accepted state — asks the core for a verdict, maps a refusal to
  * its IBM ACS wire code in one table (WIRE_CODE), and writes the outcome in
- * one transaction. A refused quote changes no machine state; its attestlog
- * row records what failed.
+ * one transaction: an accepted quote with its verdict, or a refusal with its
+ * verdict and evidence (server/refusal-record.ts). A refused quote changes
+ * no machine state. The machine's assigned policies join the core's inputs,
+ * and the alerts a report raises are written to the outbox in the report's
+ * own transaction.
  */
-export async function verifyQuote(req: QuoteRequest, raw: JsonObject, ctx: ServerContext, log: Logger): Promise<QuoteResponse> {
+export async function verifyQuote(req: QuoteRequest, _raw: JsonObject, ctx: ServerContext, log: Logger): Promise<QuoteResponse> {
   const remembered = ctx.aks.recall(req.hostname);
   let attestpub = remembered ?? (await ctx.aks.readEnrolled(ctx.store, req.hostname)).attestpub;
   const attest = structure('quoted', () => unmarshalAttest(req.quoted));
-  const quoteRecord = JSON.stringify(withoutEvents(raw));
-  const nonceHex = attest.extraData.toString('hex');
-  let signatureOk = false;
-  try {
-    const signature = structure('signature', () => unmarshalSignature(req.signature));
-    const signedBy = (pub: string): boolean => {
-      const ak = enrolledAk(pub);
-      return verifyQuoteSignature(ak.pub, req.quoted, signature, ak.key);
-    };
-    signatureOk = signedBy(attestpub);
-    if (!signatureOk && remembered !== undefined) {
-      // The host may have enrolled a new AK, through another server, since this one read its row.
-      const current = (await ctx.aks.readEnrolled(ctx.store, req.hostname)).attestpub;
-      if (current !== attestpub) {
-        attestpub = current;
-        signatureOk = signedBy(attestpub);
-      }
+  const signature = structure('signature', () => unmarshalSignature(req.signature));
+  const signedBy = (pub: string): boolean => {
+    const ak = enrolledAk(pub);
+    return verifyQuoteSignature(ak.pub, req.quoted, signature, ak.key);
+  };
+  let signatureOk = signedBy(attestpub);
+  if (!signatureOk && remembered !== undefined) {
+    // The host may have enrolled a new AK, through another server, since this one read its row.
+    const current = (await ctx.aks.readEnrolled(ctx.store, req.hostname)).attestpub;
+    if (current !== attestpub) {
+      attestpub = current;
+      signatureOk = signedBy(attestpub);
     }
-    if (!signatureOk) throw new AcsError(ACS_ERROR.QUOTE_SIGNATURE, 'quote signature does not verify with the enrolled AK');
+  }
+  if (!signatureOk) return notTheHosts(ctx, req, attest, 'quote signature does not verify with the enrolled AK', log);
+  const refused: Refused = {
+    hostname: req.hostname, attestpub, nonceHex: attest.extraData.toString('hex'), attest, quoteRecord: quoteRecord(req), firmware: null, ima: null,
+  };
+  try {
     // CPU-heavy parsing runs before any row is locked.
-    const firmware = req.events.length > 0 ? checkFirmwareLog(req.events) : null;
-    const ima = checkImaEvents(req.imaevents, req.imaentry ?? 0, req.templatehashalg, ctx.policy.imaKeys);
-    const work: QuoteWork = { req, attest, quoteRecord, firmware, ima, attestpub, ctx, log };
-    return await ctx.store.transaction((tx) => judgeAndWrite(tx, work));
+    const firmware = (refused.firmware = req.events.length > 0 ? checkFirmwareLog(req.events) : null);
+    const ima = (refused.ima = checkImaEvents(req.imaevents, req.imaentry ?? 0, req.templatehashalg, ctx.policy.imaKeys));
+    const work: QuoteWork = { req, attest, quoteRecord: refused.quoteRecord, firmware, ima, attestpub, ctx, log };
+    const response = await ctx.store.transaction((tx) => judgeAndWrite(tx, work));
+    ctx.notifier.committed();
+    return response;
   } catch (err) {
-    if (err instanceof AcsError) await recordRefusal(ctx, req.hostname, attestpub, nonceHex, attest, quoteRecord, signatureOk, err, log);
+    if (err instanceof NotTheHostsQuote) return notTheHosts(ctx, req, attest, err.message, log);
+    if (err instanceof AcsError) await recordRefusal(ctx, refused, err, err instanceof RefusedQuote ? err.verdict : null, log);
     throw err;
+  }
+}
+
+/**
+ * A quote not signed by the host's enrolled AK is not the host's evidence:
+ * it changes nothing of the host (its state, its reports, its pending
+ * nonces, which a forger holding one must not be able to burn) and is
+ * recorded as a security event.
+ */
+async function notTheHosts(ctx: ServerContext, req: QuoteRequest, attest: TpmAttest, why: string, log: Logger): Promise<never> {
+  await ctx.securityEvents.record('forged_quote', req.hostname, `${why}; extraData ${attest.extraData.toString('hex').slice(0, 128)}`, log);
+  throw new AcsError(WIRE_CODE.signature, why);
+}
+
+/** A quote signed by an AK the host no longer has enrolled. */
+class NotTheHostsQuote extends AcsError {
+  constructor() {
+    super(WIRE_CODE.signature, 'the quote is signed by an AK that is no longer enrolled');
   }
 }
 
@@ -104,20 +135,23 @@ async function judgeAndWrite(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> 
   if (!m || !m.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
   if (m.attestpub !== w.attestpub) {
     ctx.aks.remember(req.hostname, m.attestpub);
-    throw new AcsError(ACS_ERROR.QUOTE_SIGNATURE, 'the quote is signed by an AK that is no longer enrolled');
+    throw new NotTheHostsQuote();
   }
   const a = await tx.attestationByNonceForUpdate(m.id, attest.extraData.toString('hex'));
   const nonce: NonceLookup = a
     ? { found: { newBoot: a.newBoot, pcrselect: a.pcrselect, expires: a.nonceExpires, used: a.quoted !== null } }
     : { found: null, pending: (await tx.pendingAttestationForUpdate(m.id)) !== undefined };
   const previous = await tx.lastVerifiedAttestation(m.id, a?.id ?? Number.MAX_SAFE_INTEGER);
+  const policies = await ctx.policies.forMachine(tx, m.hostname);
   const evidence: QuoteEvidence = { attest, signatureValid: true, firmware: w.firmware, ima: w.ima, imaentry: req.imaentry };
-  const verdict = judgeQuote({ quote: evidence, nonce, state: acceptedState(m, previous?.pcrs ?? null), policy: ctx.policy, now: ctx.now() });
+  const state = acceptedState(m, previous?.pcrs ?? null, policies);
+  const policy = policies.ima ? { ...ctx.policy, imaRules: [imaPolicyRule(policies.ima)] } : ctx.policy;
+  const verdict = judgeQuote({ quote: evidence, nonce, state, policy, now: ctx.now() });
   if (verdict.refusal || !verdict.acceptance || !a) throw new RefusedQuote(verdict);
-  return writeAccepted(tx, w, m, a, verdict);
+  return writeAccepted(tx, w, m, a, await nameFirmwareEvents(tx, m.id, a.id, w.firmware, verdict), state, policies);
 }
 
-function acceptedState(m: MachineState, previous: AcceptedState['previous']): AcceptedState {
+function acceptedState(m: MachineState, previous: AcceptedState['previous'], policies: MachinePolicies): AcceptedState {
   return {
     imaevents: m.imaevents,
     imapcr: { sha256: m.imapcr, sha1: m.imapcrSha1 },
@@ -125,66 +159,47 @@ function acceptedState(m: MachineState, previous: AcceptedState['previous']): Ac
     resetCount: m.resetCount,
     restartCount: m.restartCount,
     previous,
+    reference: policies.reference,
   };
 }
 
-async function writeAccepted(tx: StoreTx, w: QuoteWork, m: MachineState, a: IssuedNonce, verdict: Verdict): Promise<QuoteResponse> {
+async function writeAccepted(
+  tx: StoreTx, w: QuoteWork, m: MachineState, a: IssuedNonce, verdict: Verdict, state: AcceptedState, policies: MachinePolicies,
+): Promise<QuoteResponse> {
+  const { ctx } = w;
   const acceptance = verdict.acceptance!;
-  const now = w.ctx.now();
-  const rec = attestationRecord({ a, acceptance, attest: w.attest, quoteRecord: w.quoteRecord, ima: w.ima, firmware: w.firmware, now });
-  await tx.updateAttestation(a.id, rec.attestation);
-  if (a.newBoot && w.firmware) await tx.insertBiosEvents(biosRows(m, a, w.firmware, now));
+  const now = ctx.now();
   const accepted = acceptedImaEvents(w.ima, acceptance);
-  if (accepted.length > 0) await tx.insertImaEvents(imaRows(m, a, accepted, now));
+  const imaPolicy = applyImaPolicy(policies.ima, accepted, m, a.newBoot);
+  const rec = attestationRecord({ a, acceptance, attest: w.attest, quoteRecord: w.quoteRecord, ima: w.ima, firmware: w.firmware, now, policyViolations: imaPolicy.boot });
+  const stored = reportVerdict(verdict);
+  const before = reportState(await tx.lastReport(m.id, a.id), ctx.staleAfterMs, now);
+  await tx.updateAttestation(a.id, { ...rec.attestation, diagnosis: stored.diagnosis.summary, verdict: encodeReportVerdict(stored) });
+  if (a.newBoot && w.firmware) await tx.insertBiosEvents(biosRows(m, a, w.firmware, now, false));
+  if (accepted.length > 0) await tx.insertImaEvents(imaRows(m, a, accepted, now, false));
   await tx.updateMachine(m.id, rec.machine);
+  const outcome: ReportOutcome = {
+    id: a.id, boottime: a.boottime, quoted: now, errorCode: null, pcrinvalid: rec.attestation.pcrinvalid ?? null,
+    quoteverified: true, logverified: true, policyViolations: imaPolicy.boot,
+  };
+  const reference = state.reference?.pcrs ?? state.whitelist;
+  const offNews = acceptance.offWhitelist.length > 0 && newDepartures(acceptance.offWhitelist, state.previous, reference, ctx.policy.firmwarePcrs);
+  await ctx.notifier.raise(
+    tx,
+    reportAlerts({
+      hostname: m.hostname,
+      report: ctx.notifier.reportRef(a.id),
+      before,
+      after: reportState(outcome, ctx.staleAfterMs, now),
+      ...(offNews ? { pcrinvalid: { reference: referenceLabel(state), pcrs: acceptance.offWhitelist } } : {}),
+      ...(policies.ima ? { violations: { policy: policies.ima.name, entries: imaPolicy.violations } } : {}),
+    }),
+  );
   w.log.info(
     { hostname: m.hostname, attestation: a.id, newBoot: a.newBoot, imaAccepted: accepted.length, imaRule: acceptance.imaRule, pcrinvalid: rec.attestation.pcrinvalid },
     'quote verified',
   );
   return {};
-}
-
-/**
- * Marks the nonce used and records why the quote failed, in its own
- * transaction after the main one rolled back. Machine state changes only for
- * a correctly signed quote that reveals a TPM reset.
- */
-async function recordRefusal(
-  ctx: ServerContext,
-  hostname: string,
-  attestpub: string,
-  nonceHex: string,
-  attest: TpmAttest,
-  quoteRecord: string,
-  signatureOk: boolean,
-  err: AcsError,
-  log: Logger,
-): Promise<void> {
-  try {
-    await ctx.store.transaction(async (tx) => {
-      const m = await tx.machineForUpdate(hostname);
-      if (!m) return;
-      const a = await tx.attestationByNonceForUpdate(m.id, nonceHex);
-      if (!a || a.quoted) return;
-      const patch: AttestationPatch = {
-        quote: quoteRecord,
-        quoted: ctx.now(),
-        quoteverified: signatureOk,
-        logverified: err.code === ACS_ERROR.EVENT ? false : null,
-        errorCode: err.code.toString(16).padStart(8, '0'),
-        errorMessage: err.message,
-        resetCount: attest.clockInfo.resetCount,
-        restartCount: attest.clockInfo.restartCount,
-      };
-      await tx.updateAttestation(a.id, patch);
-      const reset = err instanceof RefusedQuote && err.verdict.refusal!.reason === 'tpm-reset';
-      if (reset && signatureOk && m.attestpub === attestpub) {
-        await tx.updateMachine(m.id, { imaevents: null, imapcr: null, imapcrSha1: null });
-      }
-    });
-  } catch (e) {
-    log.warn({ err: e }, 'could not record the refused quote');
-  }
 }
 
 function structure<T>(what: string, f: () => T): T {
@@ -196,9 +211,13 @@ function structure<T>(what: string, f: () => T): T {
   }
 }
 
-/** The request as IBM stores it in attestlog.quote: every member but the events. */
-function withoutEvents(raw: JsonObject): JsonObject {
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(raw)) if (!/^(ima)?event\d+$/.test(k)) out[k] = v;
-  return out;
+/**
+ * The request as IBM stores it in attestlog.quote: every member but the
+ * events, and only the members the protocol defines (unknown members are
+ * ignored, never stored).
+ */
+function quoteRecord(req: QuoteRequest): string {
+  const out: Record<string, string> = { command: 'quote', hostname: req.hostname, quoted: req.quoted.toString('hex'), signature: req.signature.toString('hex') };
+  if (req.templatehashalg !== undefined) out.templatehashalg = req.templatehashalg.toString(16).padStart(4, '0');
+  return JSON.stringify(out);
 }

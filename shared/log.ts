@@ -1,11 +1,24 @@
-import { pino, type Logger } from 'pino';
-
 /**
  * One logger factory for every process: JSON lines by default (what log
- * shippers read), human-readable when stderr is a terminal.
+ * shippers read), human-readable when stderr is a terminal and pino-pretty is
+ * installed. pino-pretty is a development dependency: a production install
+ * (`npm ci --omit=dev`) has none, and logs JSON on a terminal too.
  */
+import { createRequire } from 'node:module';
+import { pino, type Logger } from 'pino';
+
+/** Whether pino-pretty resolves from here, as pino's transport would load it. */
+export function prettyInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function createLogger(opts: { name: string; level?: string; pretty?: boolean }): Logger {
-  const pretty = opts.pretty ?? process.stderr.isTTY;
+  const pretty = (opts.pretty ?? process.stderr.isTTY === true) && prettyInstalled();
   return pino({
     name: opts.name,
     // The request's hostname is logged per line; the machine's own name would clash with it.

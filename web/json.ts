@@ -40,6 +40,7 @@ export function reportJson(r: ReportSummary) {
     errorCode: r.errorCode,
     errorMessage: r.errorMessage,
     errorDescription: errorDescription(r),
+    diagnosis: r.diagnosis,
     url: links.report(r.id),
     api: apiLinks.report(r.id),
   };
@@ -113,14 +114,22 @@ export function machineDetailJson(d: MachineDetail) {
 export function reportDetailJson(d: ReportDetail) {
   return {
     ...reportJson(d.report),
-    nonce: d.report.nonce,
+    // A nonce still waiting for its quote is never shown: whoever holds it could answer in the host's name.
+    nonce: d.report.quoted === null ? null : d.report.nonce,
     pcrselect: d.report.pcrselect,
     machineState: d.machine.state,
     previousReportId: d.previous?.id ?? null,
     flags: d.flags,
     steps: d.steps,
+    checks: d.checks,
+    diagnosis: d.diagnosis,
+    evidence: d.evidence,
     pcrs: d.pcrs,
     quote: storedQuote(d.report),
+    events: {
+      firmware: apiLinks.reportEvents(d.report.id, 'firmware'),
+      ima: apiLinks.reportEvents(d.report.id, 'ima'),
+    },
   };
 }
 
@@ -146,6 +155,7 @@ export function imaEventJson(e: StoredImaEvent) {
     nosig: e.nosig,
     nokey: e.nokey,
     badsig: e.badsig,
+    refused: e.refused,
     attestationId: e.attestationId,
     timestamp: iso(e.timestamp),
     raw: e.imaEntry,

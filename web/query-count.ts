@@ -28,6 +28,7 @@ export class QueryCounter {
       ...counted(driver),
       dialect: driver.dialect,
       forUpdate: driver.forUpdate,
+      insertIgnore: driver.insertIgnore,
       maxParams: driver.maxParams,
       transaction: (fn) => driver.transaction((conn) => fn(counted(conn))),
       migrate: () => driver.migrate(),

@@ -5,7 +5,9 @@
  * report.
  */
 import type { ReportSummary } from '../db/queries.js';
+import type { ReportDiagnosis, ReportVerdict } from '../db/report-verdict.js';
 import type { PcrBanks } from '../db/store.js';
+import { PCR_BANK_NAMES, PCR_COUNT, pcrDepartures } from '../shared/tpm/pcr-banks.js';
 import { ACS_ERROR, describeError } from '../shared/protocol/errors.js';
 import { FIRMWARE_PCRS } from '../shared/tpm/pcr-roles.js';
 
@@ -38,6 +40,8 @@ export interface PcrRow {
   value: string | null;
   whitelist: string | null;
   previous: string | null;
+  /** A refused report's value as its logs replay. */
+  replayed: string | null;
   /** Compared with the white list (FIRMWARE_PCRS only: IMA's PCR changes with every file) and different. */
   offWhitelist: boolean;
   /** Different from the previous report. */
@@ -151,25 +155,47 @@ export function stepsOf(r: ReportSummary): Step[] {
   return steps;
 }
 
-/** Every PCR with a value in the report, the white list or the previous report. */
-export function comparePcrs(pcrs: PcrBanks | null, whitelist: PcrBanks | null, previous: PcrBanks | null): PcrRow[] {
+/**
+ * Every PCR with a value in the report, the white list, the previous report
+ * or (refused) the logs' replay; departures from the white list as the
+ * server judges them (pcrDepartures over the firmware PCRs).
+ */
+export function comparePcrs(pcrs: PcrBanks | null, whitelist: PcrBanks | null, previous: PcrBanks | null, replayed: PcrBanks | null = null): PcrRow[] {
+  const off = new Set(pcrs && whitelist ? pcrDepartures(pcrs, whitelist, FIRMWARE_PCRS).map((d) => `${d.bank}:${d.pcr}`) : []);
   const rows: PcrRow[] = [];
-  for (const bank of ['sha256', 'sha1'] as const) {
-    for (let pcr = 0; pcr < 24; pcr++) {
+  for (const bank of PCR_BANK_NAMES) {
+    for (let pcr = 0; pcr < PCR_COUNT; pcr++) {
       const value = pcrs?.[bank][pcr] ?? null;
       const wl = whitelist?.[bank][pcr] ?? null;
       const prev = previous?.[bank][pcr] ?? null;
-      if (value === null && wl === null && prev === null) continue;
+      const rep = replayed?.[bank][pcr] ?? null;
+      if (value === null && wl === null && prev === null && rep === null) continue;
       rows.push({
         bank,
         pcr,
         value,
         whitelist: wl,
         previous: prev,
-        offWhitelist: FIRMWARE_PCRS.includes(pcr) && value !== null && wl !== null && value !== wl,
+        replayed: rep,
+        offWhitelist: off.has(`${bank}:${pcr}`),
         changed: value !== null && prev !== null && value !== prev,
       });
     }
   }
   return rows;
+}
+
+/**
+ * The diagnosis of a report: the one stored with its verdict, or, for a
+ * report stored before verdicts were kept or a nonce still waiting, one
+ * sentence from its outcome with nothing named.
+ */
+export function diagnosisOf(r: ReportSummary, stored: ReportVerdict | null): ReportDiagnosis {
+  if (stored) return stored.diagnosis;
+  const summary = r.quoted === null
+    ? 'No quote arrived for this nonce.'
+    : r.errorCode !== null
+      ? `Refused: ${errorDescription(r)}${r.errorMessage ? ` (${r.errorMessage})` : ''}.`
+      : r.pcrinvalid ? 'Accepted, but firmware PCRs differ from the white list.' : 'Accepted.';
+  return { summary, pcrs: [], firmwareEvents: [], imaEntries: [] };
 }

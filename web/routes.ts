@@ -6,10 +6,16 @@
 import { apiBiosLog, apiImaLog } from './api/logs.js';
 import { apiMachine, apiMachines } from './api/machines.js';
 import { apiReport, apiReports } from './api/reports.js';
+import { apiReportEvents } from './api/report-events.js';
+import { apiSecurityEvents } from './api/security-events.js';
 import { accountPage } from './auth/login-pages.js';
 import { apiFile, apiSearchFirmware, apiSearchIma } from './api/search.js';
 import { compareBootsPage, compareMachinesPage } from './pages/compare.js';
 import { searchPage } from './pages/search.js';
+import { securityEventsPage } from './pages/security-events.js';
+import { tokensPage } from './pages/tokens.js';
+import { alertsPage } from './pages/admin-alerts.js';
+import { policiesPage, policyPage } from './pages/admin-policies.js';
 import type { Handler } from './context.js';
 import { firmwarePage } from './pages/firmware.js';
 import { imaPage } from './pages/ima.js';
@@ -48,6 +54,10 @@ export const ROUTES: readonly Route[] = [
   route('/static/style.css', stylesheet, { public: true }),
   route('/favicon.ico', favicon, { public: true }),
   route(links.account(), accountPage),
+  route(links.tokens(), tokensPage, { methods: ['POST'], admin: true }),
+  route(links.policies(), policiesPage, { admin: true }),
+  route('/admin/policies/:name', policyPage, { admin: true }),
+  route(links.alerts(), alertsPage, { admin: true }),
   route('/machines', machinesPage),
   route('/machines/:hostname', machinePage),
   route('/machines/:hostname/ek.pem', certificatePem('ek')),
@@ -60,12 +70,15 @@ export const ROUTES: readonly Route[] = [
   route('/reports', reportsPage),
   route('/reports/:id', reportPage),
   route('/reports/:id/quote.json', quoteDownload),
+  route('/security-events', securityEventsPage, { admin: true }),
   route('/api/machines', apiMachines),
   route('/api/machines/:hostname', apiMachine),
   route('/api/machines/:hostname/bioslog', apiBiosLog),
   route('/api/machines/:hostname/imalog', apiImaLog),
   route('/api/reports', apiReports),
   route('/api/reports/:id', apiReport),
+  route('/api/reports/:id/events', apiReportEvents),
+  route('/api/security-events', apiSecurityEvents, { admin: true }),
   route('/api/search/ima', apiSearchIma),
   route('/api/search/firmware', apiSearchFirmware),
   route('/api/files', apiFile),

@@ -13,11 +13,13 @@ import { authStore } from '../db/auth-store.js';
 import { QueryInputError } from '../db/queries.js';
 import { StoreError, type Store } from '../db/store.js';
 import { storeDriver, webQueries, type WebQueries } from '../db/web-queries.js';
+import { OutboxSql } from '../db/alert-outbox.js';
+import { PolicySql } from '../db/policy-store.js';
 import type { Logger } from '../shared/log.js';
 import { HostCheck } from './auth/host-check.js';
 import { CSRF_FIELD, LOGIN_PATH, LOGOUT_PATH, loginRoute, loginUrl, logoutRoute, redirect } from './auth/login-pages.js';
 import { fromSameOrigin } from './auth/same-origin.js';
-import { authModeProblem, WebAuth, WebAuthConfigError, type Principal, type WebAuthOptions } from './auth/web-auth.js';
+import { authModeProblem, isLoopback, WebAuth, WebAuthConfigError, type Principal, type WebAuthOptions } from './auth/web-auth.js';
 import { htmlResponse, jsonResponse, type WebContext, type WebResponse } from './context.js';
 import { readForm } from './form-body.js';
 import { html } from './html.js';
@@ -102,16 +104,20 @@ function methodNotAllowed(api: boolean, methods: readonly string[]): WebResponse
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const counter = new QueryCounter();
   let data: WebQueries;
-  if (opts.store) data = webQueries(counter.wrap(storeDriver(opts.store)));
+  const counted = opts.store ? counter.wrap(storeDriver(opts.store)) : undefined;
+  if (counted) data = webQueries(counted);
   else if (opts.queries) data = opts.queries;
   else throw new TypeError('startWebServer needs a store or queries');
-  const ctx: WebContext = { data, staleAfterMs: opts.staleAfterMs, now: opts.now ?? (() => new Date()) };
+  const accounts = opts.store ? authStore(opts.store) : undefined;
+  const admin = counted ? { policies: new PolicySql(counted), outbox: new OutboxSql(counted) } : {};
+  const ctx: WebContext = { data, accounts, ...admin, logger: opts.logger, staleAfterMs: opts.staleAfterMs, now: opts.now ?? (() => new Date()) };
   const host = opts.host;
   const log = opts.logger;
   const refused = authModeProblem(opts.auth?.mode, host);
   if (refused) throw new WebAuthConfigError(refused);
-  const auth = new WebAuth(opts.store ? authStore(opts.store) : undefined, opts.auth ?? {}, !!opts.tls, log);
+  const auth = new WebAuth(accounts, opts.auth ?? {}, !!opts.tls, log);
   if (auth.mode === 'off') log?.warn({ host }, 'web: login is turned off (--web-auth off); every local request acts as admin');
+  if (!opts.tls && !isLoopback(host)) log?.warn({ host }, 'web: plain HTTP on a network address; passwords and sessions cross the network readable (use --web-tls-cert/--web-tls-key or a TLS proxy)');
   // Built again once the port is known (port 0 picks one); this first one refuses a malformed public name before listening.
   let hosts = new HostCheck({ listenHost: host, port: opts.port, publicNames: opts.auth?.publicNames });
 
@@ -119,7 +125,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const url = new URL(req.url ?? '/', 'http://localhost');
     const api = url.pathname === '/api' || url.pathname.startsWith('/api/');
     try {
-      if (!hosts.allows(req.headers.host)) return errorResponse(api, 421, 'this server does not answer to that host name');
+      if (!hosts.allows(req.headers.host)) return errorResponse(api, 421, 'this server does not answer to that host name (an operator adds names with --web-public-name)');
       const method = req.method ?? '';
       const reading = method === 'GET' || method === 'HEAD';
       if (!reading && !fromSameOrigin(req)) return errorResponse(api, 403, 'a form from another site may not change anything here');

@@ -26,6 +26,8 @@ export interface ReportQuery {
 
 export interface ImaQuery {
   boot?: string;
+  /** The events stored with one report (accepted or refused) instead of a boot's. */
+  attestation?: number;
   status?: string;
   path?: string;
   cursor?: string;
@@ -47,6 +49,10 @@ export const links = {
   account: () => '/account',
   login: () => '/login',
   logout: () => '/logout',
+  tokens: () => '/admin/tokens',
+  policies: () => '/admin/policies',
+  policy: (name: string) => `/admin/policies/${seg(name)}`,
+  alerts: () => '/admin/alerts',
   machines: (params: Record<string, QueryValue> = {}) => withQuery('/machines', params),
   machine: (hostname: string) => `/machines/${seg(hostname)}`,
   certificatePem: (hostname: string, which: 'ek' | 'ak') => `/machines/${seg(hostname)}/${which}.pem`,
@@ -64,6 +70,10 @@ export const links = {
   reports: (q: ReportQuery = {}) => withQuery('/reports', { ...q }),
   report: (id: number) => `/reports/${id}`,
   quoteJson: (id: number) => `/reports/${id}/quote.json`,
+  securityEvents: (cursor?: string) => withQuery('/security-events', { cursor }),
+  /** An IMA entry stored with one report (accepted or refused): the page of that report's entries starting at it. */
+  reportImaEntry: (hostname: string, attestation: number, entrynum: number) =>
+    `${withQuery(`/machines/${seg(hostname)}/imalog`, { attestation, cursor: imaPageAt(entrynum) })}#entry-${entrynum}`,
 };
 
 export const apiLinks = {
@@ -72,6 +82,8 @@ export const apiLinks = {
   report: (id: number) => `/api/reports/${id}`,
   bioslog: (hostname: string) => `/api/machines/${seg(hostname)}/bioslog`,
   imalog: (hostname: string) => `/api/machines/${seg(hostname)}/imalog`,
+  reportEvents: (id: number, log: 'firmware' | 'ima', q: { cursor?: string; limit?: number } = {}) => withQuery(`/api/reports/${id}/events`, { log, ...q }),
+  securityEvents: () => '/api/security-events',
   searchIma: (params: Record<string, QueryValue>) => withQuery('/api/search/ima', params),
   searchFirmware: (params: Record<string, QueryValue>) => withQuery('/api/search/firmware', params),
   file: (hash: string) => withQuery('/api/files', { hash }),

@@ -1,10 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { createLogger } from '../../shared/log.js';
 import { extendLogs } from '../extend.js';
-import { run, tpmOption } from './common.js';
+import { clientLogger, configOption, hostSettings, run, tpmOption, type HostArgs } from './common.js';
 
-interface Args {
-  tpm: string;
+interface Args extends HostArgs {
   'bios-log'?: string;
   'ima-log'?: string;
   'ima-hash-alg': string;
@@ -18,6 +16,7 @@ export const extendCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option('tpm', tpmOption)
+      .option('config', configOption)
       .option('bios-log', { type: 'string', describe: 'firmware event log to extend' })
       .option('ima-log', { type: 'string', describe: 'binary IMA log to extend into PCR 10' })
       .option('ima-hash-alg', { type: 'string', choices: ['sha1', 'sha256', 'sha384', 'sha512'], default: 'sha1' })
@@ -27,13 +26,13 @@ export const extendCommand: CommandModule<object, Args> = {
   handler: (argv) =>
     run(async () => {
       const r = await extendLogs({
-        tcti: argv.tpm,
+        tcti: (await hostSettings(argv)).tcti,
         biosLog: argv['bios-log'],
         imaLog: argv['ima-log'],
         imaHashAlg: argv['ima-hash-alg'] as 'sha1',
         imaFrom: argv['ima-from'],
         imaCount: argv['ima-count'],
-        logger: createLogger({ name: 'acs-client', level: 'warn' }),
+        logger: clientLogger(),
       });
       console.log(`extended ${r.firmwareEvents} firmware events and ${r.imaEvents} IMA events`);
     }),

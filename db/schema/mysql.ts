@@ -54,6 +54,7 @@ export const machines = mysqlTable(
       sql`(case when \`enrolled\` is null then null else rtrim(\`ek_fingerprint\`) end)`,
       { mode: 'stored' },
     ),
+    policy_violations: count('policy_violations'),
   },
   (t) => [
     uniqueIndex('machines_hostname_uq').on(t.hostname),
@@ -95,6 +96,11 @@ export const attestlog = mysqlTable(
     restart_count: count('restart_count'),
     error_code: char('error_code', { length: 8 }),
     error_message: text('error_message'),
+    /** The verdict's one-sentence diagnosis, for lists. */
+    diagnosis: text('diagnosis'),
+    /** The verdict as JSON: every check, the diagnosis, the replayed PCRs of a refused quote. */
+    verdict: mediumtext('verdict'),
+    policy_violations: count('policy_violations'),
   },
   (t) => [
     uniqueIndex('attestlog_nonce_uq').on(t.nonce),
@@ -103,6 +109,8 @@ export const attestlog = mysqlTable(
     index('attestlog_error_idx').on(t.error_code, t.id),
     index('attestlog_pcrinvalid_idx').on(t.pcrinvalid, t.id),
     index('attestlog_pcrschanged_idx').on(t.pcrschanged, t.id),
+    // A machine's pending nonces, newest first, without reading its answered ones (server/nonce.ts retires beyond a cap).
+    index('attestlog_pending_idx').on(t.machine_id, t.quoted, t.id),
   ],
 );
 
@@ -125,10 +133,13 @@ export const bioslog = mysqlTable(
     attestation_id: int('attestation_id', { unsigned: true })
       .notNull()
       .references(() => attestlog.id, { onDelete: 'cascade' }),
+    /** Evidence of a refused quote, kept apart from the accepted chain. */
+    refused: boolean('refused').notNull().default(false),
   },
   (t) => [
     index('bioslog_attestation_idx').on(t.attestation_id, t.entrynum),
-    index('bioslog_machine_idx').on(t.machine_id, t.attestation_id),
+    // The accepted chain's firmware logs (refused = 0) per machine, by attestation.
+    index('bioslog_machine_idx').on(t.machine_id, t.refused, t.attestation_id),
     // Fleet search by event digest (a bootloader's hash, a firmware volume's).
     index('bioslog_sha256_idx').on(t.pcrsha256, t.machine_id, t.id),
     index('bioslog_sha1_idx').on(t.pcrsha1, t.machine_id, t.id),
@@ -157,15 +168,19 @@ export const imalog = mysqlTable(
       .references(() => attestlog.id, { onDelete: 'cascade' }),
     template: varchar('template', { length: 64 }).notNull(),
     filehash: varchar('filehash', { length: 160 }),
+    /** Evidence of a refused quote, kept apart from the accepted chain. */
+    refused: boolean('refused').notNull().default(false),
   },
   (t) => [
     index('imalog_attestation_idx').on(t.attestation_id, t.entrynum),
     // A boot's log in (entrynum, id) order, the IMA page's keyset; the status flags and time ride along so
     // status filters skip rows from the index alone and the per-boot counts (imaBoots) never read a row.
-    index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
+    index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.refused, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
     // Fleet search: every entry of one file digest, or of one path, machine by machine in (machine_id, id) order.
-    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id),
-    index('imalog_filename_idx').on(t.filename, t.machine_id, t.id),
+    // The path index carries the digest so "this path with another digest" and its machine count read no rows;
+    // the digest index carries the time received, so a digest search bounded by since/until reads none either.
+    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id, t.timestamp),
+    index('imalog_path_idx').on(t.filename, t.machine_id, t.id, t.filehash),
   ],
 );
 
@@ -210,4 +225,74 @@ export const api_tokens = mysqlTable(
     revoked_at: time('revoked_at'),
   },
   (t) => [uniqueIndex('api_tokens_name_uq').on(t.name), uniqueIndex('api_tokens_token_uq').on(t.token_hash)],
+);
+
+/**
+ * Security events: requests that are no host's evidence (a quote whose
+ * signature does not verify with the enrolled AK). Kept apart from the
+ * hosts' reports so a forger can neither add to nor change them;
+ * server/security-events.ts rate-limits and caps them.
+ */
+export const security_events = mysqlTable(
+  'security_events',
+  {
+    id: id(),
+    timestamp: time('timestamp').notNull(),
+    kind: varchar('kind', { length: 64 }).notNull(),
+    /** The hostname the request named (untrusted). */
+    hostname: varchar('hostname', { length: 255 }),
+    detail: text('detail').notNull(),
+  },
+  (t) => [index('security_events_kind_idx').on(t.kind, t.id)],
+);
+
+/** Alerts waiting for or done with delivery: one row per alert and sink, written in the transaction that raised it. */
+export const alert_outbox = mysqlTable(
+  'alert_outbox',
+  {
+    id: id(),
+    alert_id: char('alert_id', { length: 36 }).notNull(),
+    sink: varchar('sink', { length: 255 }).notNull(),
+    type: varchar('type', { length: 64 }).notNull(),
+    hostname: varchar('hostname', { length: 255 }),
+    body: mediumtext('body').notNull(),
+    created_at: time('created_at').notNull(),
+    state: varchar('state', { length: 16 }).notNull(),
+    attempts: count('attempts').notNull(),
+    next_attempt_at: time('next_attempt_at').notNull(),
+    claim_token: char('claim_token', { length: 36 }),
+    last_error: text('last_error'),
+    delivered_at: time('delivered_at'),
+  },
+  (t) => [uniqueIndex('alert_outbox_alert_sink_uq').on(t.alert_id, t.sink), index('alert_outbox_due_idx').on(t.state, t.next_attempt_at)],
+);
+
+/** Reference values: IMA runtime policies (kind ima) and measured-boot PCR values (kind pcr). */
+export const policies = mysqlTable(
+  'policies',
+  {
+    id: id(),
+    name: varchar('name', { length: 128 }).notNull(),
+    kind: varchar('kind', { length: 16 }).notNull(),
+    body: mediumtext('body').notNull(),
+    is_default: boolean('is_default').notNull(),
+    created_at: time('created_at').notNull(),
+    updated_at: time('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('policies_name_uq').on(t.name)],
+);
+
+/** Which policy of each kind judges a hostname (assigned before or after it enrolls). */
+export const policy_assignments = mysqlTable(
+  'policy_assignments',
+  {
+    id: id(),
+    hostname: varchar('hostname', { length: 255 }).notNull(),
+    kind: varchar('kind', { length: 16 }).notNull(),
+    policy_id: int('policy_id', { unsigned: true })
+      .notNull()
+      .references(() => policies.id, { onDelete: 'cascade' }),
+    created_at: time('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('policy_assignments_host_kind_uq').on(t.hostname, t.kind), index('policy_assignments_policy_idx').on(t.policy_id)],
 );

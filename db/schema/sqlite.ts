@@ -47,6 +47,7 @@ export const machines = sqliteTable(
       sql`(case when "enrolled" is null then null else rtrim("ek_fingerprint") end)`,
       { mode: 'virtual' },
     ),
+    policy_violations: integer('policy_violations'),
   },
   (t) => [
     uniqueIndex('machines_hostname_uq').on(t.hostname),
@@ -88,6 +89,11 @@ export const attestlog = sqliteTable(
     restart_count: integer('restart_count'),
     error_code: text('error_code'),
     error_message: text('error_message'),
+    /** The verdict's one-sentence diagnosis, for lists. */
+    diagnosis: text('diagnosis'),
+    /** The verdict as JSON: every check, the diagnosis, the replayed PCRs of a refused quote. */
+    verdict: text('verdict'),
+    policy_violations: integer('policy_violations'),
   },
   (t) => [
     uniqueIndex('attestlog_nonce_uq').on(t.nonce),
@@ -96,6 +102,8 @@ export const attestlog = sqliteTable(
     index('attestlog_error_idx').on(t.error_code, t.id),
     index('attestlog_pcrinvalid_idx').on(t.pcrinvalid, t.id),
     index('attestlog_pcrschanged_idx').on(t.pcrschanged, t.id),
+    // A machine's pending nonces, newest first, without reading its answered ones (server/nonce.ts retires beyond a cap).
+    index('attestlog_pending_idx').on(t.machine_id, t.quoted, t.id),
   ],
 );
 
@@ -118,10 +126,13 @@ export const bioslog = sqliteTable(
     attestation_id: integer('attestation_id')
       .notNull()
       .references(() => attestlog.id, { onDelete: 'cascade' }),
+    /** Evidence of a refused quote, kept apart from the accepted chain. */
+    refused: flag('refused').notNull().default(false),
   },
   (t) => [
     index('bioslog_attestation_idx').on(t.attestation_id, t.entrynum),
-    index('bioslog_machine_idx').on(t.machine_id, t.attestation_id),
+    // The accepted chain's firmware logs (refused = 0) per machine, by attestation.
+    index('bioslog_machine_idx').on(t.machine_id, t.refused, t.attestation_id),
     // Fleet search by event digest (a bootloader's hash, a firmware volume's).
     index('bioslog_sha256_idx').on(t.pcrsha256, t.machine_id, t.id),
     index('bioslog_sha1_idx').on(t.pcrsha1, t.machine_id, t.id),
@@ -150,15 +161,19 @@ export const imalog = sqliteTable(
       .references(() => attestlog.id, { onDelete: 'cascade' }),
     template: text('template').notNull(),
     filehash: text('filehash'),
+    /** Evidence of a refused quote, kept apart from the accepted chain. */
+    refused: flag('refused').notNull().default(false),
   },
   (t) => [
     index('imalog_attestation_idx').on(t.attestation_id, t.entrynum),
     // A boot's log in (entrynum, id) order, the IMA page's keyset; the status flags and time ride along so
     // status filters skip rows from the index alone and the per-boot counts (imaBoots) never read a row.
-    index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
+    index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.refused, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
     // Fleet search: every entry of one file digest, or of one path, machine by machine in (machine_id, id) order.
-    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id),
-    index('imalog_filename_idx').on(t.filename, t.machine_id, t.id),
+    // The path index carries the digest so "this path with another digest" and its machine count read no rows;
+    // the digest index carries the time received, so a digest search bounded by since/until reads none either.
+    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id, t.timestamp),
+    index('imalog_path_idx').on(t.filename, t.machine_id, t.id, t.filehash),
   ],
 );
 
@@ -200,4 +215,74 @@ export const api_tokens = sqliteTable(
     revoked_at: text('revoked_at'),
   },
   (t) => [uniqueIndex('api_tokens_name_uq').on(t.name), uniqueIndex('api_tokens_token_uq').on(t.token_hash)],
+);
+
+/**
+ * Security events: requests that are no host's evidence (a quote whose
+ * signature does not verify with the enrolled AK). Kept apart from the
+ * hosts' reports so a forger can neither add to nor change them;
+ * server/security-events.ts rate-limits and caps them.
+ */
+export const security_events = sqliteTable(
+  'security_events',
+  {
+    id: id(),
+    timestamp: text('timestamp').notNull(),
+    kind: text('kind').notNull(),
+    /** The hostname the request named (untrusted). */
+    hostname: text('hostname'),
+    detail: text('detail').notNull(),
+  },
+  (t) => [index('security_events_kind_idx').on(t.kind, t.id)],
+);
+
+/** Alerts waiting for or done with delivery: one row per alert and sink, written in the transaction that raised it. */
+export const alert_outbox = sqliteTable(
+  'alert_outbox',
+  {
+    id: id(),
+    alert_id: text('alert_id').notNull(),
+    sink: text('sink').notNull(),
+    type: text('type').notNull(),
+    hostname: text('hostname'),
+    body: text('body').notNull(),
+    created_at: text('created_at').notNull(),
+    state: text('state').notNull(),
+    attempts: integer('attempts').notNull(),
+    next_attempt_at: text('next_attempt_at').notNull(),
+    claim_token: text('claim_token'),
+    last_error: text('last_error'),
+    delivered_at: text('delivered_at'),
+  },
+  (t) => [uniqueIndex('alert_outbox_alert_sink_uq').on(t.alert_id, t.sink), index('alert_outbox_due_idx').on(t.state, t.next_attempt_at)],
+);
+
+/** Reference values: IMA runtime policies (kind ima) and measured-boot PCR values (kind pcr). */
+export const policies = sqliteTable(
+  'policies',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    kind: text('kind').notNull(),
+    body: text('body').notNull(),
+    is_default: flag('is_default').notNull(),
+    created_at: text('created_at').notNull(),
+    updated_at: text('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('policies_name_uq').on(t.name)],
+);
+
+/** Which policy of each kind judges a hostname (assigned before or after it enrolls). */
+export const policy_assignments = sqliteTable(
+  'policy_assignments',
+  {
+    id: id(),
+    hostname: text('hostname').notNull(),
+    kind: text('kind').notNull(),
+    policy_id: integer('policy_id')
+      .notNull()
+      .references(() => policies.id, { onDelete: 'cascade' }),
+    created_at: text('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('policy_assignments_host_kind_uq').on(t.hostname, t.kind), index('policy_assignments_policy_idx').on(t.policy_id)],
 );

@@ -8,6 +8,7 @@
 import type { PcrDeparture } from '../../shared/tpm/pcr-banks.js';
 import type { JudgeInput, Findings } from './judge.js';
 import type { Diagnosis, NamedEvent, SuspectPcr } from './verdict.js';
+import { referenceLabel } from './state.js';
 
 const pcrName = (p: { pcr: number; bank: string }) => `PCR ${p.pcr} (${p.bank})`;
 const listed = (items: string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
@@ -49,13 +50,13 @@ export function diagnose(f: Findings, input: JudgeInput): { diagnosis: Diagnosis
     summary = `Refused: ${f.refusal.message}.`;
   } else {
     const parts: string[] = [];
-    if (f.offWhitelist.length) parts.push(`${listed(f.offWhitelist.map(pcrName))} differ${f.offWhitelist.length === 1 ? 's' : ''} from the white list`);
+    if (f.offWhitelist.length) parts.push(`${listed(f.offWhitelist.map(pcrName))} differ${f.offWhitelist.length === 1 ? 's' : ''} from ${referenceLabel(input.state)}`);
     if (f.changed.length) parts.push(`${listed(f.changed.map(pcrName))} changed since the previous attestation`);
     if (f.ima?.total) parts.push(`${f.ima.total} IMA entr${f.ima.total === 1 ? 'y is' : 'ies are'} flagged`);
     summary = parts.length ? `Accepted, but ${listed(parts)}.` : 'Accepted: every check passed.';
   }
   const named = new Set(pcrs.map((p) => `${p.bank}:${p.pcr}`));
-  pcrs.push(...departures(f.offWhitelist, 'differs from the white list').filter((p) => !named.has(`${p.bank}:${p.pcr}`)));
+  pcrs.push(...departures(f.offWhitelist, `differs from ${referenceLabel(input.state)}`).filter((p) => !named.has(`${p.bank}:${p.pcr}`)));
   pcrs.push(...departures(f.changed, 'changed since the previous attestation').filter((p) => !named.has(`${p.bank}:${p.pcr}`)));
   const firmwarePcrs = new Set(input.policy.firmwarePcrs);
   const suspectFirmwarePcrs = [...new Set(pcrs.filter((p) => firmwarePcrs.has(p.pcr)).map((p) => p.pcr))].sort((a, b) => a - b);

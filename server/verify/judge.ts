@@ -13,7 +13,7 @@ import type { QuoteEvidence } from './evidence.js';
 import { imaFindings, type ImaFindings } from './entries.js';
 import { explainMismatch, type Explanation } from './hypotheses.js';
 import { matchDigest, prepareReplay, toBanks, type ImaMatch, type PreparedReplay, type QuotedBank } from './pcr-replay.js';
-import type { AcceptedState, NonceLookup, VerifyPolicy } from './state.js';
+import { referenceLabel, type AcceptedState, type NonceLookup, type VerifyPolicy } from './state.js';
 import { diagnose } from './diagnosis.js';
 import type { Check, CheckName, CheckResult, Refusal, RefusalReason, Verdict } from './verdict.js';
 
@@ -177,11 +177,13 @@ function whitelistChecks(c: Checks, f: Findings, pcrs: PcrBanks | null, state: A
   const describe = (d: PcrDeparture[]) => d.map((x) => `PCR ${x.pcr} (${x.bank})`).join(', ');
   const proved = f.match !== null;
   const what = proved ? '' : ' (replayed values; the quote was refused)';
+  const reference = state.reference?.pcrs ?? state.whitelist;
   if (pcrs === null) c.add('whitelist', 'n/a', 'no PCR values to compare');
-  else if (state.whitelist === null) c.add('whitelist', 'n/a', proved ? 'first verified quote: its PCRs become the white list' : 'no white list yet');
+  else if (reference === null) c.add('whitelist', 'n/a', proved ? 'first verified quote: its PCRs become the white list' : 'no white list yet');
   else {
-    f.offWhitelist = pcrDepartures(pcrs, state.whitelist, policy.firmwarePcrs);
-    c.add('whitelist', f.offWhitelist.length ? 'fail' : 'pass', f.offWhitelist.length ? `${describe(f.offWhitelist)} differ from the white list${what}` : `firmware PCRs match${what}`);
+    f.offWhitelist = pcrDepartures(pcrs, reference, policy.firmwarePcrs);
+    const label = referenceLabel(state);
+    c.add('whitelist', f.offWhitelist.length ? 'fail' : 'pass', f.offWhitelist.length ? `${describe(f.offWhitelist)} differ from ${label}${what}` : `firmware PCRs match ${label}${what}`);
   }
   if (pcrs === null || state.previous === null) c.add('previous-pcrs', 'n/a', 'no previous verified attestation');
   else {
@@ -199,6 +201,7 @@ function verdictOf(c: Checks, f: Findings, input: JudgeInput): Verdict {
     acceptance: f.refusal || !m ? null : { ...m, setsWhitelist: input.state.whitelist === null, offWhitelist: f.offWhitelist, changed: f.changed },
     diagnosis,
     suspectFirmwarePcrs,
+    replayedPcrs: f.refusal ? f.replayedPcrs : null,
   };
 }
 

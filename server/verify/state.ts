@@ -38,6 +38,17 @@ export interface AcceptedState {
   restartCount: number | null;
   /** PCRs of the newest accepted attestation before this one (they stand in for an unsent firmware log). */
   previous: PcrBanks | null;
+  /**
+   * Measured-boot reference values assigned to the machine: when set, the
+   * firmware PCRs are compared with them instead of the white list, from the
+   * first quote on.
+   */
+  reference?: { name: string; pcrs: PcrBanks } | null;
+}
+
+/** What the firmware PCRs are compared with, in words: "the white list" or "the reference values NAME". */
+export function referenceLabel(state: Pick<AcceptedState, 'reference'>): string {
+  return state.reference ? `the reference values ${state.reference.name}` : 'the white list';
 }
 
 /**

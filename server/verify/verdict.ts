@@ -86,4 +86,6 @@ export interface Verdict {
   diagnosis: Diagnosis;
   /** Firmware PCRs whose log the diagnosis suspects, for naming their events against the last accepted boot. */
   suspectFirmwarePcrs: number[];
+  /** A refused quote's PCRs as its logs replay (the whole IMA log for PCR 10); null when not replayed or accepted. */
+  replayedPcrs: PcrBanks | null;
 }

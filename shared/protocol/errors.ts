@@ -66,6 +66,8 @@ export const ACS_ERROR = {
   BAD_VALUE: 0x90000107,
   /** The enrollment challenge expired (ours). */
   CHALLENGE_EXPIRED: 0x90000108,
+  /** The hostname is not a DNS host name (ours; see hostname.ts). */
+  BAD_HOSTNAME: 0x90000109,
 
   /** Server could not construct a response (internal failure; details are logged, not sent). */
   NO_RESPONSE: 0x80000031,
@@ -108,6 +110,7 @@ const DESCRIPTIONS: Record<number, string> = {
   [ACS_ERROR.EVENT_SEQUENCE]: 'event members are not numbered contiguously',
   [ACS_ERROR.BAD_VALUE]: 'member value has the wrong type or form',
   [ACS_ERROR.CHALLENGE_EXPIRED]: 'enrollment challenge expired',
+  [ACS_ERROR.BAD_HOSTNAME]: 'hostname is not a DNS host name',
   [ACS_ERROR.NO_RESPONSE]: 'server internal error',
   [ACS_ERROR.SQL_CONNECT]: 'database unreachable',
   [ACS_ERROR.SQL_QUERY]: 'database query failed',

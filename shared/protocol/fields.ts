@@ -7,8 +7,8 @@
  */
 import { ACS_ERROR, AcsError } from './errors.js';
 import type { JsonObject } from './frame.js';
+import { HostnameError, normalizeHostname } from './hostname.js';
 
-export const MAX_HOSTNAME_LENGTH = 255;
 /** Bound on free-text members (userid, tpmvendor ...) that have no natural limit. */
 export const MAX_TEXT_LENGTH = 255;
 /** In a /u pattern a lone surrogate is a code point of category Cs; a valid pair is not. */
@@ -64,8 +64,15 @@ export function textMember(obj: JsonObject, key: string, maxLength = MAX_TEXT_LE
   return value;
 }
 
+/** The hostname member in its normal form (hostname.ts); a name that is no DNS host name is BAD_HOSTNAME. */
 export function hostnameMember(obj: JsonObject): string {
-  return textMember(obj, 'hostname', MAX_HOSTNAME_LENGTH);
+  const raw = stringMember(obj, 'hostname');
+  try {
+    return normalizeHostname(raw);
+  } catch (e) {
+    if (e instanceof HostnameError) throw new AcsError(ACS_ERROR.BAD_HOSTNAME, e.message);
+    throw e;
+  }
 }
 
 const DECIMAL = /^(?:-?[1-9][0-9]{0,9}|0)$/;

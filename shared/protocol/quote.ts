@@ -7,7 +7,7 @@
  * time, and the count and size caps are checked before anything is decoded.
  */
 import { ACS_ERROR, AcsError } from './errors.js';
-import type { JsonObject } from './frame.js';
+import { frameParts, type JsonObject } from './frame.js';
 import { hexMember, hexValue, hostnameMember, optionalStringMember, toHex } from './fields.js';
 
 export interface QuoteRequest {
@@ -149,22 +149,89 @@ export function parseQuoteRequest(obj: JsonObject, limits: EventLimits = DEFAULT
   return req;
 }
 
-export function serializeQuoteRequest(req: QuoteRequest): JsonObject {
-  const out: JsonObject = {
-    command: 'quote',
-    hostname: req.hostname,
-    quoted: toHex(req.quoted),
-    signature: toHex(req.signature),
-  };
-  // Member order as IBM's client writes it: firmware events, then templatehashalg, then IMA events.
-  req.events.forEach((event, i) => { out[`${FIRMWARE_PREFIX}${i}`] = toHex(event); });
-  if (req.templatehashalg !== undefined) out.templatehashalg = req.templatehashalg.toString(16).padStart(4, '0');
-  if (req.imaevents.length > 0) {
-    if (req.imaentry === undefined) throw new RangeError('quote request with IMA events needs imaentry');
-    const start = req.imaentry;
-    req.imaevents.forEach((event, i) => { out[`${IMA_PREFIX}${start + i}`] = toHex(event); });
+/** Joined text is flushed into a chunk of its own past this many characters. */
+const CHUNK_CHARS = 1 << 20;
+
+/**
+ * The quote request serializer, the only one: members in IBM's order
+ * (command, hostname, quoted, signature, event0…, templatehashalg,
+ * imaevent<N>…) and in the layout of IBM's client (json-c pretty print: one
+ * member per line, indented two spaces), so the frame of the same values is
+ * the IBM client's byte for byte. Events are appended as the logs are read
+ * and the text is kept in chunks of about 1 MiB, so a log of any length
+ * never becomes one string.
+ */
+export class QuoteRequestWriter {
+  private readonly chunks: string[] = [];
+  private current = '{\n  "command":"quote"';
+  /** 0: firmware events may follow; 1: templatehashalg written; 2: IMA events written. */
+  private stage = 0;
+  firmwareEvents = 0;
+  imaEvents = 0;
+
+  constructor(hostname: string, quoted: Uint8Array, signature: Uint8Array) {
+    this.member('hostname', JSON.stringify(hostname));
+    this.member('quoted', `"${toHex(quoted)}"`);
+    this.member('signature', `"${toHex(signature)}"`);
   }
-  return out;
+
+  private member(key: string, json: string): void {
+    this.current += `,\n  "${key}":${json}`;
+    if (this.current.length >= CHUNK_CHARS) {
+      this.chunks.push(this.current);
+      this.current = '';
+    }
+  }
+
+  private enter(stage: number, what: string): void {
+    if (this.stage > stage) throw new RangeError(`${what} after a later member of the quote request`);
+    this.stage = stage;
+  }
+
+  /** The next firmware event (event0 is the log's first record), as sent on the wire. */
+  firmwareEvent(wire: Uint8Array): void {
+    this.enter(0, 'a firmware event');
+    this.member(`${FIRMWARE_PREFIX}${this.firmwareEvents++}`, `"${toHex(wire)}"`);
+  }
+
+  /** TPM_ALG_ID of the IMA template hashes. */
+  templateHashAlg(alg: number): void {
+    if (this.stage >= 1) throw new RangeError('templatehashalg twice or after an IMA event');
+    this.stage = 1;
+    this.member('templatehashalg', `"${alg.toString(16).padStart(4, '0')}"`);
+  }
+
+  /** The IMA event with absolute index `index` (the server refuses gaps; tests send them on purpose). */
+  imaEvent(index: number, wire: Uint8Array): void {
+    this.enter(2, 'an IMA event');
+    this.imaEvents++;
+    this.member(`${IMA_PREFIX}${index}`, `"${toHex(wire)}"`);
+  }
+
+  /** The JSON text, in chunks; the request is complete. */
+  text(): string[] {
+    return [...this.chunks, `${this.current}\n}`];
+  }
+}
+
+/** The writer of a whole request. */
+export function quoteRequestWriter(req: QuoteRequest): QuoteRequestWriter {
+  const w = new QuoteRequestWriter(req.hostname, req.quoted, req.signature);
+  for (const event of req.events) w.firmwareEvent(event);
+  if (req.templatehashalg !== undefined) w.templateHashAlg(req.templatehashalg);
+  if (req.imaevents.length > 0 && req.imaentry === undefined) throw new RangeError('quote request with IMA events needs imaentry');
+  req.imaevents.forEach((event, i) => w.imaEvent(req.imaentry! + i, event));
+  return w;
+}
+
+/** The request as one frame's buffers: length header, the writer's text, trailing NUL. */
+export function quoteRequestFrame(req: QuoteRequest): Buffer[] {
+  return frameParts(quoteRequestWriter(req).text());
+}
+
+/** The request as a JSON object (for the generic message table): the writer's text, read back. */
+export function serializeQuoteRequest(req: QuoteRequest): JsonObject {
+  return JSON.parse(quoteRequestWriter(req).text().join('')) as JsonObject;
 }
 
 export function parseQuoteResponse(_obj: JsonObject): QuoteResponse {

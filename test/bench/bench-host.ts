@@ -5,7 +5,8 @@
  * firmware log on a new boot and the IMA entries the server has not seen.
  */
 import { performance } from 'node:perf_hooks';
-import { exchange } from '../../shared/protocol/frame.js';
+import { exchange, exchangeFrame } from '../../client/exchange.js';
+import { quoteRequestFrame } from '../../shared/protocol/quote.js';
 import { parseResponse, serializeRequest, type Command, type Request, type ResponseMap } from '../../shared/protocol/messages.js';
 import { encodeFirmwareWireEvents } from '../../shared/eventlog/firmware-wire.js';
 import { hashAlgId } from '../../shared/tpm/constants.js';
@@ -118,9 +119,10 @@ export class BenchHost {
       imaevents,
       ...(imaevents.length > 0 ? { imaentry: issued.imaentry } : {}),
     };
-    const quoteBytes = measureQuoteSize ? Buffer.byteLength(JSON.stringify(serializeRequest(req))) : undefined;
+    const frame = quoteRequestFrame(req);
+    const quoteBytes = measureQuoteSize ? frame.reduce((n, b) => n + b.length, 0) : undefined;
     const t2 = performance.now();
-    await call(ep, req);
+    parseResponse('quote', await exchangeFrame(ep.host, ep.port, frame, { readTimeoutMs: 120_000 }));
     return { nonceMs: t1 - t0, quoteMs: performance.now() - t2, firmwareEvents: events.length, imaEvents: imaevents.length, quoteBytes };
   }
 }

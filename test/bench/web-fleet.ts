@@ -129,7 +129,7 @@ export async function seedWebFleet(store: Store, size: WebFleetSize, now: Date, 
           const e = ima[next % ima.length]!;
           events.push({
             machineId: id, attestationId: aid, hostname, boottime, timestamp: at, entrynum: next, imaEntry: e.imaEntry, filename: e.filename,
-            template: e.template, filehash: e.filehash, badevent: e.badevent, nosig: e.nosig, nokey: e.nokey, badsig: e.badsig,
+            template: e.template, filehash: e.filehash, badevent: e.badevent, nosig: e.nosig, nokey: e.nokey, badsig: e.badsig, refused: false,
           });
         }
       }

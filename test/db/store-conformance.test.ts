@@ -39,7 +39,7 @@ for (const backend of BACKENDS) {
       machine = got!;
       const { id: gotId, createdAt, updatedAt, ...fields } = machine;
       t.equal(gotId, id);
-      t.same(fields, m, 'every field reads back as written');
+      t.same(fields, { ...m, policyViolations: null }, 'every field reads back as written; no policy has judged it yet');
       t.ok(createdAt instanceof Date && createdAt.getTime() >= before - 1000 && createdAt.getTime() <= Date.now() + 1000);
       t.same(updatedAt, createdAt);
       t.equal(await store.getMachine('ALPHA.example'), undefined, 'hostnames compare exactly');
@@ -117,7 +117,7 @@ for (const backend of BACKENDS) {
       t.same(row, {
         ...a1, id: id1, quote: null, quoted: null, pcrs: null, pcrschanged: null, pcrinvalid: null, quoteverified: null,
         logverified: null, logentries: null, imaevents: null, imaver: null, imasigver: null, badimalog: null,
-        resetCount: null, restartCount: null, errorCode: null, errorMessage: null,
+        resetCount: null, restartCount: null, errorCode: null, errorMessage: null, diagnosis: null, verdict: null, policyViolations: null,
       }, 'a new attestation has only the nonce fields');
 
       const id2 = await store.transaction((tx) => tx.insertAttestation(newAttestation(machine.id, machine.hostname, 'a2', { newBoot: false, biosentry: -1, imaentry: 42 })));
@@ -137,7 +137,7 @@ for (const backend of BACKENDS) {
       };
       await store.transaction((tx) => tx.updateAttestation(id2, patch));
       const updated = (await store.getAttestation(id2))!;
-      t.same({ ...updated }, { ...newAttestation(machine.id, machine.hostname, 'a2', { biosentry: -1, imaentry: 42 }), ...patch, id: id2, errorCode: null, errorMessage: null });
+      t.same({ ...updated }, { ...newAttestation(machine.id, machine.hostname, 'a2', { biosentry: -1, imaentry: 42 }), ...patch, id: id2, errorCode: null, errorMessage: null, diagnosis: null, verdict: null, policyViolations: null });
 
       await store.transaction(async (tx) => {
         t.equal((await tx.pendingAttestationForUpdate(machine.id))?.id, id1, 'a quoted attestation is no longer pending');
@@ -219,6 +219,63 @@ for (const backend of BACKENDS) {
       });
       const stored = await storeDriver(store).all('SELECT timestamp FROM imalog WHERE attestation_id = ? ORDER BY entrynum', [aid]);
       t.same(stored.map((r) => parseTime(r.timestamp).getTime()), [rows[0]!.timestamp.getTime(), rows[0]!.timestamp.getTime() + 60_000]);
+    });
+
+    t.test('refused evidence: kept apart from the accepted chain, pruned to the newest reports', async (t) => {
+      const host = 'refusing.example';
+      const mid = await store.transaction((tx) => tx.insertMachine(newMachine(host)));
+      const count = async (table: string, aid: number) =>
+        Number((await storeDriver(store).all(`SELECT COUNT(*) AS n FROM ${table} WHERE attestation_id = ?`, [aid]))[0]!.n);
+      const accepted = await store.transaction(async (tx) => {
+        const aid = await tx.insertAttestation(newAttestation(mid, host, 'ok'));
+        await tx.updateAttestation(aid, { quoted: at('2030-01-02T03:04:06Z'), quoteverified: true, logverified: true });
+        await tx.insertBiosEvents(biosEvents(mid, aid, host, 8));
+        await tx.insertImaEvents(imaEvents(mid, aid, host, 0, 4));
+        return aid;
+      });
+      const refused: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        refused.push(await store.transaction(async (tx) => {
+          const aid = await tx.insertAttestation(newAttestation(mid, host, `refused ${i}`));
+          await tx.updateAttestation(aid, { quoted: at('2030-01-02T03:04:07Z'), quoteverified: true, errorCode: '90000020', errorMessage: 'x' });
+          await tx.insertBiosEvents(biosEvents(mid, aid, host, 8).map((e) => ({ ...e, refused: true, pcrsha256: hex(`edited ${i} ${e.entrynum}`) })));
+          await tx.insertImaEvents(imaEvents(mid, aid, host, 4, 3, { refused: true }));
+          await tx.pruneRefusedEvidence(mid, 2);
+          return aid;
+        }));
+      }
+      t.same(await Promise.all(refused.map((a) => count('imalog', a))), [0, 3, 3], 'only the newest two refused reports keep their IMA events');
+      t.same(await Promise.all(refused.map((a) => count('bioslog', a))), [0, 8, 8], 'and their firmware events');
+      t.equal(await count('imalog', accepted), 4, 'accepted events are never pruned');
+      t.ok(await store.getAttestation(refused[0]!), 'the pruned report itself stays');
+      const boot = await queries.imaLog({ machineId: mid, boottime: '2030-01-01 00:00:00' });
+      t.same(boot.items.map((e) => e.attestationId), [accepted, accepted, accepted, accepted], 'a boot\'s IMA log is the accepted chain');
+      const own = await queries.imaLog({ machineId: mid, boottime: null, attestationId: refused[2]! });
+      t.same(own.items.map((e) => [e.entrynum, e.refused]), [[4, true], [5, true], [6, true]], 'a refused report\'s own events');
+      t.equal((await queries.biosLog(refused[2]!)).attestationId, refused[2], 'a refused report shows its own firmware log');
+      t.same(await store.transaction((tx) => tx.acceptedFirmwareEvents(mid, refused[2]! + 1, [3])), biosEvents(mid, accepted, host, 8)
+        .filter((e) => e.pcrindex === 3).map((e) => ({ entrynum: e.entrynum, pcrindex: 3, eventtype: e.eventtype, pcrsha1: e.pcrsha1, pcrsha256: e.pcrsha256 })),
+      'the last accepted firmware log, never a refused one');
+    });
+
+    t.test('pending nonces: a new one retires the oldest beyond the cap', async (t) => {
+      const host = 'nonces.example';
+      const mid = await store.transaction((tx) => tx.insertMachine(newMachine(host)));
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        ids.push(await store.insertAttestation(newAttestation(mid, host, `pending ${i}`)));
+        await store.retirePendingNonces(mid, 3);
+      }
+      const left = await Promise.all(ids.map(async (id) => (await store.getAttestation(id)) !== undefined));
+      t.same(left, [false, false, true, true, true]);
+    });
+
+    t.test('security events are capped to the newest', async (t) => {
+      for (let i = 0; i < 5; i++) {
+        await store.transaction((tx) => tx.insertSecurityEvent({ timestamp: at('2030-01-02T03:04:06Z'), kind: 'forged_quote', hostname: 'x', detail: `event ${i}` }, 3));
+      }
+      const rows = await storeDriver(store).all('SELECT detail FROM security_events ORDER BY id');
+      t.same(rows.map((r) => r.detail), ['event 2', 'event 3', 'event 4']);
     });
 
     t.test('deleteMachine removes its attestations and events', async (t) => {

@@ -34,7 +34,7 @@ interface ApiMachine {
   hostname: string;
   tpmvendor: string | null;
   state: string;
-  lastReport: { outcome: string; errorCode: string | null } | null;
+  lastReport: { outcome: string; errorCode: string | null; diagnosis: string | null } | null;
 }
 
 const work = await mkdtemp(join(tmpdir(), 'acs-demo-test-'));
@@ -132,6 +132,7 @@ function checkFleet(t: Test, machines: ApiMachine[]): void {
   const failing = machines.find((m) => m.state === 'failing');
   t.equal(failing?.hostname, 'tampered-1.demo.example', 'the tampered host is the failing one');
   t.equal(failing?.lastReport?.errorCode, '90000020', 'its logs do not reproduce the quote');
+  t.match(failing?.lastReport?.diagnosis, /^Refused: the IMA log does not reproduce PCR 10 /, 'the diagnosis names PCR 10, not the firmware log');
 }
 
 t.test('npm run demo from a clean clone, with swtpm', async (t) => {

@@ -5,7 +5,7 @@
  * next attestation: a normal attest() right after still succeeds
  * incrementally from the stored position. The bad quotes are built from the
  * client's own pieces (nonce exchange, TPM2_Quote with the enrolled AK,
- * QuoteRequestBuilder).
+ * QuoteRequestWriter).
  */
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
@@ -129,7 +129,7 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
       const q = await quoteFor(theirs);
       return other.send(other.request(q, { ima: await imaSince(theirs) }));
     }, [host, other]);
-    t.match(await rowOf(other, theirs.nonce), { errorCode: '90000010', quoteverified: false });
+    t.match(await rowOf(other, theirs.nonce), { quoted: null, errorCode: null }, 'a quote not signed by the host\'s AK does not use up its nonce');
   });
 
   const tampered = (code: string, what: string, edit: (q: Quote) => Quote) =>
@@ -139,7 +139,7 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
         n = await host.nonce();
         return host.send(host.request(edit(await quoteFor(n)), { ima: await imaSince(n) }));
       });
-      t.match(await rowOf(host, n.nonce), { errorCode: code, quoteverified: false });
+      t.match(await rowOf(host, n.nonce), { quoted: null, errorCode: null, quoteverified: null }, 'a forged quote does not use up the nonce');
     });
   tampered('90000010', 'altered quoted bytes (pcrDigest)', (q) => ({ ...q, quoted: flipped(q.quoted, -1) }));
   tampered('90000010', 'altered quoted bytes (resetCount)', (q) => ({ ...q, quoted: flipped(q.quoted, resetCountOffset(q.quoted)) }));

@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { storeDriver } from '../../db/web-queries.js';
-import { exchange } from '../../shared/protocol/frame.js';
+import { exchange } from '../../client/exchange.js';
 import { startTestServer } from '../helpers/acs-server.js';
 import { AttestedHost } from '../helpers/attested-host.js';
 import { refusedWithoutChange } from '../helpers/machines-table.js';

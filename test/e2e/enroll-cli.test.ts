@@ -37,6 +37,7 @@ function enrollCli(opts: { server?: string; tpm?: string; hostname: string; ek: 
     '--hostname', opts.hostname,
     '--ek', opts.ek,
     '--timeout', '20',
+    '--retries', '0',
   ];
   return new Promise((resolve) => {
     execFile(process.execPath, args, { timeout: 60_000 }, (err, stdout, stderr) => {
@@ -76,7 +77,7 @@ t.test('a server refusal is reported with its code: the hostname is enrolled wit
   const before = await machineRows(server.store);
   const run = await enrollCli({ hostname: 'cli.test', ek: 'ecc' });
   readableFailure(t, run, /server refused: 90000022 /);
-  t.equal(run.code, 3, 'exit code 3: the server refused');
+  t.equal(run.code, 1, 'exit code 1: the server refused');
   t.strictSame(await machineRows(server.store), before, 'machines table unchanged');
 });
 
@@ -84,10 +85,12 @@ t.test('an unreachable TPM', async (t) => {
   const before = await machineRows(server.store);
   const run = await enrollCli({ hostname: 'no-tpm.test', ek: 'rsa', tpm: `swtpm:127.0.0.1:${await closedPort()}` });
   readableFailure(t, run, /TPM unreachable: cannot connect to 127\.0\.0\.1:\d+/);
+  t.equal(run.code, 3, 'exit code 3: TPM unavailable');
   t.strictSame(await machineRows(server.store), before, 'the server was never asked');
 });
 
 t.test('an unreachable server', async (t) => {
   const run = await enrollCli({ hostname: 'no-server.test', ek: 'rsa', server: `127.0.0.1:${await closedPort()}` });
   readableFailure(t, run, /server unreachable.*cannot connect to 127\.0\.0\.1:\d+: ECONNREFUSED/);
+  t.equal(run.code, 4, 'exit code 4: server unreachable');
 });

@@ -7,12 +7,12 @@
  * database's unique key refuses a second enrolled row for an EK on its own.
  */
 import t from 'tap';
-import { openAttestationTpm } from '../../client/attestation-tpm.js';
 import { DuplicateKeyError } from '../../db/store.js';
-import { exchange } from '../../shared/protocol/frame.js';
+import { exchange } from '../../client/exchange.js';
 import { parseResponse, serializeRequest } from '../../shared/protocol/messages.js';
 import { startTestServer, type TestServer } from '../helpers/acs-server.js';
 import { refusedWithoutChange } from '../helpers/machines-table.js';
+import { enrollingTpm } from '../helpers/enrolling-tpm.js';
 import { startSwtpm } from '../helpers/swtpm.js';
 
 for (const db of ['mariadb', 'sqlite'] as const) {
@@ -20,12 +20,7 @@ for (const db of ['mariadb', 'sqlite'] as const) {
     const swtpm = await startSwtpm({ t });
     // --allow-reenroll lets a hostname change its EK; it must not let an EK take a second hostname.
     const server = await startTestServer(t, { db, trust: [swtpm.caCertPem, swtpm.intermediateCertPem], allowReenroll: true });
-    const tpm = await openAttestationTpm(swtpm.tcti);
-    t.teardown(() => tpm.close());
-    await tpm.startup();
-    const tpmvendor = await tpm.manufacturer();
-    const ek = await tpm.ekCertificate('rsa');
-    const { blobs } = await tpm.ensureAk('rsa');
+    const { tpm, tpmvendor, ek, blobs } = await enrollingTpm(t, swtpm);
 
     const send = (req: Parameters<typeof serializeRequest>[0], to: TestServer = server) => exchange('127.0.0.1', to.port, serializeRequest(req));
     /** enrollrequest as `hostname` with this TPM's EK and AK; returns the challenge the TPM recovers. */

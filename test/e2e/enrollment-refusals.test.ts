@@ -21,7 +21,8 @@ import { withFlushed } from '../../client/tpm/commands/objects.js';
 import { Tpm } from '../../client/tpm/tpm.js';
 import { buildCertificate } from '../../shared/crypto/x509-builder.js';
 import { publicWithKey } from '../../shared/crypto/keys.js';
-import { exchange, type JsonObject } from '../../shared/protocol/frame.js';
+import { type JsonObject } from '../../shared/protocol/frame.js';
+import { exchange } from '../../client/exchange.js';
 import { parseResponse, serializeRequest } from '../../shared/protocol/messages.js';
 import { TPM_ALG, TPM_ECC, TPMA_OBJECT } from '../../shared/tpm/constants.js';
 import { marshalPublic, type EccPublic, type RsaPublic, type TpmPublic } from '../../shared/tpm/public.js';
@@ -137,18 +138,27 @@ t.test('malformed hex (90000006) and missing members (90000005)', async (t) => {
   await refusedWithoutChange(t, server.store, '90000005', send({ command: 'enrollcert', challenge: '00'.repeat(32) }));
 });
 
-t.test('an AK without the required attributes (90000024)', async (t) => {
-  const cases: [string, number][] = [
-    ['not restricted', AK_ATTRIBUTES & ~TPMA_OBJECT.restricted],
-    ['not fixedTPM', AK_ATTRIBUTES & ~TPMA_OBJECT.fixedTPM],
-    ['not fixedParent', AK_ATTRIBUTES & ~TPMA_OBJECT.fixedParent],
-    ['can decrypt', AK_ATTRIBUTES | TPMA_OBJECT.decrypt],
-    ['not a signing key', AK_ATTRIBUTES & ~TPMA_OBJECT.sign],
+t.test('an AK that is not a restricted, TPM-bound signing key used with its authValue (90000024) names the fault', async (t) => {
+  // TPM 2.0 Part 2 §8.3 TPMA_OBJECT: each case clears a required attribute or sets a forbidden one.
+  const cases: [string, Partial<TpmPublic>, RegExp][] = [
+    ['not restricted', { objectAttributes: AK_ATTRIBUTES & ~TPMA_OBJECT.restricted }, /lacks restricted\b/],
+    ['not fixedTPM', { objectAttributes: AK_ATTRIBUTES & ~TPMA_OBJECT.fixedTPM }, /lacks fixedTPM\b/],
+    ['not fixedParent', { objectAttributes: AK_ATTRIBUTES & ~TPMA_OBJECT.fixedParent }, /lacks fixedParent\b/],
+    ['not sensitiveDataOrigin', { objectAttributes: AK_ATTRIBUTES & ~TPMA_OBJECT.sensitiveDataOrigin }, /lacks sensitiveDataOrigin\b/],
+    ['not userWithAuth', { objectAttributes: AK_ATTRIBUTES & ~TPMA_OBJECT.userWithAuth }, /lacks userWithAuth\b/],
+    ['not a signing key', { objectAttributes: AK_ATTRIBUTES & ~TPMA_OBJECT.sign }, /lacks sign\b/],
+    ['can decrypt', { objectAttributes: AK_ATTRIBUTES | TPMA_OBJECT.decrypt }, /sets decrypt\b/],
+    ['adminWithPolicy', { objectAttributes: AK_ATTRIBUTES | TPMA_OBJECT.adminWithPolicy }, /sets adminWithPolicy\b/],
+    ['an authPolicy', { authPolicy: Buffer.alloc(32, 0x5a) }, /has an authPolicy/],
   ];
-  for (const [what, objectAttributes] of cases) {
-    const req = { ...good, akpub: akpub({ ...rsaAk, objectAttributes }, keys.rsa2048).toString('hex') };
-    t.test(what, (t) => refusedWithoutChange(t, server.store, '90000024', send(req)));
+  for (const [what, change, message] of cases) {
+    const req = { ...good, akpub: akpub({ ...rsaAk, ...change } as TpmPublic, keys.rsa2048).toString('hex') };
+    t.test(what, async (t) => t.match((await refusedWithoutChange(t, server.store, '90000024', send(req))).message, message));
   }
+  t.test('an ECC AK with adminWithPolicy', async (t) => {
+    const req = { ...good, akpub: akpub({ ...eccAk, objectAttributes: AK_ATTRIBUTES | TPMA_OBJECT.adminWithPolicy }, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey).toString('hex') };
+    t.match((await refusedWithoutChange(t, server.store, '90000024', send(req))).message, /sets adminWithPolicy\b/);
+  });
 });
 
 t.test('an AK of an unsupported algorithm (9000001e) or malformed (9000001f)', async (t) => {

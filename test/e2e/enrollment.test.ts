@@ -20,7 +20,7 @@ import { enroll, type EnrollResult } from '../../client/enroll.js';
 import { findEkCertificate } from '../../client/ek.js';
 import { Tpm } from '../../client/tpm/tpm.js';
 import type { MachineRow } from '../../db/store.js';
-import { exchange, exchangeFrame } from '../../shared/protocol/frame.js';
+import { exchange, exchangeFrame } from '../../client/exchange.js';
 import { serializeRequest } from '../../shared/protocol/messages.js';
 import { unmarshalEncryptedSecret, unmarshalIdObject } from '../../shared/tpm/tpm2b.js';
 import { startTestServer, type TestServer } from '../helpers/acs-server.js';

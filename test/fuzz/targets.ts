@@ -20,6 +20,7 @@ import { decodeImaTemplate, templateHashInput, type ImaTemplateInfo } from '../.
 import { decodeImaWireEvent } from '../../shared/eventlog/ima-wire.js';
 import { AcsError } from '../../shared/protocol/errors.js';
 import { FrameDecoder, decodePayload } from '../../shared/protocol/frame.js';
+import { HostnameError, normalizeHostname } from '../../shared/protocol/hostname.js';
 import { isCommand, parseRequest, parseResponse } from '../../shared/protocol/messages.js';
 import { quoteInfo, unmarshalAttest } from '../../shared/tpm/attest.js';
 import { MarshalError } from '../../shared/tpm/buffer.js';
@@ -265,6 +266,16 @@ function runImaWire(input: Buffer): void {
   });
 }
 
+/** A hostname is refused, or comes back in a normal form that is its own normal form and holds only LDH characters and dots. */
+function runHostname(input: Buffer): void {
+  const normal = normalizeHostname(input.toString('utf8'));
+  if (!/^[a-z0-9.-]{1,253}$/.test(normal) || normalizeHostname(normal) !== normal) {
+    throw new PropertyViolation(`normal form ${JSON.stringify(normal)} is not stable or not LDH`);
+  }
+}
+
+const HOSTNAME_SEEDS = ['client-rsa.test', 'HostA.Example.', 'xn--bcher-kva.example', 'localhost', `${'a'.repeat(63)}.example`];
+
 // ---------------------------------------------------------------- the table
 
 const bytes = (name: string, typed: readonly ErrorClass[], corpus: () => Buffer[], run: (b: Buffer) => unknown): Target =>
@@ -280,6 +291,7 @@ export const TARGETS: readonly Target[] = [
     corpus: () => [...wireText('request'), malformedRequest()],
   },
   { name: 'message-response', typed: [AcsError], mutate: mutateJson, run: runResponse, corpus: () => wireText('response') },
+  bytes('hostname', [HostnameError], () => HOSTNAME_SEEDS.map((h) => Buffer.from(h)), runHostname),
   bytes('tpm-public', [MarshalError, KeyError], () => [akPublic(), ...EK_TEMPLATES.map((t) => marshalPublic(t.template))], runPublic),
   bytes('tpm-public2b', TPM, () => [unmarshalPublic(akPublic()), ...EK_TEMPLATES.map((t) => t.template)].map(marshalPublic2b), unmarshalPublic2b),
   bytes('tpm-attest', TPM, () => wireHex('quoted'), runAttest),

@@ -1,15 +1,17 @@
 /**
  * Held-open connections: 2,000 clients connect and send nothing while 100
- * machines attest in parallel. The listener's cap is high enough for both
- * (maxConnections 4096), the attestations all succeed with the idle
- * connections still held, and then the idle timeout answers every idle
- * connection 90000102, logs it, and closes it.
+ * machines attest in parallel, all from one address. The listener's caps
+ * are high enough for both (4096 connections, from one source too), the
+ * attestations all succeed with the idle connections still held, and then
+ * the first-byte deadline answers every idle connection 90000102, logs it,
+ * and closes it.
  */
 import t from 'tap';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodePayload, readOneFrame } from '../../shared/protocol/frame.js';
+import { decodePayload } from '../../shared/protocol/frame.js';
+import { readOneFrame } from '../../client/exchange.js';
 import { createFleet, runPrefix } from '../bench/fleet.js';
 import { ensureOpenFiles } from './fd-limit.js';
 import { refusal, tally } from './outcome.js';
@@ -67,7 +69,7 @@ async function connectMany(port: number, count: number): Promise<IdleClient[]> {
 t.test(`${HELD} idle connections held while ${ATTESTERS} machines attest`, async (t) => {
   const limit = ensureOpenFiles(2 * HELD + 1024);
   const files = await serverFiles(t);
-  const srv = await startInProcess(t, files, { maxConnections: 4096, idleTimeoutMs: IDLE_MS });
+  const srv = await startInProcess(t, files, { maxConnections: 4096, maxConnectionsPerSource: 4096, firstByteTimeoutMs: IDLE_MS, idleTimeoutMs: IDLE_MS });
   const listener = srv.running.listener;
   const fleet = createFleet({ ca: files.ekCa, count: ATTESTERS, prefix: runPrefix(), akMode: 'mixed', rsaEvery: 50, ima: IMA_PROFILE, bootImaFiles: 5 });
   t.same(tally(await Promise.all(fleet.map((h) => refusal(h.enroll(srv.ep).then(() => h.attest(srv.ep)))))), { ok: ATTESTERS }, 'fleet enrolled and attested once');

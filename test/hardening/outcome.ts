@@ -4,7 +4,7 @@
  * caller asks for it, so a test that expects answers fails on silence.
  */
 import { AcsError, formatErrorCode } from '../../shared/protocol/errors.js';
-import { ExchangeError } from '../../shared/protocol/frame.js';
+import { ExchangeError } from '../../client/exchange.js';
 
 /** null when `p` resolved, else the 8-hex-digit code it was refused with. */
 export async function refusal(p: Promise<unknown>): Promise<string | null> {

@@ -3,7 +3,8 @@
  * transaction per request"): every attestlog row whose quote arrived is
  * either fully accepted — PCRs stored, its firmware events all in bioslog,
  * its IMA events one contiguous run in imalog ending at its imaevents — or
- * refused with a recorded code and no event rows; a row still waiting for
+ * refused with a recorded code and no accepted event rows (its evidence is
+ * kept marked refused); a row still waiting for
  * its quote has no event rows. Per machine, the IMA rows of the current boot
  * are entries 0 … imaevents-1 exactly once, and imapcr is the PCR 10 of the
  * accepted attestation that got there.
@@ -46,10 +47,11 @@ async function countsBy(driver: SqlDriver, sql: string): Promise<Map<number, Eve
 export async function auditRows(driver: SqlDriver): Promise<Audit> {
   const attestations = (await driver.all(`SELECT ${attestationCodec.select()} FROM attestlog ORDER BY id`)).map((r) => attestationCodec.decode(r));
   const machines = (await driver.all(`SELECT ${machineCodec.select()} FROM machines ORDER BY id`)).map((r) => machineCodec.decode(r));
+  // The accepted chain only: a refused quote's events are evidence kept apart (refused = 1).
   const ima = await countsBy(driver,
-    'SELECT attestation_id AS k, COUNT(*) AS n, MIN(entrynum) AS lo, MAX(entrynum) AS hi, COUNT(DISTINCT entrynum) AS d FROM imalog GROUP BY attestation_id');
+    'SELECT attestation_id AS k, COUNT(*) AS n, MIN(entrynum) AS lo, MAX(entrynum) AS hi, COUNT(DISTINCT entrynum) AS d FROM imalog WHERE refused = 0 GROUP BY attestation_id');
   const bios = await countsBy(driver,
-    'SELECT attestation_id AS k, COUNT(*) AS n, MIN(entrynum) AS lo, MAX(entrynum) AS hi, COUNT(DISTINCT entrynum) AS d FROM bioslog GROUP BY attestation_id');
+    'SELECT attestation_id AS k, COUNT(*) AS n, MIN(entrynum) AS lo, MAX(entrynum) AS hi, COUNT(DISTINCT entrynum) AS d FROM bioslog WHERE refused = 0 GROUP BY attestation_id');
   const audit: Audit = { attestations, machines, accepted: 0, refused: 0, pending: 0, imaRows: 0, biosRows: 0, codes: {}, problems: [] };
   for (const c of ima.values()) audit.imaRows += c.n;
   for (const c of bios.values()) audit.biosRows += c.n;
@@ -85,7 +87,7 @@ export async function auditRows(driver: SqlDriver): Promise<Audit> {
 
   const boots = await driver.all(
     `SELECT i.machine_id AS k, COUNT(*) AS n, MIN(i.entrynum) AS lo, MAX(i.entrynum) AS hi, COUNT(DISTINCT i.entrynum) AS d
-       FROM imalog i JOIN machines m ON m.id = i.machine_id AND m.boottime = i.boottime GROUP BY i.machine_id`);
+       FROM imalog i JOIN machines m ON m.id = i.machine_id AND m.boottime = i.boottime WHERE i.refused = 0 GROUP BY i.machine_id`);
   const perMachine = new Map(boots.map((r) => [Number(r.k), { n: Number(r.n), lo: Number(r.lo), hi: Number(r.hi), distinct: Number(r.d) }]));
   for (const m of machines) {
     if (m.imaevents === null) continue;

@@ -6,7 +6,8 @@
  * row by nonce. Built from the benchmark's software TPM and synthetic logs
  * (test/bench); enrollment is BenchHost's.
  */
-import { exchange, exchangeFrame, encodeFrame } from '../../shared/protocol/frame.js';
+import { exchange, exchangeFrame } from '../../client/exchange.js';
+import { quoteRequestFrame } from '../../shared/protocol/quote.js';
 import { parseResponse, serializeRequest, type NonceResponse, type QuoteRequest } from '../../shared/protocol/messages.js';
 import { encodeFirmwareWireEvents } from '../../shared/eventlog/firmware-wire.js';
 import { hashAlgId } from '../../shared/tpm/constants.js';
@@ -121,7 +122,7 @@ export class SteppedHost {
 
   /** The request as the bytes of one frame. */
   static frame(req: QuoteRequest): Buffer {
-    return encodeFrame(serializeRequest(req));
+    return Buffer.concat(quoteRequestFrame(req));
   }
 
   /** Sends a quote request; resolves when the server answered {"response":"quote"}. */

@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import t, { type Test } from 'tap';
 import { extendLogs } from '../../client/extend.js';
-import { QuoteRequestBuilder } from '../../client/quote-request.js';
+import { QuoteRequestWriter } from '../../shared/protocol/quote.js';
 import type { Quote } from '../../client/tpm/commands/quote.js';
 import { shutdown } from '../../client/tpm/commands/startup.js';
 import { Tpm } from '../../client/tpm/tpm.js';
@@ -30,7 +30,7 @@ import { FIRMWARE_PCRS, IMA_PCR } from '../../shared/tpm/pcr-roles.js';
 import { EV, eventTypeName } from '../../shared/eventlog/event-types.js';
 import { parseFirmwareLog, type FirmwareLog } from '../../shared/eventlog/firmware-event.js';
 import { AcsError, formatErrorCode } from '../../shared/protocol/errors.js';
-import type { JsonObject } from '../../shared/protocol/frame.js';
+import { frameParts, type JsonObject } from '../../shared/protocol/frame.js';
 import type { NonceResponse } from '../../shared/protocol/messages.js';
 import { TPM_ALG, TPM_ST, hashAlgName } from '../../shared/tpm/constants.js';
 import { buildPcrSelection, marshalPcrSelection, unmarshalPcrSelection } from '../../shared/tpm/pcr-selection.js';
@@ -276,10 +276,10 @@ const imaRow = (name: string, expect: string, edit: (w: Numbered) => Numbered, e
     const n = await host.nonce();
     const window: Numbered = (await ima.events(n.imaentry)).map((ev, i) => [n.imaentry + i, ev]);
     const q = await quoteFor(n);
-    const b = new QuoteRequestBuilder(host.hostname, q.quoted, q.signature);
-    b.templateHashAlg('sha1');
+    const b = new QuoteRequestWriter(host.hostname, q.quoted, q.signature);
+    b.templateHashAlg(TPM_ALG.SHA1);
     for (const [index, ev] of edit(window)) b.imaEvent(index, ev);
-    return b.frame();
+    return frameParts(b.text());
   }, extra);
 const atK = (k: number, f: (ev: Buffer) => Buffer) => (w: Numbered): Numbered => w.map(([i, ev], j) => [i, j === k ? f(ev) : ev]);
 const renumbered = (w: Numbered, events: Buffer[]): Numbered => events.map((ev, j) => [w[0]![0] + j, ev]);
@@ -327,7 +327,8 @@ interface Snapshot {
   ima: number;
 }
 async function snapshot(): Promise<Snapshot> {
-  const [counts] = await storeDriver(server.store).all('SELECT (SELECT COUNT(*) FROM bioslog) AS bios, (SELECT COUNT(*) FROM imalog) AS ima');
+  // The accepted chain: a refused quote's events are kept as evidence apart from it (refused = 1).
+  const [counts] = await storeDriver(server.store).all('SELECT (SELECT COUNT(*) FROM bioslog WHERE refused = 0) AS bios, (SELECT COUNT(*) FROM imalog WHERE refused = 0) AS ima');
   return { machines: await machineRows(server.store), bios: Number(counts!.bios), ima: Number(counts!.ima) };
 }
 const othersOf = (s: Snapshot) => s.machines.filter((m) => m.hostname !== host.hostname);

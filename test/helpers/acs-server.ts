@@ -11,7 +11,7 @@ import type { Test } from 'tap';
 import { openStore } from '../../db/open.js';
 import type { Store } from '../../db/store.js';
 import { PrivacyCa } from '../../server/privacy-ca.js';
-import { startServer, type RunningServer } from '../../server/app.js';
+import { startServer, type RunningServer, type ServerOptions } from '../../server/app.js';
 import { resolveServerConfig, type ServerConfig } from '../../server/config.js';
 import { freshMariaDb } from './mariadb.js';
 
@@ -30,6 +30,7 @@ export interface TestServerOptions extends Partial<Omit<ServerConfig, 'db' | 'ca
   trust?: string[];
   /** Where the server logs; default silent (ACS_TEST_LOG sets a level). */
   logger?: Logger;
+  alertTiming?: ServerOptions['alertTiming'];
 }
 
 export async function startTestServer(t: Test, opts: TestServerOptions = {}): Promise<TestServer> {
@@ -53,11 +54,12 @@ export async function startTestServer(t: Test, opts: TestServerOptions = {}): Pr
     url = `sqlite:${join(dir, 'acs.db')}`;
   }
   const store = await openStore(url, process.env, { create: true });
-  const { db: _db, trust: _trust, now, noVendorRoots, logger, ...options } = opts;
+  const { db: _db, trust: _trust, now, noVendorRoots, logger, alertTiming, ...options } = opts;
   const server = await startServer({
     config: resolveServerConfig({ ...options, port: 0, host: '127.0.0.1', roots, caDir }),
     store,
     noVendorRoots,
+    alertTiming,
     now,
     logger: logger ?? pino({ level: process.env.ACS_TEST_LOG ?? 'silent' }),
   });

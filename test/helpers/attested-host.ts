@@ -14,7 +14,7 @@ import { attest, type AttestOptions, type AttestResult } from '../../client/atte
 import { enroll } from '../../client/enroll.js';
 import { loadAk } from '../../client/ak.js';
 import { loadEnrollment } from '../../client/state-dir.js';
-import { QuoteRequestBuilder } from '../../client/quote-request.js';
+import { QuoteRequestWriter } from '../../shared/protocol/quote.js';
 import { flushContext } from '../../client/tpm/commands/objects.js';
 import { quote, type Quote } from '../../client/tpm/commands/quote.js';
 import { Tpm } from '../../client/tpm/tpm.js';
@@ -23,13 +23,15 @@ import { SqlStore } from '../../db/sql-store.js';
 import type { AttestationRow, BiosEventRow, ImaEventRow, MachineRow } from '../../db/store.js';
 import type { SqlRow, SqlValue } from '../../db/driver.js';
 import { AcsError } from '../../shared/protocol/errors.js';
-import { decodePayload, exchange, exchangeFrame, type JsonObject } from '../../shared/protocol/frame.js';
+import { decodePayload, frameParts, type JsonObject } from '../../shared/protocol/frame.js';
+import { exchange, exchangeFrame } from '../../client/exchange.js';
 import { parseResponse, serializeRequest, type NonceResponse } from '../../shared/protocol/messages.js';
 import { iterateImaBinaryLog } from '../../shared/eventlog/ima-event.js';
 import { encodeImaWireEvent } from '../../shared/eventlog/ima-wire.js';
 import { parseFirmwareLog, type FirmwareLog } from '../../shared/eventlog/firmware-event.js';
 import { encodeFirmwareWireEvents } from '../../shared/eventlog/firmware-wire.js';
 import type { PcrSelection } from '../../shared/tpm/pcr-selection.js';
+import { TPM_ALG } from '../../shared/tpm/constants.js';
 import type { Swtpm } from './swtpm.js';
 import type { TestServer } from './acs-server.js';
 
@@ -225,11 +227,11 @@ export class AttestedHost {
 
   /** A quote request frame as the client builds it. */
   request(q: Quote, events: { firmware?: Buffer[]; ima?: { from: number; events: Buffer[] } } = {}, hostname = this.hostname): Buffer[] {
-    const b = new QuoteRequestBuilder(hostname, q.quoted, q.signature);
+    const b = new QuoteRequestWriter(hostname, q.quoted, q.signature);
     for (const ev of events.firmware ?? []) b.firmwareEvent(ev);
-    b.templateHashAlg('sha1');
+    b.templateHashAlg(TPM_ALG.SHA1);
     events.ima?.events.forEach((ev, i) => b.imaEvent(events.ima!.from + i, ev));
-    return b.frame();
+    return frameParts(b.text());
   }
 
   send(frame: Buffer[] | JsonObject): Promise<JsonObject> {
@@ -262,9 +264,9 @@ export class AttestedHost {
     return rows.map((r) => imaEventCodec.decode(r));
   }
 
-  /** Every IMA row of this host, in insertion order. */
+  /** Every IMA row of this host's accepted chain, in insertion order. */
   async allImaRows(): Promise<ImaEventRow[]> {
-    const rows = await query(this.server, `SELECT ${imaEventCodec.select()} FROM imalog WHERE hostname = ? ORDER BY id`, [this.hostname]);
+    const rows = await query(this.server, `SELECT ${imaEventCodec.select()} FROM imalog WHERE hostname = ? AND refused = 0 ORDER BY id`, [this.hostname]);
     return rows.map((r) => imaEventCodec.decode(r));
   }
 }

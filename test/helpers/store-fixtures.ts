@@ -114,6 +114,7 @@ export function biosEvents(machineId: number, attestationId: number, hostname: s
     pcrsha256: hex(`bios sha256 ${i}`),
     eventtype: i === 0 ? 'EV_NO_ACTION' : 'EV_EFI_VARIABLE_DRIVER_CONFIG',
     event: `event ${i} "data" <b>\u00e9</b>`,
+    refused: false,
   }));
 }
 
@@ -137,6 +138,7 @@ export function imaEvents(
       nosig: true,
       nokey: false,
       badsig: false,
+      refused: false,
       ...over,
     };
   });

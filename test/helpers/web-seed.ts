@@ -81,6 +81,7 @@ export function firmwareRows(file: string, machineId: number, attestationId: num
     pcrsha256: ev.digests.find((d) => d.alg === TPM_ALG.SHA256)?.digest.toString('hex') ?? null,
     eventtype: eventTypeName(ev.eventType),
     event: describeEventData(ev),
+    refused: false,
   }));
 }
 
@@ -119,7 +120,7 @@ export function acsImaEntries(): ImaEntry[] {
 function imaRows(entries: ImaEntry[], machineId: number, attestationId: number, hostname: string, boottime: string, at: Date): ImaEventRow[] {
   return entries.map((e) => ({
     machineId, attestationId, hostname, boottime, timestamp: at, entrynum: e.index, imaEntry: e.imaEntry, filename: e.filename,
-    template: e.template, filehash: e.filehash, badevent: e.badevent, nosig: e.nosig, nokey: e.nokey, badsig: e.badsig,
+    template: e.template, filehash: e.filehash, badevent: e.badevent, nosig: e.nosig, nokey: e.nokey, badsig: e.badsig, refused: false,
   }));
 }
 

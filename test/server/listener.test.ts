@@ -4,10 +4,12 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { ACS_ERROR, AcsError, formatErrorCode } from '../../shared/protocol/errors.js';
-import { decodePayload, encodeFrame, exchange, readOneFrame, type JsonObject } from '../../shared/protocol/frame.js';
+import { decodePayload, encodeFrame, type JsonObject } from '../../shared/protocol/frame.js';
+import { exchange, readOneFrame } from '../../client/exchange.js';
 import { type NonceResponse, parseResponse, serializeRequest } from '../../shared/protocol/messages.js';
 import { type Handlers, type ListenerOptions, startListener } from '../../server/listener.js';
 import { resolveServerConfig, type ServerConfig } from '../../server/config.js';
+import { sourceOf } from '../../server/admission.js';
 import { ACS_WIRE_DIR, readWireFrame, readWireJson } from '../helpers/acs-wire.js';
 import { readFileSync } from 'node:fs';
 
@@ -58,7 +60,9 @@ async function start(tt: Teardown, handlers: Handlers, extra: Partial<ServerConf
   return { listener, lines };
 }
 
-let gate: () => void = () => {};
+/** Slow requests wait here until gate() lets the oldest one go. */
+const gates: (() => void)[] = [];
+const gate = (): void => gates.shift()?.();
 const handlers: Handlers = {
   nonce: () => nonceResponse,
   enrollcert: (req) => {
@@ -66,7 +70,7 @@ const handlers: Handlers = {
     throw new AcsError(ACS_ERROR.ENROLLED, 'hostname already enrolled');
   },
   quote: async (req) => {
-    if (req.hostname === 'slow.test') await new Promise<void>((resolve) => { gate = resolve; });
+    if (req.hostname === 'slow.test') await new Promise<void>((resolve) => gates.push(resolve));
     return {};
   },
 };
@@ -178,34 +182,62 @@ t.test('a client that half-closes after its request still gets the response', as
   t.same(r.response, ibmNonce);
 });
 
-t.test('max connections: the N+1th is refused with an error frame, the first N complete', async (t) => {
+t.test('beyond max connections the oldest connection without a request is closed, and the newcomer served', async (t) => {
   const N = 3;
   const { listener, lines } = await start(t, handlers, { maxConnections: N });
-  const held: net.Socket[] = [];
+  const held: Reply['closed'][] = [];
+  const sockets: net.Socket[] = [];
   for (let i = 0; i < N; i++) {
     const s = net.connect({ host: HOST, port: listener.port });
     s.on('error', () => {});
-    held.push(s);
+    held.push(new Promise<void>((resolve) => s.once('close', () => resolve())));
+    sockets.push(s);
+    for (let j = 0; j < 100 && listener.connections < i + 1; j++) await sleep(10);
   }
-  for (let i = 0; i < 100 && listener.connections < N; i++) await sleep(10);
   t.equal(listener.connections, N);
-
-  const extra = await talk(listener.port, () => {});
-  t.equal(extra.response?.error, formatErrorCode(ACS_ERROR.TOO_MANY_CONNECTIONS));
-  await extra.closed;
-  t.match(lines.find((l) => l.msg === 'connection refused'), { outcome: '90000103' });
-
+  const answer = await exchange(HOST, listener.port, readWireJson('nonce-request.json'));
+  t.same(answer, ibmNonce, 'the new connection is served');
+  await held[0];
+  t.match(requestLines(lines)[0], { outcome: 'closed', reason: `closed for a newer connection: ${N} connections held (limit ${N})`, bytesIn: 0 }, 'the oldest was closed, without an answer, and logged');
   const frame = readWireFrame('nonce-request');
-  const answers = await Promise.all(held.map((s) => {
+  const answers = await Promise.all(sockets.slice(1).map((s) => {
     const reading = readOneFrame(s, { timeoutMs: 5000 });
     s.write(frame);
     return reading.then(decodePayload);
   }));
-  t.same(answers, Array(N).fill(ibmNonce), 'held connections unaffected');
-  for (const s of held) s.destroy();
-  for (let i = 0; i < 100 && listener.connections > 0; i++) await sleep(10);
-  const after = await exchange(HOST, listener.port, readWireJson('nonce-request.json'));
-  t.same(after, ibmNonce, 'capacity is back once they close');
+  t.same(answers, Array(N - 1).fill(ibmNonce), 'the other held connections are unaffected');
+  t.notOk(lines.some((l) => l.outcome === '90000103'), 'nobody was told the server is busy');
+  for (const s of sockets) s.destroy();
+});
+
+t.test('per source: the oldest idle connection from the same address makes room; one with a request in progress never does', async (t) => {
+  const { listener, lines } = await start(t, handlers, { maxConnectionsPerSource: 2 });
+  // Two requests in progress from this address: neither may be closed for room.
+  const busy = [1, 2].map(() => exchange(HOST, listener.port, { ...readWireJson('quote-request-incremental.json'), hostname: 'slow.test' }));
+  for (let i = 0; i < 100 && gates.length < 2; i++) await sleep(10);
+  const third = await talk(listener.port, () => {});
+  t.equal(third.response, undefined, 'a third connection gets no room and no answer');
+  await third.closed;
+  t.match(requestLines(lines).find((l) => l.outcome === 'closed'), { reason: 'no room: every connection held from 127.0.0.1 has a request in progress' });
+  gate();
+  gate();
+  t.same(await Promise.all(busy), [{ response: 'quote' }, { response: 'quote' }], 'the requests in progress were answered');
+});
+
+t.test('90000103 only when the work queue is full: running and queued requests are answered', async (t) => {
+  const { listener, lines } = await start(t, handlers, { maxRequests: 1, maxQueuedRequests: 1 });
+  const slow = { ...readWireJson('quote-request-incremental.json'), hostname: 'slow.test' };
+  const running = exchange(HOST, listener.port, slow);
+  for (let i = 0; i < 100 && gates.length < 1; i++) await sleep(10);
+  const queued = exchange(HOST, listener.port, readWireJson('nonce-request.json'));
+  for (let i = 0; i < 100 && listener.requests < 2; i++) await sleep(10);
+  t.equal(listener.requests, 2, 'one request running, one queued');
+  const refused = await exchange(HOST, listener.port, readWireJson('nonce-request.json')).catch((e: unknown) => e);
+  t.ok(refused instanceof AcsError && refused.code === ACS_ERROR.TOO_MANY_CONNECTIONS, 'the third whole request is answered 90000103');
+  t.match(requestLines(lines)[0], { outcome: '90000103', command: undefined, reason: 'server busy, retry later', level: 40 });
+  gate();
+  t.same(await running, { response: 'quote' }, 'the running request is answered');
+  t.same(await queued, ibmNonce, 'the queued one too, in its turn');
 });
 
 t.test('a slow handler does not block other connections', async (t) => {
@@ -247,20 +279,34 @@ t.test('close() stops accepting and drops connections waiting for a request', as
   t.match(String(err), /ServerUnreachableError|ECONNREFUSED/);
 });
 
-t.test('refusals are capped too: beyond them, connections are dropped without a frame', async (t) => {
-  const { listener, lines } = await start(t, handlers, { maxConnections: 1, lingerMs: 5000 });
-  const held = net.connect({ host: HOST, port: listener.port });
-  held.on('error', () => {});
-  for (let i = 0; i < 100 && listener.connections < 1; i++) await sleep(10);
-  // Refused but kept open by the client: it lingers on the server side.
-  const lingering = await talk(listener.port, () => {});
-  t.equal(lingering.response?.error, '90000103');
-  const dropped = await talk(listener.port, () => {});
-  t.equal(dropped.response, undefined, 'no frame');
-  await dropped.closed;
-  t.match(lines.filter((l) => l.msg === 'connection refused').map((l) => l.dropped), [undefined, true]);
-  lingering.socket.destroy();
-  held.destroy();
+t.test('a trickle slower than --min-request-rate is cut at the end of a rate window', async (t) => {
+  const { listener, lines } = await start(t, handlers, { minRequestRate: 100 });
+  const frame = readWireFrame('nonce-request');
+  // 10 bytes a second, never silent for long, far below 100 bytes/s.
+  const slow = await talk(listener.port, async (s) => {
+    for (let i = 0; i < frame.length && !s.destroyed; i++) {
+      s.write(frame.subarray(i, i + 1));
+      await sleep(100);
+    }
+  }, 20_000);
+  t.equal(slow.response?.error, formatErrorCode(ACS_ERROR.FRAME_TIMEOUT));
+  t.match(requestLines(lines)[0], { outcome: '90000102', reason: /^request slower than 100 bytes\/s \(\d+ bytes in 5000 ms\)$/ });
+});
+
+t.test('a connection that sends nothing is closed at --first-byte-timeout, before --idle-timeout', async (t) => {
+  const { listener, lines } = await start(t, handlers, { firstByteTimeoutMs: 200, idleTimeoutMs: 60_000 });
+  const silent = await talk(listener.port, () => {});
+  t.equal(silent.response?.error, formatErrorCode(ACS_ERROR.FRAME_TIMEOUT));
+  t.match(requestLines(lines)[0], { outcome: '90000102', reason: 'no data within 200 ms' });
+});
+
+t.test('sources: IPv4 addresses, IPv4-mapped ones, IPv6 by /64', async (t) => {
+  t.equal(sourceOf('192.0.2.7'), '192.0.2.7');
+  t.equal(sourceOf('::ffff:192.0.2.7'), '192.0.2.7');
+  t.equal(sourceOf('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  t.equal(sourceOf('2001:db8:1:2::99'), '2001:db8:1:2::/64');
+  t.equal(sourceOf('2001:0db8:0001:0003::1'), '2001:db8:1:3::/64');
+  t.equal(sourceOf('::1'), '0:0:0:0::/64');
 });
 
 t.test('server config: documented defaults, overrides, bounds named by their flag', async (t) => {
@@ -275,5 +321,9 @@ t.test('server config: documented defaults, overrides, bounds named by their fla
   t.throws(() => resolveServerConfig({ maxConnections: 0 }), { name: 'ConfigError', message: '--max-connections must be at least 1, got 0' });
   t.throws(() => resolveServerConfig({ maxEventBytes: 1.5 }), { name: 'ConfigError', message: /^--max-event-bytes must be a whole number/ });
   t.throws(() => resolveServerConfig({ port: 70000 }), { name: 'ConfigError', message: '--port must be from 0 to 65535, got 70000' });
+  t.throws(() => resolveServerConfig({ tlsPort: 2324 }), { name: 'ConfigError', message: '--tls-port, --tls-cert and --tls-key go together' });
+  t.throws(() => resolveServerConfig({ tlsCert: 'c.pem', tlsKey: 'k.pem' }), { message: '--tls-port, --tls-cert and --tls-key go together' });
+  t.throws(() => resolveServerConfig({ tlsPort: 70000, tlsCert: 'c.pem', tlsKey: 'k.pem' }), { message: '--tls-port must be from 0 to 65535, got 70000' });
+  t.throws(() => resolveServerConfig({ maxBufferedBytes: 1024 }), { message: '--max-buffered-bytes must be at least --max-frame-bytes (16777216), got 1024' });
   t.throws(() => resolveServerConfig({ readTimeoutMs: 0 }), { message: '--read-timeout must be at least 0.001 s, got 0' });
 });

@@ -131,7 +131,9 @@ t.test('wrong passwords are throttled per user and per address, and never logged
 t.test('Host header: only configured names are served (DNS rebinding)', async (t) => {
   const web = await startTestWeb(t, store, { auth: { publicNames: ['acs.example.org'] } });
   const port = web.server.port;
-  t.equal((await getWithHost(web.url, '/login', 'evil.example')).status, 421, 'Host: evil.example is refused');
+  const evil = await getWithHost(web.url, '/login', 'evil.example');
+  t.equal(evil.status, 421, 'Host: evil.example is refused');
+  t.match(evil.body, 'an operator adds names with --web-public-name', 'and the page says how to allow a name');
   t.equal((await getWithHost(web.url, '/api/machines', `evil.example:${port}`)).status, 421);
   t.equal((await getWithHost(web.url, '/login', `localhost:${port + 1}`)).status, 421, 'a loopback name at another port is refused');
   t.equal((await getWithHost(web.url, '/login', `localhost:${port}`)).status, 200);
@@ -175,4 +177,37 @@ t.test('single sign-on: a user header is believed only from the trusted proxy', 
 
   const untrusted = await startTestWeb(t, store, { auth: { trustedProxies: ['192.0.2.7'], proxyUserHeader: 'X-Forwarded-User' } });
   t.equal((await untrusted.request('/api/machines', { headers: { 'X-Forwarded-User': 'boss' } })).status, 401, 'the header from anyone else is ignored');
+});
+
+t.test('admin pages: viewers are refused, a POST needs the CSRF token of its session', async (t) => {
+  let logged = '';
+  const logger = pino({ level: 'info' }, new Writable({ write: (c, _e, cb) => ((logged += c), cb()) }));
+  const web = await startTestWeb(t, store, { logger });
+  const viewer = await logIn(web.url, await addTestUser(store, 'val', 'viewer'));
+  const token = newApiToken();
+  await accounts.createToken('deploy', 'admin', secretHash(token));
+  const bearer = { Authorization: `Bearer ${token}` };
+  t.equal((await web.request('/api/machines', { headers: bearer })).status, 200);
+
+  t.equal((await web.request('/admin/tokens', { headers: { Cookie: viewer } })).status, 403, 'a viewer may not read an admin page');
+  const viewerPage = await web.request('/account', { headers: { Cookie: viewer } });
+  const viewerCsrf = /name="csrf" value="([^"]+)"/.exec(viewerPage.text)![1]!;
+  const post = (cookie: string, fields: Record<string, string>) => web.request('/admin/tokens', { ...form(fields), headers: { ...form(fields).headers, Cookie: cookie } });
+  t.equal((await post(viewer, { revoke: 'deploy', csrf: viewerCsrf })).status, 403, 'nor change anything, even with its own CSRF token');
+
+  const list = await web.get('/admin/tokens');
+  t.equal(list.status, 200, 'an admin reads it');
+  t.match(list.text, /<td>deploy<\/td><td>admin<\/td><td>[^<]+<\/td><td>active<\/td>/);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(list.text)![1]!;
+  t.equal((await post(web.cookie, { revoke: 'deploy' })).status, 403, 'a POST without the CSRF token is refused');
+  t.equal((await post(web.cookie, { revoke: 'deploy', csrf: viewerCsrf })).status, 403, 'so is one with another session\'s token');
+  t.equal((await web.request('/api/machines', { headers: bearer })).status, 200, 'and the token still works');
+  t.equal((await post(web.cookie, { revoke: 'nobody', csrf })).status, 404);
+  const done = await post(web.cookie, { revoke: 'deploy', csrf });
+  t.equal(done.status, 303, 'the admin revokes it with the form');
+  t.equal(done.headers.get('location'), '/admin/tokens');
+  t.match(logged, new RegExp(`"user":"${web.user!.name}","token":"deploy","msg":"web: API token revoked"`), 'the log says who revoked it');
+  t.equal((await web.request('/api/machines', { headers: bearer })).status, 401, 'the revoked token opens nothing');
+  t.match((await web.get('/admin/tokens')).text, /<td>deploy<\/td><td>admin<\/td><td>[^<]+<\/td><td>revoked /);
+  t.equal((await web.request('/admin/tokens', { method: 'POST', headers: bearer })).status, 303, 'API tokens open no page, POST or not');
 });

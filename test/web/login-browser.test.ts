@@ -5,7 +5,9 @@
  * and after logging out the pages are closed again. No script runs anywhere.
  */
 import t from 'tap';
+import { authStore } from '../../db/auth-store.js';
 import { openStore } from '../../db/open.js';
+import { newApiToken, secretHash } from '../../web/auth/secrets.js';
 import { launchChromium, logInWithForm, screenshot, watchedPage } from '../helpers/web-browser.js';
 import { HOSTS, seedFleet } from '../helpers/web-seed.js';
 import { addTestUser, startTestWeb } from '../helpers/web-server.js';
@@ -47,4 +49,19 @@ t.test('log in through the form, see the page, log out', async (t) => {
   const cookies = await page.context().cookies();
   t.same(cookies.filter((c) => c.name === 'acs_session' && c.value !== ''), [], 'the browser holds no session cookie');
   t.same(dialogs, [], 'no script ran');
+});
+
+t.test('an admin revokes an API token by clicking, the form carrying its CSRF token', async (t) => {
+  await authStore(store).createToken('build-bot', 'viewer', secretHash(newApiToken()));
+  const { page, dialogs } = await watchedPage(browser, web);
+  t.teardown(() => page.close());
+  await page.getByRole('link', { name: 'Account' }).click();
+  await page.getByRole('link', { name: 'API tokens' }).click();
+  t.equal((await page.locator('h1').innerText()).trim(), 'API tokens');
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Revoke build-bot' }).click()]);
+  t.equal(new URL(page.url()).pathname, '/admin/tokens');
+  t.match(await page.locator('#tokens').innerText(), /build-bot\tviewer\t\S+ \S+\trevoked/, 'the page shows it revoked');
+  t.equal((await authStore(store).tokens()).find((x) => x.name === 'build-bot')?.revokedAt instanceof Date, true, 'and so does the database');
+  await screenshot(page, 'admin-tokens');
+  t.same(dialogs, []);
 });

@@ -11,6 +11,7 @@ export const apiBiosLog: Handler = async ({ ctx, params, query }) => {
 export const apiImaLog: Handler = async ({ ctx, params, query }) => {
   const sel = {
     boot: query.boot(),
+    attestation: query.int('attestation', 1, Number.MAX_SAFE_INTEGER),
     status: query.imaStatus(),
     path: query.string('path'),
     cursor: query.string('cursor'),

@@ -83,6 +83,7 @@ export const accountPage: Handler = async ({ principal }) => {
 <dt>Role</dt><dd id="account-role">${p.role}</dd>
 <dt>Signed in by</dt><dd>${VIA[p.via]}</dd>
 </dl>
+${p.role === 'admin' ? html`<p><a href="${links.tokens()}">API tokens</a> · <a href="${links.policies()}">Policies</a> · <a href="${links.alerts()}">Alerts</a></p>` : ''}
 ${p.via === 'session' ? html`<form method="post" action="${LOGOUT_PATH}" id="logout">${csrfField(p)}<button type="submit">Log out</button></form>` : ''}`;
   return htmlResponse(page({ title: 'Account', crumbs: [{ label: 'Account' }], body }));
 };

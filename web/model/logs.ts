@@ -13,6 +13,8 @@ export interface BiosLogDetail {
   boot: MachineBoot | undefined;
   /** The attestation that carried the log shown; null when none was stored. */
   attestationId: number | null;
+  /** The log shown is the evidence of a refused report, not part of the accepted chain. */
+  refused: boolean;
   log: FirmwareLogView;
 }
 
@@ -43,11 +45,14 @@ export async function loadBiosLog(ctx: WebContext, hostname: string, sel: BiosSe
     wanted = boot?.biosAttestationId ?? null;
   }
   const events = wanted === null ? { attestationId: null, events: [] } : await ctx.data.biosLog(wanted);
-  return { summary, boots, boot, attestationId: events.attestationId, log: viewFirmwareLog(events.events) };
+  const refused = events.events.some((e) => e.refused);
+  return { summary, boots, boot, attestationId: events.attestationId, refused, log: viewFirmwareLog(events.events) };
 }
 
 export interface ImaSelector {
   boot?: string | null;
+  /** The events stored with one report (accepted or refused) instead of a boot's. */
+  attestation?: number;
   status?: ImaStatus;
   path?: string;
   cursor?: string;
@@ -56,6 +61,8 @@ export interface ImaSelector {
 
 export interface ImaLogDetail {
   summary: MachineSummary;
+  /** Set when the page shows one report's events. */
+  attestationId: number | null;
   boots: ImaBoot[];
   /** The boot shown; undefined when the machine has no IMA events. */
   boot: ImaBoot | undefined;
@@ -69,10 +76,16 @@ export async function loadImaLog(ctx: WebContext, hostname: string, sel: ImaSele
   const summary = await requireMachine(ctx, hostname);
   const machineId = summary.machine.id;
   const boots = await ctx.data.imaBoots(machineId);
+  if (sel.attestation !== undefined) {
+    const report = await ctx.data.report(sel.attestation);
+    if (!report || report.machineId !== machineId) throw new NotFoundError(`${JSON.stringify(hostname)} has no report ${sel.attestation}`);
+    const page = await ctx.data.imaLog({ machineId, boottime: null, attestationId: report.id, status: sel.status, path: sel.path, cursor: sel.cursor, limit: sel.limit ?? IMA_PAGE });
+    return { summary, attestationId: report.id, boots, boot: boots.find((b) => b.boottime === report.boottime), page };
+  }
   const boot = sel.boot === undefined ? boots[0] : boots.find((b) => b.boottime === sel.boot);
   if (sel.boot !== undefined && !boot) throw new NotFoundError(`${JSON.stringify(hostname)} has no IMA events for boot ${JSON.stringify(sel.boot)}`);
   const page = boot
     ? await ctx.data.imaLog({ machineId, boottime: boot.boottime, status: sel.status, path: sel.path, cursor: sel.cursor, limit: sel.limit ?? IMA_PAGE })
     : { items: [], next: null, searchedThrough: null };
-  return { summary, boots, boot, page };
+  return { summary, attestationId: null, boots, boot, page };
 }

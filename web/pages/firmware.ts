@@ -32,7 +32,7 @@ function body(d: BiosLogDetail): SafeHtml {
   const withLog = d.boots.filter((b) => b.biosAttestationId !== null);
   return html`
 <p>Machine ${machineLink(host)} · boot ${d.boot ? d.boot.boottime ?? 'not reported' : '—'} ·
-${d.attestationId !== null ? html`log sent with report ${reportLink(d.attestationId)}` : 'no firmware log stored'} ·
+${d.attestationId !== null ? html`log sent with report ${reportLink(d.attestationId)}` : 'no firmware log stored'}${d.refused ? html` ${badge('fail', 'evidence of a refused report, not part of the accepted chain')}` : ''} ·
 <a href="${apiLinks.bioslog(host)}">JSON</a></p>
 ${withLog.length > 1 ? html`<nav aria-label="Boots"><p>Boots: ${withLog.map((b) =>
     html`<a href="${links.bioslog(host, { boot: bootParam(b.boottime) })}"${b === d.boot ? html` aria-current="page"` : ''}>${b.boottime ?? 'not reported'}</a> `)}</p></nav>` : ''}

@@ -7,6 +7,7 @@ import { html, type SafeHtml } from '../html.js';
 import { page } from '../layout.js';
 import { loadMachineDetail, requireMachine, type MachineDetail } from '../model/machine.js';
 import { bootParam, NotFoundError } from '../params.js';
+import { diagnosisOf } from '../report-view.js';
 import { apiLinks, links } from '../urls.js';
 
 function certificateSection(title: string, hostname: string, which: 'ek' | 'ak', c: CertificateResult | null): SafeHtml {
@@ -59,8 +60,9 @@ ${props([
 <p><a href="${links.reports({ hostname: m.hostname })}">All reports</a> · <a href="${links.bioslog(m.hostname)}">Firmware log</a> ·
 <a href="${links.imalog(m.hostname)}">IMA log</a> · <a href="${apiLinks.machine(m.hostname)}">JSON</a></p>
 <h2>Attestation timeline</h2>
-${d.recent.length === 0 ? html`<p>${badge('none', 'no reports')}</p>` : html`<table id="timeline"><thead><tr><th>Report</th><th>Quoted</th><th>Boot time</th><th>Outcome</th><th>Flags</th></tr></thead><tbody>
-${d.recent.map((r) => html`<tr><td>${reportLink(r.id)}</td><td>${fmtTime(r.quoted)}${r.newBoot ? html` ${badge('none', 'new boot')}` : ''}</td><td>${r.boottime ?? '—'}</td><td>${outcomeBadge(r)}</td><td>${flagBadges(r)}</td></tr>`)}
+${d.recent.length === 0 ? html`<p>${badge('none', 'no reports')}</p>` : html`<table id="timeline"><thead><tr><th>Report</th><th>Quoted</th><th>Boot time</th><th>Outcome</th><th>Diagnosis</th><th>Flags</th></tr></thead><tbody>
+${d.recent.map((r) => html`<tr data-report="${r.id}"><td>${reportLink(r.id)}</td><td>${fmtTime(r.quoted)}${r.newBoot ? html` ${badge('none', 'new boot')}` : ''}</td><td>${r.boottime ?? '—'}</td><td>${outcomeBadge(r)}</td>
+<td class="wrap diagnosis">${r.diagnosis ?? diagnosisOf(r, null).summary}</td><td>${flagBadges(r)}</td></tr>`)}
 </tbody></table>${d.moreReports ? html`<p><a href="${links.reports({ hostname: m.hostname })}">Older reports</a></p>` : ''}`}
 <h2>Boots</h2>
 ${d.boots.length === 0 ? html`<p>${badge('none', 'no boots reported')}</p>` : html`<table id="boots"><thead><tr><th>Boot time</th><th class="num">Reports</th><th class="num">Refused</th><th>First</th><th>Last</th><th>Firmware log</th><th>IMA log</th></tr></thead><tbody>
@@ -70,7 +72,7 @@ ${d.boots.map((b) => {
 <td>${b.biosAttestationId === null ? html`<span class="muted">none stored</span>` : html`<a href="${links.bioslog(m.hostname, { boot: bootParam(b.boottime) })}">events</a>`}</td>
 <td>${ima ? html`<a href="${links.imalog(m.hostname, { boot: bootParam(b.boottime) })}">${ima.events} entries</a>${ima.problems ? html` ${badge('warn', `${ima.problems} with problems`)}` : ''}` : html`<span class="muted">none</span>`}</td></tr>`;
   })}
-</tbody></table>`}
+</tbody></table>${d.boots.length > 1 ? html`<p><a id="compare-boots" href="${links.compareBoots(m.hostname)}">Compare the last two boots</a></p>` : ''}`}
 <h2>PCR white list</h2>
 ${whitelistTable(m.whitelist)}
 ${certificateSection('EK certificate', m.hostname, 'ek', d.ek)}

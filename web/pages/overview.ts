@@ -29,9 +29,10 @@ ${failures.length === 0
     ? html`<p>${badge('pass', 'no failed reports')}</p>`
     : html`<table id="failures"><thead><tr><th>Report</th><th>Machine</th><th>Quoted</th><th>Outcome</th><th>Why</th></tr></thead><tbody>
 ${failures.map((r) => html`<tr><td>${reportLink(r.id)}</td><td>${machineLink(r.hostname)}</td><td>${fmtTime(r.quoted)}</td><td>${outcomeBadge(r)}</td>
-<td>${r.errorCode ? html`<code>${r.errorCode}</code> ${r.errorMessage ?? ''}` : flagBadges(r)}</td></tr>`)}
+<td>${r.errorCode ? html`<code>${r.errorCode}</code> ${r.diagnosis ?? r.errorMessage ?? ''}` : flagBadges(r)}</td></tr>`)}
 </tbody></table>
 <p><a href="${links.reports({ outcome: 'failed' })}">All refused reports</a> · <a href="${links.reports({ outcome: 'pcrinvalid' })}">All reports off the white list</a></p>`}
+<p><a href="${links.securityEvents()}">Security events</a> (admins): quotes not signed by the enrolled AK of the host they name.</p>
 `;
   return htmlResponse(page({ title: 'Overview', crumbs: [], body }));
 };

@@ -1,10 +1,8 @@
 import t from 'tap';
 import net from 'node:net';
 import { ACS_ERROR, AcsError } from '../../shared/protocol/errors.js';
-import {
-  ConnectionClosedError, FrameDecoder, FrameTooLargeError, ResponseTimeoutError, ServerUnreachableError,
-  decodePayload, exchange,
-} from '../../shared/protocol/frame.js';
+import { FrameDecoder, FrameTooLargeError, decodePayload } from '../../shared/protocol/frame.js';
+import { ConnectionClosedError, ResponseTimeoutError, ServerUnreachableError, exchange } from '../../client/exchange.js';
 import { parseResponse } from '../../shared/protocol/messages.js';
 import { readWireFrame, readWireJson } from '../helpers/acs-wire.js';
 
