@@ -102,6 +102,8 @@ export const attestlog = sqliteTable(
     index('attestlog_error_idx').on(t.error_code, t.id),
     index('attestlog_pcrinvalid_idx').on(t.pcrinvalid, t.id),
     index('attestlog_pcrschanged_idx').on(t.pcrschanged, t.id),
+    // A machine's pending nonces, newest first, without reading its answered ones (server/nonce.ts retires beyond a cap).
+    index('attestlog_pending_idx').on(t.machine_id, t.quoted, t.id),
   ],
 );
 
