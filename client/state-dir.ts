@@ -2,7 +2,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyBlobs } from './tpm/commands/objects.js';
 import type { KeyAlg } from './ak.js';
-import { NotEnrolledError } from './exit-codes.js';
+import { NotEnrolledError, UsageError } from './exit-codes.js';
 
 /** Default client state directory; IBM ACS clients use ACS_DIR the same way (commands/common.ts). */
 export const DEFAULT_STATE_DIR = '/var/lib/acs-client';
@@ -55,7 +55,9 @@ export async function loadEnrollment(dir: string): Promise<Enrollment> {
   let meta: { hostname: string; alg: KeyAlg };
   try {
     meta = JSON.parse(await readFile(join(dir, 'enrollment.json'), 'utf8'));
-  } catch {
+  } catch (e) {
+    // A directory this user may not read says nothing about enrollment.
+    if ((e as NodeJS.ErrnoException).code === 'EACCES') throw new UsageError(`state directory ${dir}: EACCES (run as root)`, { cause: e });
     throw new NotEnrolledError(`not enrolled: no enrollment in ${dir}; run "acs-client enroll" first`);
   }
   const blobs = await loadAkBlobs(dir, meta.alg);

@@ -126,7 +126,10 @@ export const attestCommand: CommandModule<object, Args> = {
       json.error = explain(err);
       if (err instanceof AttemptsError) json.attempts = err.attempts;
       if (json.exitCode === EXIT.REFUSED && cause instanceof AcsError) {
-        json.verdict = { code: formatErrorCode(cause.code), meaning: describeError(cause.code), diagnosis: cause.message };
+        const meaning = describeError(cause.code);
+        // The server's own sentence, without the code's meaning the client put in front of it.
+        const diagnosis = cause.message.startsWith(`${meaning}: `) ? cause.message.slice(meaning.length + 2) : cause.message;
+        json.verdict = { code: formatErrorCode(cause.code), meaning, diagnosis };
       }
       console.error(`acs-client: ${json.error}`);
       process.exitCode = json.exitCode;

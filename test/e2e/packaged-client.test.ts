@@ -42,8 +42,8 @@ interface Run {
   stderr: string;
 }
 
-function start(args: string[]): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(EXECUTABLE, args, { cwd, env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(EXECUTABLE, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
@@ -148,7 +148,9 @@ t.test('a refused quote exits 1 with the server verdict, and is not retried', as
   t.equal(r.code, 1, r.stderr);
   const result = json(r);
   t.match(result, { outcome: 'refused', exitCode: 1, attempts: 1, verdict: { code: '90000020', meaning: /event logs do not reproduce/ } });
-  t.type((result.verdict as { diagnosis: string }).diagnosis, 'string');
+  const { diagnosis } = result.verdict as { diagnosis: string };
+  t.match(diagnosis, /\S/, 'the server\'s diagnosis');
+  t.notMatch(diagnosis, /^event logs do not reproduce the quoted PCR digest: /, 'without the code\'s meaning in front');
   t.match(r.stderr, /^acs-client: server refused: 90000020 /);
   t.equal(r.stderr.trim().split('\n').length, 1, 'one line on stderr');
   const status = json(await acs('status', '--config', config, '--json'));
@@ -191,4 +193,26 @@ t.test('a second run while one holds the lock exits 5; a dead holder\'s lock is 
   t.strictSame(json(after).lastAttestation, before, 'the locked-out run did not overwrite the last result');
   const next = await acs('attest', '--config', config, '--server', `127.0.0.1:${await freePort()}`, '--retries', '0');
   t.equal(next.code, 4, 'the next run took the stale lock and went on to contact the server');
+});
+
+t.test('the environment wins over client.conf', async (t) => {
+  const dir = join(scratch, 'from-env');
+  const r = await start(['status', '--config', config, '--json'], { ACS_DIR: dir }).done;
+  t.equal(r.code, 6, 'ACS_DIR names a directory with no enrollment');
+  t.equal(json(r).stateDir, dir);
+});
+
+t.test('on a terminal, a long upload shows a progress line that is cleared at the end', async (t) => {
+  // A reboot: the server asks for the whole IMA log again.
+  await tpm.restart();
+  t.equal((await acs('extend', '--config', config, ...logs)).code, 0);
+  const cmd = [EXECUTABLE, 'attest', '--config', config, ...logs, '--boottime', "'2030-01-01 00:00:00'"].join(' ');
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd, env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tty = '';
+  child.stdout.on('data', (d) => (tty += d));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  t.equal(code, 0, tty);
+  t.match(tty, 'reading the IMA log: 1000 events');
+  t.match(tty, 'sending 1083 IMA events');
+  t.ok(tty.endsWith('\r\x1b[K'), 'the line is cleared: nothing is left on success');
 });
