@@ -31,6 +31,12 @@ export interface MysqlConfig {
   nodes: MysqlNode[];
   /** Unix socket of a server on this machine; when set, the nodes' host and port are not used. */
   socketPath?: string;
+  /**
+   * Which server serves each connection: 'order' (the default) the first that
+   * is up; 'rr' the next in turn, spreading writes over a multi-master
+   * cluster such as Galera.
+   */
+  select?: 'order' | 'rr';
   user: string;
   password: string;
   database: string;

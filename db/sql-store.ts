@@ -4,12 +4,12 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ident, type SqlConnection, type SqlDriver, type SqlValue } from './driver.js';
-import { attestationCodec, biosEventCodec, imaEventCodec, issuedNonceCodec, machineCodec, machineStateCodec, reportOutcomeCodec, securityEventCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
+import { attestationCodec, biosEventCodec, imaEventCodec, issuedNonceCodec, machineCodec, machineStateCodec, lastReportCodec, securityEventCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
 import { StoreError } from './store.js';
 import { insertOutboxRows, type NewOutboxRow } from './alert-outbox.js';
 import { assignDefaultPolicies, assignedPolicies, policyBody, type PolicyRef } from './policy-store.js';
 import type {
-  AcceptedFirmwareEvent, AttestationPatch, AttestationRow, BiosEventRow, ReportOutcome, SecurityEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineState, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
+  AcceptedFirmwareEvent, AttestationPatch, AttestationRow, BiosEventRow, LastReport, SecurityEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineState, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
 } from './store.js';
 
 /** Rows per multi-row INSERT; also bounded by the dialect's placeholder limit and BATCH_BYTES. */
@@ -130,10 +130,10 @@ class SqlStoreTx implements StoreTx {
     if (columns.length) await this.conn.run(updateSql('attestlog', columns), [...params, id]);
   }
 
-  lastReport(machineId: number, beforeId: number): Promise<ReportOutcome | undefined> {
+  lastReport(machineId: number, beforeId: number): Promise<LastReport | undefined> {
     return this.one(
-      reportOutcomeCodec,
-      `SELECT ${reportOutcomeCodec.select()} FROM attestlog WHERE machine_id = ? AND id < ? AND quoted IS NOT NULL ORDER BY id DESC LIMIT 1`,
+      lastReportCodec,
+      `SELECT ${lastReportCodec.select()} FROM attestlog WHERE machine_id = ? AND id < ? AND quoted IS NOT NULL ORDER BY id DESC LIMIT 1`,
       [machineId, beforeId],
     );
   }

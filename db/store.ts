@@ -193,6 +193,8 @@ export type ReportOutcome = Pick<
   AttestationRow,
   'id' | 'quoted' | 'errorCode' | 'pcrinvalid' | 'quoteverified' | 'logverified' | 'policyViolations' | 'boottime'
 >;
+/** The newest report with its PCRs: when it was accepted, it is also the last verified attestation. */
+export type LastReport = ReportOutcome & Pick<AttestationRow, 'pcrs'>;
 
 /** Operations inside one transaction. Reads ending in ForUpdate lock the row. */
 export interface StoreTx {
@@ -212,7 +214,7 @@ export interface StoreTx {
   lastVerifiedAttestation(machineId: number, beforeId: number): Promise<VerifiedPcrs | undefined>;
   updateAttestation(id: number, patch: AttestationPatch): Promise<void>;
   /** The newest report (quote received, accepted or refused) of a machine before id. */
-  lastReport(machineId: number, beforeId: number): Promise<ReportOutcome | undefined>;
+  lastReport(machineId: number, beforeId: number): Promise<LastReport | undefined>;
 
   insertBiosEvents(rows: BiosEventRow[]): Promise<void>;
   insertImaEvents(rows: ImaEventRow[]): Promise<void>;
