@@ -9,7 +9,7 @@ import { PCR_COUNT } from '../shared/tpm/pcr-banks.js';
 import { PCR_BANKS, pcrColumn } from './schema/columns.js';
 import * as mysqlSchema from './schema/mysql.js';
 import { StoreError } from './store.js';
-import type { AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachineRow, MachineState, PcrBanks, LastReport, SecurityEventRow, VerifiedPcrs } from './store.js';
+import type { AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachineRow, MachineWithoutCerts, PcrBanks, LastReport, SecurityEventRow, VerifiedPcrs } from './store.js';
 
 export type Kind = 'text' | 'int' | 'bool' | 'time' | 'boottime' | 'pcrs';
 export type Field = readonly [key: string, column: string, kind: Kind];
@@ -217,7 +217,7 @@ export const machineCodec = new RowCodec<MachineRow>('machines', [
   ['policyViolations', 'policy_violations', 'int'],
 ]);
 
-export const machineStateCodec: RowCodec<MachineState> = machineCodec.omit(['ekcertificatepem', 'ekcertificatetext', 'akcertificatepem', 'akcertificatetext']);
+export const machineWithoutCertsCodec: RowCodec<MachineWithoutCerts> = machineCodec.omit(['ekcertificatepem', 'ekcertificatetext', 'akcertificatepem', 'akcertificatetext']);
 
 export const attestationCodec: RowCodec<AttestationRow> = new RowCodec<AttestationRow>('attestlog', [
   ['id', 'id', 'int'],

@@ -74,7 +74,7 @@ export function policyCommands<T>(y: Argv<T>): Argv<T> {
       async (argv) => {
         const host = argv['from-machine'];
         const done = await withPolicies(argv, async (p, store) => {
-          const m = await store.machineState(host);
+          const m = await store.machineWithoutCerts(host);
           if (!m?.whitelist) throw new PolicyFormatError(`machine ${host} has no white list yet (no accepted quote)`);
           const ref = referenceFromWhitelist(m.whitelist, FIRMWARE_PCRS, `white list of ${host}`);
           return p.save(argv.name, 'pcr', JSON.stringify(ref), new Date());

@@ -31,7 +31,7 @@ function checkPcr(bank: Bank, pcr: number): void {
   if (!Number.isInteger(pcr) || pcr < 0 || pcr >= PCR_COUNT) throw new UnsupportedPcrError(hashAlgId(bank), pcr);
 }
 
-export class PcrBanks {
+export class SoftwarePcrBanks {
   private values: Record<Bank, Buffer[]> = { sha1: [], sha256: [] };
 
   constructor() {
