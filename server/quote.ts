@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { IssuedNonce, MachineState, ReportOutcome, StoreTx } from '../db/store.js';
+import type { IssuedNonce, MachineWithoutCerts, ReportOutcome, StoreTx } from '../db/store.js';
 import { reportState } from '../db/queries.js';
 import { encodeReportVerdict } from '../db/report-verdict.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
@@ -154,7 +154,7 @@ async function judgeAndWrite(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> 
   return writeAccepted(tx, w, m, a, await nameFirmwareEvents(tx, m.id, a.id, w.firmware, verdict), state, policies, last);
 }
 
-function acceptedState(m: MachineState, previous: AcceptedState['previous'], policies: MachinePolicies): AcceptedState {
+function acceptedState(m: MachineWithoutCerts, previous: AcceptedState['previous'], policies: MachinePolicies): AcceptedState {
   return {
     imaevents: m.imaevents,
     imapcr: { sha256: m.imapcr, sha1: m.imapcrSha1 },
@@ -167,7 +167,7 @@ function acceptedState(m: MachineState, previous: AcceptedState['previous'], pol
 }
 
 async function writeAccepted(
-  tx: StoreTx, w: QuoteWork, m: MachineState, a: IssuedNonce, verdict: Verdict, state: AcceptedState, policies: MachinePolicies,
+  tx: StoreTx, w: QuoteWork, m: MachineWithoutCerts, a: IssuedNonce, verdict: Verdict, state: AcceptedState, policies: MachinePolicies,
   last: ReportOutcome | undefined,
 ): Promise<QuoteResponse> {
   const { ctx } = w;
