@@ -53,12 +53,20 @@ export class BufferBudget {
   }
 
   /**
-   * Reserves `bytes`; `granted` runs at once (returning true) when they fit,
-   * else later, when earlier reservations are released.
+   * Reserves `bytes`: at once when they fit and nobody waits (immediate),
+   * else `granted` runs later, when earlier reservations are released.
    */
   reserve(bytes: number, granted: () => void): { reservation: Reservation; immediate: boolean } {
-    const waiter: Waiter = { bytes, grant: granted, cancelled: false };
     let state: 'waiting' | 'held' | 'released' = 'waiting';
+    const waiter: Waiter = {
+      bytes,
+      cancelled: false,
+      grant: () => {
+        state = 'held';
+        this.take(bytes);
+        granted();
+      },
+    };
     const reservation: Reservation = {
       bytes,
       release: () => {
@@ -70,11 +78,6 @@ export class BufferBudget {
         }
         state = 'released';
       },
-    };
-    waiter.grant = () => {
-      state = 'held';
-      this.take(bytes);
-      granted();
     };
     if (this.queue.length === 0 && this.fits(bytes)) {
       state = 'held';

@@ -3,6 +3,7 @@
  * machine and commit) and the human table printed on stdout, with the
  * targets beside the measured values.
  */
+import type { FrameAttackResult } from './frame-attack.js';
 import type { ParserFigures } from './parsers.js';
 import type { Floor } from './floor.js';
 import { ioCeiling, type SqlFloor, type TcpFloor } from './io-floor.js';
@@ -34,6 +35,8 @@ export interface DatabaseResults {
   serverPeakRssBeforeFullBytes?: number;
   /** Peak RSS of the whole run, full attestations with large logs included. */
   serverPeakRssBytes?: number;
+  /** A fresh server under 64 declared-but-unsent 16 MiB frames. */
+  frameAttack?: FrameAttackResult;
 }
 
 export interface Summary {
@@ -63,6 +66,9 @@ export interface Summary {
   rss_drift_pct: number | null;
   rss_drift_window_s: number | null;
   server_peak_rss_mb: number | null;
+  /** Peak RSS of a fresh server (default limits) while 64 frames declaring 16 MiB are sent all but their last byte, and its RSS after they close. */
+  frame_attack_peak_rss_mb: number | null;
+  frame_attack_rss_after_mb: number | null;
   /** Every failure seen, "scenario: code ×count (message)". */
   failures: string[];
 }
@@ -157,11 +163,23 @@ export function buildSummary({ floor, tcpFloor, parsers, databases: dbs, cores }
     rss_drift_pct: finite(primary?.memory?.rssDriftPct),
     rss_drift_window_s: finite(primary?.memory?.durationS),
     server_peak_rss_mb: primary?.serverPeakRssBytes ? primary.serverPeakRssBytes / 2 ** 20 : null,
+    frame_attack_peak_rss_mb: primary?.frameAttack ? primary.frameAttack.peakRssBytes / 2 ** 20 : null,
+    frame_attack_rss_after_mb: primary?.frameAttack ? primary.frameAttack.rssAfterBytes / 2 ** 20 : null,
     failures: dbs.flatMap(collectFailures),
   };
 }
 
 // ---- human table -------------------------------------------------------
+
+const mib = (bytes: number): string => Math.round(bytes / 2 ** 20).toLocaleString('en-US');
+
+function frameAttackRows(a: FrameAttackResult | undefined): string[][] {
+  if (!a) return [];
+  return [
+    [`${a.connections} frames declaring ${mib(a.declaredBytes)} MiB, all but 1 byte sent: server peak RSS, MiB`, mib(a.peakRssBytes), `budget ${mib(a.budgetBytes)} MiB + ${mib(a.baselineRssBytes)} MiB before`],
+    ['  request bytes held at most / RSS after the sockets closed, MiB', `${mib(a.peakHeldBytes)} / ${mib(a.rssAfterBytes)}`, ''],
+  ];
+}
 
 const int = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : Math.round(x).toLocaleString('en-US'));
 const us = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '—');
@@ -315,6 +333,7 @@ export function formatReport(r: BenchReport): string {
     ['floor: RSA-2048 verify/s', int(s.floor_rsa_verify_per_s), ''],
     [`server RSS drift over ${s.rss_drift_window_s === null ? '—' : s.rss_drift_window_s.toFixed(0)} s, %`, s.rss_drift_pct === null ? '—' : s.rss_drift_pct.toFixed(1), ''],
     ['server peak RSS, MiB', int(s.server_peak_rss_mb), ''],
+    ...frameAttackRows(r.databases[0]?.frameAttack),
   ]));
   if (s.failures.length > 0) {
     out.push('', 'Failures');

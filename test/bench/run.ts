@@ -25,11 +25,13 @@ import { hotSpots, type HotSpot } from './profile.js';
 import { measureSqlFloor, measureTcpFloor } from './io-floor.js';
 import { buildSummary, formatReport, TARGETS, type BenchReport, type DatabaseResults } from './report.js';
 import { enrollment, firstAttestation, fullAttestation, incremental, memoryRun } from './scenarios.js';
+import { frameAttack } from './frame-attack.js';
+import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
 import { BenchServer } from './server-handle.js';
-import { PcrBanks } from '../../client/simulator/pcr-banks.js';
+import { SoftwarePcrBanks } from '../../client/simulator/pcr-banks.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const SCENARIOS = ['floor', 'parsers', 'enroll', 'full', 'incremental', 'memory'] as const;
+const SCENARIOS = ['floor', 'parsers', 'enroll', 'full', 'incremental', 'memory', 'frame-attack'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const argv = await yargs(hideBin(process.argv))
@@ -109,7 +111,7 @@ notes.push(`bench server limits: maxConnections ${config.serverLimits.maxConnect
 
 /** A typical ima-ng template data, for the hash floor. */
 function sampleTemplateData(): Buffer {
-  const log = new SyntheticImaLog(config.fleetIma, new PcrBanks(), 'sample');
+  const log = new SyntheticImaLog(config.fleetIma, new SoftwarePcrBanks(), 'sample');
   log.measureFiles(1);
   return log.held()[0].templateData;
 }
@@ -126,6 +128,20 @@ async function runDatabase(db: BenchDatabase, fleet: Fleet, execArgv: string[]):
   const res: DatabaseResults = { label: db.label, dialect: db.dialect, full: [], incremental: [] };
   let server: BenchServer | undefined;
   try {
+    // Once, against the first database, in a server process of its own with the default limits.
+    if (want('frame-attack') && databases.length === 0) {
+      res.frameAttack = await phase(`[${db.label}] declared-but-unsent frames`, async () => {
+        const d = DEFAULT_SERVER_CONFIG;
+        const own = await BenchServer.start({
+          db: db.url, caDir: fleet.caDir, roots: [fleet.rootsDir], imaKeyFiles: [], maxConnections: d.maxConnections, maxFrameBytes: d.maxFrameBytes,
+        }, execArgv);
+        try {
+          return await frameAttack(own, { host: '127.0.0.1', port: own.port }, d.maxBufferedBytes);
+        } finally {
+          await own.stop();
+        }
+      });
+    }
     server = await BenchServer.start({
       db: db.url,
       caDir: fleet.caDir,
@@ -193,7 +209,7 @@ try {
       floor.imaHashFloorSha256LogPerS = Math.max(floor.imaHashFloorSha256LogPerS, again.imaHashFloorSha256LogPerS);
     }
   }
-  if (want('enroll') || want('full') || want('incremental') || want('memory')) {
+  if (want('enroll') || want('full') || want('incremental') || want('memory') || want('frame-attack')) {
     const rootsDir = join(tmp, 'roots');
     const ca = await SoftwareEkCa.create(rootsDir);
     const caDir = join(tmp, 'privacy-ca');

@@ -13,6 +13,7 @@ import { openStore } from '../../db/open.js';
 import { SqlStore } from '../../db/sql-store.js';
 import type { SqlConnection, SqlDriver } from '../../db/driver.js';
 import type { Store } from '../../db/store.js';
+import { keepInventory } from './file-inventory.js';
 
 export interface ServerProcessConfig {
   db?: string;
@@ -21,6 +22,8 @@ export interface ServerProcessConfig {
   imaKeyFiles: string[];
   maxConnections: number;
   maxFrameBytes: number;
+  /** Also keep a per-machine file inventory in each attestation's transaction (file-inventory.ts), to measure what it costs. */
+  fileInventory?: boolean;
 }
 
 export interface CommandStats {
@@ -51,6 +54,9 @@ export interface MemorySample {
   rssBytes: number;
   heapUsedBytes: number;
   maxRssBytes: number;
+  /** Connections the listener holds, and its request-byte accounts (server/buffer-budget.ts). */
+  connections: number;
+  requestBytes: { heldBytes: number; peakHeldBytes: number; reservedBytes: number; peakReservedBytes: number };
 }
 
 export type ToChild =
@@ -144,7 +150,8 @@ async function main(): Promise<void> {
   try {
     store = await openStore(config.db, process.env, { create: true });
     sql.instrument(store);
-    const { db: _db, ...options } = config;
+    if (config.fileInventory && store instanceof SqlStore) keepInventory(store.driver);
+    const { db: _db, fileInventory: _inventory, ...options } = config;
     server = await startServer({ config: resolveServerConfig({ ...options, port: 0, host: '127.0.0.1' }), store, logger });
   } catch (e) {
     send({ type: 'fatal', message: (e as Error).stack ?? String(e) });
@@ -178,7 +185,11 @@ async function main(): Promise<void> {
       }
     } else if (msg.type === 'memory') {
       const mem = process.memoryUsage();
-      send({ id: msg.id, type: 'memory', memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, maxRssBytes: process.resourceUsage().maxRSS * 1024 } });
+      const { listener } = server;
+      send({ id: msg.id, type: 'memory', memory: {
+        rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, maxRssBytes: process.resourceUsage().maxRSS * 1024,
+        connections: listener.connections, requestBytes: listener.memory,
+      } });
     } else if (msg.type === 'stop') {
       void server.close().then(() => store.close()).finally(() => {
         send({ id: msg.id, type: 'stopped' });
