@@ -66,6 +66,8 @@ async function rename(conn: SqlConnection, id: number, from: string, to: string)
   const done = await conn.run('UPDATE machines SET hostname = ? WHERE id = ? AND hostname = ?', [to, id, from]);
   if (done.changes === 0) return false;
   for (const table of HOSTNAME_COPIES) await conn.run(`UPDATE ${table} SET hostname = ? WHERE machine_id = ?`, [to, id]);
+  // Policy assignments name the machine by hostname alone.
+  await conn.run('UPDATE policy_assignments SET hostname = ? WHERE hostname = ?', [to, from]);
   return true;
 }
 

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Connection } from 'mysql2/promise';
+import { DrizzleError, DrizzleQueryError } from 'drizzle-orm';
 import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
 import { migrate as migrateMysql2 } from 'drizzle-orm/mysql2/migrator';
 import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
@@ -81,4 +82,13 @@ export async function migrateMysql(conn: Connection): Promise<void> {
 /** SQLite: drizzle applies pending migrations inside one transaction. */
 export function migrateSqlite(db: BetterSqlite3.Database): void {
   migrateBetterSqlite(drizzleSqlite({ client: db }), { migrationsFolder: migrationsFolder('sqlite') });
+}
+
+/**
+ * The database's own error inside drizzle's "Failed query" / "Failed to run
+ * the query" wrapper, which says only which statement failed; the database's
+ * message says why (a duplicate key names its key and value).
+ */
+export function migrationCause(e: unknown): unknown {
+  return (e instanceof DrizzleQueryError || e instanceof DrizzleError) && e.cause !== undefined ? e.cause : e;
 }

@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PoolConnection as CallbackPoolConnection, ResultSetHeader } from 'mysql2';
 import mysql from 'mysql2/promise';
 import type { RunResult, SqlConnection, SqlDriver, SqlRow, SqlValue } from './driver.js';
-import { migrateMysql } from './migrate.js';
+import { migrateMysql, migrationCause } from './migrate.js';
 import { isConflict, isNodeFailure, isRefusal, mysqlError } from './mysql-errors.js';
 import { MysqlNodes, type NodeConnection } from './mysql-nodes.js';
 import { StoreError } from './store.js';
@@ -31,6 +31,12 @@ export interface MysqlConfig {
   nodes: MysqlNode[];
   /** Unix socket of a server on this machine; when set, the nodes' host and port are not used. */
   socketPath?: string;
+  /**
+   * Which server serves each connection: 'order' (the default) the first that
+   * is up; 'rr' the next in turn, spreading writes over a multi-master
+   * cluster such as Galera.
+   */
+  select?: 'order' | 'rr';
   user: string;
   password: string;
   database: string;
@@ -249,7 +255,7 @@ export class MysqlDriver implements SqlDriver {
       this.settle(held);
     } catch (e) {
       this.settle(held, e);
-      throw mysqlError(e, 'migration failed');
+      throw mysqlError(migrationCause(e), 'migration failed');
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * The database servers a MySQL store may use, in order of preference, over
  * mysql2's PoolCluster (one pool per node, ORDER selector): every connection
- * comes from the first node that is not marked down. A node is marked down
+ * comes from the first node that is not marked down (or, with select 'rr',
+ * from the next such node in turn). A node is marked down
  * when connecting to it fails (PoolCluster's own bookkeeping) or when a
  * statement shows it cannot serve (gone mid-statement, outside Galera's
  * primary component, read-only); after NODE_RETRY_MS it is tried first again,
@@ -14,7 +15,6 @@ import type { MysqlConfig } from './mysql-driver.js';
 /** How long a failed node is passed over before it is tried first again. */
 export const NODE_RETRY_MS = 3000;
 const ALL = '*';
-const ORDER = 'ORDER';
 
 /** PoolCluster's per-node error bookkeeping, which its public API only drives from failed connects. */
 interface ClusterInternals {
@@ -37,17 +37,19 @@ function onConnection(conn: PoolConnection, sql: string): Promise<void> {
 export class MysqlNodes {
   private readonly cluster: PoolCluster;
   private readonly ready = new WeakSet<PoolConnection>();
+  private readonly selector: string;
   readonly count: number;
 
   constructor(config: MysqlConfig) {
     this.count = config.nodes.length;
+    this.selector = config.select === 'rr' ? 'RR' : 'ORDER';
     this.cluster = createPoolCluster({
       // One failure takes a node out of the rotation and the next is tried; a
       // lone node is never taken out, nor retried at once (it would loop).
       canRetry: this.count > 1,
       removeNodeErrorCount: this.count > 1 ? 1 : Number.POSITIVE_INFINITY,
       restoreNodeTimeout: NODE_RETRY_MS,
-      defaultSelector: ORDER,
+      defaultSelector: this.selector,
     });
     this.cluster.on('warn', () => {});
     for (const n of config.nodes) {
@@ -75,7 +77,7 @@ export class MysqlNodes {
   /** A connection from the most preferred node that is up, its session prepared. */
   async acquire(): Promise<NodeConnection> {
     const conn = await new Promise<PoolConnection>((resolve, reject) => {
-      this.cluster.getConnection(ALL, ORDER, (err, c) => (err ? reject(err) : resolve(c)));
+      this.cluster.getConnection(ALL, this.selector, (err, c) => (err ? reject(err) : resolve(c)));
     });
     const node = (conn as unknown as { _clusterId: string })._clusterId;
     if (!this.ready.has(conn)) {

@@ -1,6 +1,7 @@
 /**
  * Opening a store from configuration: a URL (`mysql://user:pass@host:port/db`,
- * or several servers in order of preference, `mysql://user:pass@h1:p1,h2:p2/db`;
+ * or several servers in order of preference, `mysql://user:pass@h1:p1,h2:p2/db`,
+ * `?select=rr` to use them in turn instead;
  * `?socket=PATH` for a Unix socket; `sqlite:PATH`, `sqlite::memory:`), else
  * IBM ACS's ACS_SQL_* variables (MySQL, default database tpm2; ACS_SQL_HOST
  * may list several servers, `h1,h2:port`; our ACS_SQL_SOCKET beside them),
@@ -88,6 +89,8 @@ export function storeLocation(url?: string, env: NodeJS.ProcessEnv = process.env
     }
     const servers = nodes(hosts || 'localhost', undefined);
     if (servers.length > 1 && parsed.searchParams.has('socket')) throw configError('a Unix socket names one server, not a list');
+    const select = parsed.searchParams.get('select');
+    if (select !== null && select !== 'order' && select !== 'rr') throw configError(`select must be order or rr, not ${JSON.stringify(select)}`);
     return {
       dialect: 'mysql',
       mysql: {
@@ -96,6 +99,7 @@ export function storeLocation(url?: string, env: NodeJS.ProcessEnv = process.env
         password: decodeURIComponent(parsed.password),
         database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || DEFAULT_MYSQL_DATABASE,
         ...socket(parsed.searchParams.get('socket')),
+        ...(select ? { select } : {}),
       },
     };
   }

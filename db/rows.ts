@@ -5,10 +5,11 @@
  */
 import { ident, parseTime, sqlValue, type SqlRow, type SqlValue } from './driver.js';
 import { getTableConfig } from 'drizzle-orm/mysql-core';
-import { PCR_BANKS, PCR_COUNT, pcrColumn } from './schema/columns.js';
+import { PCR_COUNT } from '../shared/tpm/pcr-banks.js';
+import { PCR_BANKS, pcrColumn } from './schema/columns.js';
 import * as mysqlSchema from './schema/mysql.js';
 import { StoreError } from './store.js';
-import type { AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachineRow, MachineState, PcrBanks, ReportOutcome, SecurityEventRow, VerifiedPcrs } from './store.js';
+import type { AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachineRow, MachineWithoutCerts, PcrBanks, LastReport, SecurityEventRow, VerifiedPcrs } from './store.js';
 
 export type Kind = 'text' | 'int' | 'bool' | 'time' | 'boottime' | 'pcrs';
 export type Field = readonly [key: string, column: string, kind: Kind];
@@ -216,7 +217,7 @@ export const machineCodec = new RowCodec<MachineRow>('machines', [
   ['policyViolations', 'policy_violations', 'int'],
 ]);
 
-export const machineStateCodec: RowCodec<MachineState> = machineCodec.omit(['ekcertificatepem', 'ekcertificatetext', 'akcertificatepem', 'akcertificatetext']);
+export const machineWithoutCertsCodec: RowCodec<MachineWithoutCerts> = machineCodec.omit(['ekcertificatepem', 'ekcertificatetext', 'akcertificatepem', 'akcertificatetext']);
 
 export const attestationCodec: RowCodec<AttestationRow> = new RowCodec<AttestationRow>('attestlog', [
   ['id', 'id', 'int'],
@@ -252,8 +253,8 @@ export const attestationCodec: RowCodec<AttestationRow> = new RowCodec<Attestati
   ['policyViolations', 'policy_violations', 'int'],
 ]);
 
-export const reportOutcomeCodec: RowCodec<ReportOutcome> = attestationCodec.pick([
-  'id', 'quoted', 'errorCode', 'pcrinvalid', 'quoteverified', 'logverified', 'policyViolations', 'boottime',
+export const lastReportCodec: RowCodec<LastReport> = attestationCodec.pick([
+  'id', 'quoted', 'errorCode', 'pcrinvalid', 'quoteverified', 'logverified', 'policyViolations', 'boottime', 'pcrs',
 ]);
 export const verifiedPcrsCodec: RowCodec<VerifiedPcrs> = attestationCodec.pick(['id', 'pcrs']);
 export const issuedNonceCodec: RowCodec<IssuedNonce> = attestationCodec.pick(['id', 'boottime', 'nonceExpires', 'pcrselect', 'biosentry', 'imaentry', 'newBoot', 'quoted']);

@@ -3,7 +3,7 @@
  * path across every machine, firmware events by digest, machines by their
  * latest verified PCR value, one file's history, and the differences between
  * two boots. search-sql.ts answers them from the event tables through
- * imalog_filehash_idx, imalog_filename_idx and bioslog_sha{1,256}_idx, so a
+ * imalog_filehash_idx, imalog_path_idx and bioslog_sha{1,256}_idx, so a
  * search reads the matching rows only, never a machine's whole log.
  *
  * Digests arrive already validated: `filehash` values are the stored

@@ -1,7 +1,7 @@
 /**
  * SearchQueries in SQL both dialects accept. Every search is keyset-paged in
  * (machine_id, id) order, the order of imalog_filehash_idx,
- * imalog_filename_idx and bioslog_sha{1,256}_idx after their leading digest
+ * imalog_path_idx and bioslog_sha{1,256}_idx after their leading digest
  * or path, so a page of one digest or one path is an index range; rows
  * inserted while a client pages land after or before its cursor, never
  * shifting the rows it has not read yet. Each call is a fixed number of
@@ -81,11 +81,10 @@ export class SqlSearch implements SearchQueries {
     const seen = (fn: string) => `(SELECT ${fn}(y.timestamp) FROM imalog y WHERE y.filename = p.filename AND y.machine_id = p.machine_id
         AND COALESCE(y.filehash, '') = COALESCE(p.filehash, ''))`;
     const rows = await this.db.all(
-      `SELECT p.*, m.hostname, CASE WHEN a.error_code IS NULL THEN 0 ELSE 1 END AS refused,
-              ${seen('MIN')} AS first_seen, ${seen('MAX')} AS last_seen
-       FROM (SELECT i.id, i.machine_id, i.entrynum, i.filename, i.filehash, i.template, i.boottime, i.attestation_id FROM imalog i
+      `SELECT p.*, m.hostname, ${seen('MIN')} AS first_seen, ${seen('MAX')} AS last_seen
+       FROM (SELECT i.id, i.machine_id, i.entrynum, i.filename, i.filehash, i.template, i.boottime, i.attestation_id, i.refused FROM imalog i
              WHERE ${w.sql} ORDER BY i.machine_id, i.id LIMIT ?) p
-       JOIN machines m ON m.id = p.machine_id JOIN attestlog a ON a.id = p.attestation_id
+       JOIN machines m ON m.id = p.machine_id
        ORDER BY p.machine_id, p.id`,
       [...w.params, limit + 1],
     );
@@ -139,8 +138,7 @@ export class SqlSearch implements SearchQueries {
     const machines = await this.machineCount(`SELECT COUNT(DISTINCT b.machine_id) AS n FROM bioslog b WHERE ${w.sql}`, w.params);
     keyset(w, 'b', q.cursor);
     const rows = await this.db.all(
-      `SELECT b.id, b.machine_id, m.hostname, b.attestation_id, a.boottime, b.pcrindex, b.entrynum, b.eventtype,
-              CASE WHEN a.error_code IS NULL THEN 0 ELSE 1 END AS refused
+      `SELECT b.id, b.machine_id, m.hostname, b.attestation_id, a.boottime, b.pcrindex, b.entrynum, b.eventtype, b.refused
        FROM bioslog b JOIN machines m ON m.id = b.machine_id JOIN attestlog a ON a.id = b.attestation_id
        WHERE ${w.sql} ORDER BY b.machine_id, b.id LIMIT ?`,
       [...w.params, limit + 1],
@@ -194,24 +192,28 @@ export class SqlSearch implements SearchQueries {
   }
 
   async imaChanges(earlier: BootRef, later: BootRef, limit: number): Promise<{ items: ImaChange[]; more: boolean }> {
-    const same = bootIs('e', earlier, new Where()).add("e.filename = b.filename AND COALESCE(e.filehash, '') = COALESCE(b.filehash, '')");
-    const path = bootIs('p', earlier, new Where()).add('p.filename = b.filename');
-    const w = bootIs('b', later, new Where());
-    const rows = await this.db.all(
-      `SELECT b.entrynum, b.filename, b.filehash, b.template,
-              CASE WHEN EXISTS (SELECT 1 FROM imalog p WHERE ${path.sql}) THEN 1 ELSE 0 END AS changed
-       FROM imalog b
-       WHERE ${w.sql} AND NOT EXISTS (SELECT 1 FROM imalog e WHERE ${same.sql})
-       ORDER BY b.entrynum, b.id LIMIT ?`,
-      [...path.params, ...w.params, ...same.params, limit + 1],
-    );
-    const items = rows.slice(0, limit).map((r) => ({
-      entrynum: Number(r.entrynum),
-      filename: String(r.filename),
-      filehash: (r.filehash as string | null) ?? null,
-      template: String(r.template),
-      changed: Number(r.changed) === 1,
-    }));
-    return { items, more: rows.length > limit };
+    // Both boots are read in full through imalog_boot_entry_idx and compared here: a plan that cannot go wrong,
+    // linear in the two boots' sizes (an anti-join per entry may be planned as a scan of the earlier boot per entry).
+    // Only the accepted chain: entries that came with a refused report are evidence, not the boot's files.
+    const read = (boot: BootRef, columns: string) => {
+      const w = bootIs('i', boot, new Where()).add('i.refused = 0');
+      return this.db.all(`SELECT ${columns} FROM imalog i WHERE ${w.sql} ORDER BY i.entrynum, i.id`, w.params);
+    };
+    const before = await read(earlier, 'i.filename, i.filehash');
+    const paths = new Set(before.map((r) => String(r.filename)));
+    const seen = new Set(before.map((r) => `${r.filehash ?? ''}\0${r.filename}`));
+    const items: ImaChange[] = [];
+    let more = false;
+    for (const r of await read(later, 'i.entrynum, i.filename, i.filehash, i.template')) {
+      if (seen.has(`${r.filehash ?? ''}\0${r.filename}`)) continue;
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      const filename = String(r.filename);
+      items.push({ entrynum: Number(r.entrynum), filename, filehash: (r.filehash as string | null) ?? null, template: String(r.template), changed: paths.has(filename) });
+    }
+    return { items, more };
   }
+
 }

@@ -4,12 +4,12 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ident, type SqlConnection, type SqlDriver, type SqlValue } from './driver.js';
-import { attestationCodec, biosEventCodec, imaEventCodec, issuedNonceCodec, machineCodec, machineStateCodec, reportOutcomeCodec, securityEventCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
+import { attestationCodec, biosEventCodec, imaEventCodec, issuedNonceCodec, machineCodec, machineWithoutCertsCodec, lastReportCodec, securityEventCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
 import { StoreError } from './store.js';
 import { insertOutboxRows, type NewOutboxRow } from './alert-outbox.js';
 import { assignDefaultPolicies, assignedPolicies, policyBody, type PolicyRef } from './policy-store.js';
 import type {
-  AcceptedFirmwareEvent, AttestationPatch, AttestationRow, BiosEventRow, ReportOutcome, SecurityEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineState, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
+  AcceptedFirmwareEvent, AttestationPatch, AttestationRow, BiosEventRow, LastReport, SecurityEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineWithoutCerts, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
 } from './store.js';
 
 /** Rows per multi-row INSERT; also bounded by the dialect's placeholder limit and BATCH_BYTES. */
@@ -18,7 +18,7 @@ const BATCH_ROWS = 500;
 const BATCH_BYTES = 2 * 1024 * 1024;
 
 const MACHINE_SELECT = `SELECT ${machineCodec.select()} FROM machines`;
-const MACHINE_STATE_SELECT = `SELECT ${machineStateCodec.select()} FROM machines`;
+const MACHINE_WITHOUT_CERTS_SELECT = `SELECT ${machineWithoutCertsCodec.select()} FROM machines`;
 const ATTESTATION_SELECT = `SELECT ${attestationCodec.select()} FROM attestlog`;
 const ISSUED_NONCE_SELECT = `SELECT ${issuedNonceCodec.select()} FROM attestlog`;
 
@@ -76,8 +76,8 @@ class SqlStoreTx implements StoreTx {
     return rows.length ? codec.decode(rows[0]!) : undefined;
   }
 
-  machineForUpdate(hostname: string): Promise<MachineState | undefined> {
-    return this.one(machineStateCodec, `${MACHINE_STATE_SELECT} WHERE hostname = ?${this.driver.forUpdate}`, [hostname]);
+  machineForUpdate(hostname: string): Promise<MachineWithoutCerts | undefined> {
+    return this.one(machineWithoutCertsCodec, `${MACHINE_WITHOUT_CERTS_SELECT} WHERE hostname = ?${this.driver.forUpdate}`, [hostname]);
   }
 
   async machinesByEkFingerprint(ekFingerprint: string): Promise<MachineRow[]> {
@@ -130,10 +130,10 @@ class SqlStoreTx implements StoreTx {
     if (columns.length) await this.conn.run(updateSql('attestlog', columns), [...params, id]);
   }
 
-  lastReport(machineId: number, beforeId: number): Promise<ReportOutcome | undefined> {
+  lastReport(machineId: number, beforeId: number): Promise<LastReport | undefined> {
     return this.one(
-      reportOutcomeCodec,
-      `SELECT ${reportOutcomeCodec.select()} FROM attestlog WHERE machine_id = ? AND id < ? AND quoted IS NOT NULL ORDER BY id DESC LIMIT 1`,
+      lastReportCodec,
+      `SELECT ${lastReportCodec.select()} FROM attestlog WHERE machine_id = ? AND id < ? AND quoted IS NOT NULL ORDER BY id DESC LIMIT 1`,
       [machineId, beforeId],
     );
   }
@@ -228,9 +228,9 @@ export class SqlStore implements Store {
     return rows.length ? machineCodec.decode(rows[0]!) : undefined;
   }
 
-  async machineState(hostname: string): Promise<MachineState | undefined> {
-    const rows = await this.conn.all(`${MACHINE_STATE_SELECT} WHERE hostname = ?`, [hostname]);
-    return rows.length ? machineStateCodec.decode(rows[0]!) : undefined;
+  async machineWithoutCerts(hostname: string): Promise<MachineWithoutCerts | undefined> {
+    const rows = await this.conn.all(`${MACHINE_WITHOUT_CERTS_SELECT} WHERE hostname = ?`, [hostname]);
+    return rows.length ? machineWithoutCertsCodec.decode(rows[0]!) : undefined;
   }
 
   insertAttestation(a: NewAttestation): Promise<number> {

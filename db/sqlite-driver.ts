@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { RunResult, SqlConnection, SqlDriver, SqlRow, SqlValue } from './driver.js';
-import { migrateSqlite } from './migrate.js';
+import { migrateSqlite, migrationCause } from './migrate.js';
 import { DuplicateKeyError, StoreError } from './store.js';
 
 /** Runs async critical sections one at a time, in call order. */
@@ -153,7 +153,7 @@ export class SqliteDriver implements SqlDriver {
       try {
         migrateSqlite(this.db);
       } catch (e) {
-        throw sqliteError(e, 'migration failed');
+        throw sqliteError(migrationCause(e), 'migration failed');
       }
     });
   }

@@ -71,7 +71,7 @@ export interface MachineRow {
 }
 
 /** A machine row without its certificates: everything enrollment and attestation decide on, a fraction of the bytes. */
-export type MachineState = Omit<MachineRow, 'ekcertificatepem' | 'ekcertificatetext' | 'akcertificatepem' | 'akcertificatetext'>;
+export type MachineWithoutCerts = Omit<MachineRow, 'ekcertificatepem' | 'ekcertificatetext' | 'akcertificatepem' | 'akcertificatetext'>;
 /** An accepted attestation's id and the PCR values it verified. */
 export type VerifiedPcrs = Pick<AttestationRow, 'id' | 'pcrs'>;
 /** What judging a quote reads of the attestation its nonce opened: the row without its PCR values and results. */
@@ -193,10 +193,12 @@ export type ReportOutcome = Pick<
   AttestationRow,
   'id' | 'quoted' | 'errorCode' | 'pcrinvalid' | 'quoteverified' | 'logverified' | 'policyViolations' | 'boottime'
 >;
+/** The newest report with its PCRs: when it was accepted, it is also the last verified attestation. */
+export type LastReport = ReportOutcome & Pick<AttestationRow, 'pcrs'>;
 
 /** Operations inside one transaction. Reads ending in ForUpdate lock the row. */
 export interface StoreTx {
-  machineForUpdate(hostname: string): Promise<MachineState | undefined>;
+  machineForUpdate(hostname: string): Promise<MachineWithoutCerts | undefined>;
   /** Machines (enrolled or pending) whose EK has this fingerprint; needs an index on ek_fingerprint. */
   machinesByEkFingerprint(ekFingerprint: string): Promise<MachineRow[]>;
   insertMachine(m: NewMachine): Promise<number>;
@@ -212,7 +214,7 @@ export interface StoreTx {
   lastVerifiedAttestation(machineId: number, beforeId: number): Promise<VerifiedPcrs | undefined>;
   updateAttestation(id: number, patch: AttestationPatch): Promise<void>;
   /** The newest report (quote received, accepted or refused) of a machine before id. */
-  lastReport(machineId: number, beforeId: number): Promise<ReportOutcome | undefined>;
+  lastReport(machineId: number, beforeId: number): Promise<LastReport | undefined>;
 
   insertBiosEvents(rows: BiosEventRow[]): Promise<void>;
   insertImaEvents(rows: ImaEventRow[]): Promise<void>;
@@ -263,7 +265,7 @@ export interface Store {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   getMachine(hostname: string): Promise<MachineRow | undefined>;
   /** The machine without its certificates, unlocked. */
-  machineState(hostname: string): Promise<MachineState | undefined>;
+  machineWithoutCerts(hostname: string): Promise<MachineWithoutCerts | undefined>;
   /** One INSERT on its own, atomic without a transaction around it. */
   insertAttestation(a: NewAttestation): Promise<number>;
   /** Deletes a machine's pending nonces older than its newest `keep` (an issued nonce retires the oldest). */

@@ -14,6 +14,7 @@ import type { Store } from '../db/store.js';
 import { storeDriver } from '../db/web-queries.js';
 import { FIRMWARE_PCRS } from '../shared/tpm/pcr-roles.js';
 import { referenceFromWhitelist } from './policy/reference-values.js';
+import { HostnameError, normalizeHostname, printableName } from '../shared/protocol/hostname.js';
 import { PolicyFormatError, parseExcludeList, parseRuntimePolicyFile, withExcludes } from './policy/runtime-policy.js';
 
 /** Opens the store named by --db (or ACS_SQL_*, or the SQLite default) for one command. */
@@ -36,6 +37,16 @@ async function readPolicyFile(path: string, what: string): Promise<string> {
 
 const dbOption = cliOptions(['store']).db!;
 const nameOption = { type: 'string', demandOption: true, describe: 'policy name' } as const;
+
+/** A hostname as the protocol compares it (shared/protocol/hostname.ts), so an assignment matches what clients send. */
+function hostnameArgument(raw: string): string {
+  try {
+    return normalizeHostname(raw);
+  } catch (e) {
+    if (e instanceof HostnameError) throw new PolicyFormatError(`${e.message}: ${printableName(raw)}`);
+    throw e;
+  }
+}
 
 export function policyCommands<T>(y: Argv<T>): Argv<T> {
   return y
@@ -63,7 +74,7 @@ export function policyCommands<T>(y: Argv<T>): Argv<T> {
       async (argv) => {
         const host = argv['from-machine'];
         const done = await withPolicies(argv, async (p, store) => {
-          const m = await store.machineState(host);
+          const m = await store.machineWithoutCerts(host);
           if (!m?.whitelist) throw new PolicyFormatError(`machine ${host} has no white list yet (no accepted quote)`);
           const ref = referenceFromWhitelist(m.whitelist, FIRMWARE_PCRS, `white list of ${host}`);
           return p.save(argv.name, 'pcr', JSON.stringify(ref), new Date());
@@ -113,7 +124,7 @@ export function policyCommands<T>(y: Argv<T>): Argv<T> {
           .option('all', { type: 'boolean', default: false, describe: 'every enrolled machine' })
           .option('default', { type: 'boolean', default: false, describe: 'also assign it to each machine when it first enrolls' }),
       async (argv) => {
-        const hosts = argv.hosts ?? [];
+        const hosts = (argv.hosts ?? []).map(hostnameArgument);
         if (hosts.length === 0 && !argv.all && !argv.default) throw new PolicyFormatError('name hostnames, or give --all or --default');
         const done = await withPolicies(argv, (p) => p.assign(argv.name, { hostnames: hosts, all: argv.all, isDefault: argv.default }, new Date()));
         console.log(`policy ${argv.name} assigned to ${done.length} machine(s)${argv.default ? ' and made the default' : ''}`);
@@ -124,7 +135,7 @@ export function policyCommands<T>(y: Argv<T>): Argv<T> {
       'take hostnames off a policy',
       (c) => c.positional('hosts', { type: 'string', array: true, demandOption: true }).option('db', dbOption).option('name', nameOption),
       async (argv) => {
-        const n = await withPolicies(argv, (p) => p.unassign(argv.name, argv.hosts));
+        const n = await withPolicies(argv, (p) => p.unassign(argv.name, argv.hosts.map(hostnameArgument)));
         console.log(`policy ${argv.name} unassigned from ${n} machine(s)`);
       },
     )

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { IssuedNonce, MachineState, ReportOutcome, StoreTx } from '../db/store.js';
+import type { IssuedNonce, MachineWithoutCerts, ReportOutcome, StoreTx } from '../db/store.js';
 import { reportState } from '../db/queries.js';
 import { encodeReportVerdict } from '../db/report-verdict.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
@@ -141,17 +141,20 @@ async function judgeAndWrite(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> 
   const nonce: NonceLookup = a
     ? { found: { newBoot: a.newBoot, pcrselect: a.pcrselect, expires: a.nonceExpires, used: a.quoted !== null } }
     : { found: null, pending: (await tx.pendingAttestationForUpdate(m.id)) !== undefined };
-  const previous = await tx.lastVerifiedAttestation(m.id, a?.id ?? Number.MAX_SAFE_INTEGER);
+  const beforeId = a?.id ?? Number.MAX_SAFE_INTEGER;
+  // The newest report is, as a rule, the last accepted one too: one read instead of two.
+  const last = await tx.lastReport(m.id, beforeId);
+  const previous = last && last.errorCode === null && last.quoteverified === true ? last : await tx.lastVerifiedAttestation(m.id, beforeId);
   const policies = await ctx.policies.forMachine(tx, m.hostname);
   const evidence: QuoteEvidence = { attest, signatureValid: true, firmware: w.firmware, ima: w.ima, imaentry: req.imaentry };
   const state = acceptedState(m, previous?.pcrs ?? null, policies);
   const policy = policies.ima ? { ...ctx.policy, imaRules: [imaPolicyRule(policies.ima)] } : ctx.policy;
   const verdict = judgeQuote({ quote: evidence, nonce, state, policy, now: ctx.now() });
   if (verdict.refusal || !verdict.acceptance || !a) throw new RefusedQuote(verdict);
-  return writeAccepted(tx, w, m, a, await nameFirmwareEvents(tx, m.id, a.id, w.firmware, verdict), state, policies);
+  return writeAccepted(tx, w, m, a, await nameFirmwareEvents(tx, m.id, a.id, w.firmware, verdict), state, policies, last);
 }
 
-function acceptedState(m: MachineState, previous: AcceptedState['previous'], policies: MachinePolicies): AcceptedState {
+function acceptedState(m: MachineWithoutCerts, previous: AcceptedState['previous'], policies: MachinePolicies): AcceptedState {
   return {
     imaevents: m.imaevents,
     imapcr: { sha256: m.imapcr, sha1: m.imapcrSha1 },
@@ -164,7 +167,8 @@ function acceptedState(m: MachineState, previous: AcceptedState['previous'], pol
 }
 
 async function writeAccepted(
-  tx: StoreTx, w: QuoteWork, m: MachineState, a: IssuedNonce, verdict: Verdict, state: AcceptedState, policies: MachinePolicies,
+  tx: StoreTx, w: QuoteWork, m: MachineWithoutCerts, a: IssuedNonce, verdict: Verdict, state: AcceptedState, policies: MachinePolicies,
+  last: ReportOutcome | undefined,
 ): Promise<QuoteResponse> {
   const { ctx } = w;
   const acceptance = verdict.acceptance!;
@@ -173,7 +177,7 @@ async function writeAccepted(
   const imaPolicy = applyImaPolicy(policies.ima, accepted, m, a.newBoot);
   const rec = attestationRecord({ a, acceptance, attest: w.attest, quoteRecord: w.quoteRecord, ima: w.ima, firmware: w.firmware, now, policyViolations: imaPolicy.boot });
   const stored = reportVerdict(verdict);
-  const before = reportState(await tx.lastReport(m.id, a.id), ctx.staleAfterMs, now);
+  const before = reportState(last, ctx.staleAfterMs, now);
   await tx.updateAttestation(a.id, { ...rec.attestation, diagnosis: stored.diagnosis.summary, verdict: encodeReportVerdict(stored) });
   if (a.newBoot && w.firmware) await tx.insertBiosEvents(biosRows(m, a, w.firmware, now, false));
   if (accepted.length > 0) await tx.insertImaEvents(imaRows(m, a, accepted, now, false));

@@ -1,4 +1,4 @@
-import type { MachineState, Store } from '../db/store.js';
+import type { MachineWithoutCerts, Store } from '../db/store.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 
 /** Enough for every host of a large fleet; beyond it the host remembered longest ago is dropped. */
@@ -24,8 +24,8 @@ export class RememberedAks {
   }
 
   /** The hostname's machine, read now, if enrolled (its AK is remembered); else 90000023 and the host is forgotten. */
-  async readEnrolled(store: Store, hostname: string): Promise<MachineState> {
-    const m = await store.machineState(hostname);
+  async readEnrolled(store: Store, hostname: string): Promise<MachineWithoutCerts> {
+    const m = await store.machineWithoutCerts(hostname);
     if (!m || !m.enrolled) {
       this.forget(hostname);
       throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');

@@ -5,6 +5,7 @@ import type { PolicySql } from '../db/policy-store.js';
 import type { StateOptions } from '../db/queries.js';
 import type { Principal } from './auth/web-auth.js';
 import type { WebQueries } from '../db/web-queries.js';
+import type { Logger } from '../shared/log.js';
 import type { SafeHtml } from './html.js';
 import type { Params } from './params.js';
 
@@ -12,6 +13,8 @@ export interface WebContext {
   data: WebQueries;
   /** Users and API tokens, for the admin pages; absent when the server was given queries instead of a store. */
   accounts?: AuthStore;
+  /** For what an admin changes, which is logged at info level with who changed it. */
+  logger?: Logger;
   /** Reference-value policies and their assignments, for the admin pages; absent like accounts. */
   policies?: PolicySql;
   /** The alert outbox, for the admin page of deliveries; absent like accounts. */

@@ -6,6 +6,11 @@ import type { FileHistory, FirmwareHit, ImaHit, PcrHit, SearchPage } from '../db
 import { bootParam } from './params.js';
 import { links } from './urls.js';
 
+/** The IMA page at the entry: in its boot's accepted log, or among its refused report's events. */
+export function imaHitUrl(h: ImaHit): string {
+  return h.refused ? links.reportImaEntry(h.hostname, h.reportId, h.entrynum) : links.imaEntry(h.hostname, bootParam(h.boottime), h.entrynum);
+}
+
 export function imaHitJson(h: ImaHit) {
   return {
     hostname: h.hostname,
@@ -17,7 +22,7 @@ export function imaHitJson(h: ImaHit) {
     firstSeen: h.firstSeen.toISOString(),
     lastSeen: h.lastSeen.toISOString(),
     reportId: h.reportId,
-    url: links.imaEntry(h.hostname, bootParam(h.boottime), h.entrynum),
+    url: imaHitUrl(h),
     refused: h.refused,
   };
 }

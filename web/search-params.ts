@@ -8,7 +8,8 @@
  * SHA-1), stored as "alg:hex". A digest given without its algorithm matches
  * every algorithm of that size.
  */
-import { PCR_BANKS, PCR_COUNT, type PcrBankName } from '../db/schema/columns.js';
+import { PCR_COUNT } from '../shared/tpm/pcr-banks.js';
+import { PCR_BANKS, type PcrBankName } from '../db/schema/columns.js';
 import { BadRequestError, type Params } from './params.js';
 
 /** Digest sizes in bytes of the kernel's hash_algo_name entries IMA may record (crypto/hash_info.c). */

@@ -19,7 +19,7 @@ import type { Logger } from '../shared/log.js';
 import { HostCheck } from './auth/host-check.js';
 import { CSRF_FIELD, LOGIN_PATH, LOGOUT_PATH, loginRoute, loginUrl, logoutRoute, redirect } from './auth/login-pages.js';
 import { fromSameOrigin } from './auth/same-origin.js';
-import { authModeProblem, WebAuth, WebAuthConfigError, type Principal, type WebAuthOptions } from './auth/web-auth.js';
+import { authModeProblem, isLoopback, WebAuth, WebAuthConfigError, type Principal, type WebAuthOptions } from './auth/web-auth.js';
 import { htmlResponse, jsonResponse, type WebContext, type WebResponse } from './context.js';
 import { readForm } from './form-body.js';
 import { html } from './html.js';
@@ -110,13 +110,14 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   else throw new TypeError('startWebServer needs a store or queries');
   const accounts = opts.store ? authStore(opts.store) : undefined;
   const admin = counted ? { policies: new PolicySql(counted), outbox: new OutboxSql(counted) } : {};
-  const ctx: WebContext = { data, accounts, ...admin, staleAfterMs: opts.staleAfterMs, now: opts.now ?? (() => new Date()) };
+  const ctx: WebContext = { data, accounts, ...admin, logger: opts.logger, staleAfterMs: opts.staleAfterMs, now: opts.now ?? (() => new Date()) };
   const host = opts.host;
   const log = opts.logger;
   const refused = authModeProblem(opts.auth?.mode, host);
   if (refused) throw new WebAuthConfigError(refused);
   const auth = new WebAuth(accounts, opts.auth ?? {}, !!opts.tls, log);
   if (auth.mode === 'off') log?.warn({ host }, 'web: login is turned off (--web-auth off); every local request acts as admin');
+  if (!opts.tls && !isLoopback(host)) log?.warn({ host }, 'web: plain HTTP on a network address; passwords and sessions cross the network readable (use --web-tls-cert/--web-tls-key or a TLS proxy)');
   // Built again once the port is known (port 0 picks one); this first one refuses a malformed public name before listening.
   let hosts = new HostCheck({ listenHost: host, port: opts.port, publicNames: opts.auth?.publicNames });
 

@@ -6,12 +6,12 @@
 import { initialPcrValue } from '../../shared/eventlog/firmware-replay.js';
 import { extendPcr } from '../../shared/eventlog/pcr-values.js';
 import { HASH_ALGS, hashAlgId } from '../../shared/tpm/constants.js';
+import { PCR_COUNT } from '../../shared/tpm/pcr-banks.js';
 
 /** The banks this TPM implements. */
 export type Bank = 'sha1' | 'sha256';
 export const BANKS: readonly Bank[] = ['sha1', 'sha256'];
 export type BankDigests = Record<Bank, Buffer>;
-export const PCR_COUNT = 24;
 
 /** A bank or PCR this TPM does not have (a TPM answers TPM_RC_PCR or TPM_RC_VALUE). */
 export class UnsupportedPcrError extends Error {
@@ -31,7 +31,7 @@ function checkPcr(bank: Bank, pcr: number): void {
   if (!Number.isInteger(pcr) || pcr < 0 || pcr >= PCR_COUNT) throw new UnsupportedPcrError(hashAlgId(bank), pcr);
 }
 
-export class PcrBanks {
+export class SoftwarePcrBanks {
   private values: Record<Bank, Buffer[]> = { sha1: [], sha256: [] };
 
   constructor() {

@@ -18,7 +18,8 @@ import type { AttestationTpm, PcrDigest } from '../attestation-tpm.js';
 import { EkCertificateError, EkMismatchError, type EkAlg, type EkCertificate } from '../ek.js';
 import type { KeyBlobs } from '../tpm/commands/objects.js';
 import type { Quote } from '../tpm/commands/quote.js';
-import { bankOf, PcrBanks, PCR_COUNT, UnsupportedPcrError, type BankDigests } from './pcr-banks.js';
+import { PCR_COUNT } from '../../shared/tpm/pcr-banks.js';
+import { bankOf, SoftwarePcrBanks, UnsupportedPcrError, type BankDigests } from './pcr-banks.js';
 import { SoftwareKeyBlobError } from './software-ak.js';
 import { SoftwareEkCa } from './software-ek-ca.js';
 import { SOFTWARE_TPM_MANUFACTURER, SoftwareTpm } from './software-tpm.js';
@@ -50,7 +51,7 @@ interface StateJson {
   storageKey: string;
   resetCount: number;
   poweredOn: number;
-  pcrs: ReturnType<PcrBanks['snapshot']>;
+  pcrs: ReturnType<SoftwarePcrBanks['snapshot']>;
 }
 
 function toJson(tpm: SoftwareTpm): StateJson {
@@ -75,7 +76,7 @@ function fromJson(text: string): SoftwareTpm {
   const ekPrivate = createPrivateKey(s.ekPrivateKey);
   const ekCert = Buffer.from(s.ekCertificate, 'base64');
   if (!new X509Certificate(ekCert).publicKey.equals(createPublicKey(ekPrivate))) throw new Error('the EK certificate is not the EK\'s');
-  const pcrs = new PcrBanks();
+  const pcrs = new SoftwarePcrBanks();
   pcrs.restore(s.pcrs);
   return new SoftwareTpm({ ekPrivate, ekCert, storageKey: Buffer.from(s.storageKey, 'hex'), pcrs, resetCount: s.resetCount, poweredOn: s.poweredOn });
 }

@@ -17,7 +17,7 @@ import { ekTemplateForKey, type EkTemplate } from '../../shared/tpm/ek-templates
 import { selectionOrder, type PcrSelection } from '../../shared/tpm/pcr-selection.js';
 import type { KeyAlg } from '../ak.js';
 import type { KeyBlobs } from '../tpm/commands/objects.js';
-import { bankOf, PcrBanks, UnsupportedPcrError } from './pcr-banks.js';
+import { bankOf, SoftwarePcrBanks, UnsupportedPcrError } from './pcr-banks.js';
 import { generateKeyPair, SoftwareAk } from './software-ak.js';
 import type { SoftwareEkCa } from './software-ek-ca.js';
 
@@ -51,7 +51,7 @@ export interface SoftwareTpmParts {
   ekCert: Buffer;
   /** AES-256 key that seals the AK blobs this TPM makes. */
   storageKey: Buffer;
-  pcrs?: PcrBanks;
+  pcrs?: SoftwarePcrBanks;
   resetCount?: number;
   /** When the TPM last powered on (ms since the epoch): TPMS_CLOCK_INFO.clock counts from it. */
   poweredOn?: number;
@@ -63,7 +63,7 @@ export class SoftwareTpm {
   /** The default EK template matching the EK (for its NV index and class). */
   readonly ekTemplate: EkTemplate;
   readonly storageKey: Buffer;
-  readonly pcrs: PcrBanks;
+  readonly pcrs: SoftwarePcrBanks;
   /** TPMS_CLOCK_INFO.resetCount: counts power cycles. */
   resetCount: number;
   poweredOn: number;
@@ -78,7 +78,7 @@ export class SoftwareTpm {
     this.ekClass = this.ekTemplate.ekClass;
     if (parts.storageKey.length !== STORAGE_KEY_BYTES) throw new SoftwareTpmError(`a ${parts.storageKey.length}-byte storage key`);
     this.storageKey = parts.storageKey;
-    this.pcrs = parts.pcrs ?? new PcrBanks();
+    this.pcrs = parts.pcrs ?? new SoftwarePcrBanks();
     this.resetCount = parts.resetCount ?? 0;
     this.poweredOn = parts.poweredOn ?? Date.now();
     this.madeAk = ak;

@@ -184,6 +184,20 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/** swtpm writes its pid file after it starts listening, so under load the file may lag the open control port. */
+async function readPidFile(file: string): Promise<number> {
+  for (let waited = 0; waited < 5000; waited += 20) {
+    try {
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (pid > 0) return pid;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new SwtpmStartError(`swtpm wrote no pid to ${file}`);
+}
+
 export async function startSwtpm(opts: SwtpmOptions = {}): Promise<Swtpm> {
   const stateDir = mkdtempSync(path.join(tempRoot(), 'tpm-'));
   const ca = await provision(stateDir, opts.pcrBanks ?? 'sha1,sha256', opts.ekCertificates ?? true);
@@ -212,7 +226,7 @@ export async function startSwtpm(opts: SwtpmOptions = {}): Promise<Swtpm> {
     caCertPem: readFileSync(path.join(ca.dir, 'swtpm-localca-rootca-cert.pem'), 'utf8'),
     intermediateCertPem: readFileSync(path.join(ca.dir, 'issuercert.pem'), 'utf8'),
     stateDir,
-    pid: Number(readFileSync(path.join(stateDir, 'swtpm.pid'), 'utf8').trim()),
+    pid: await readPidFile(path.join(stateDir, 'swtpm.pid')),
     async restart() {
       // An orderly TPM2_Shutdown first: a power loss without it counts against dictionary-attack lockout.
       const before = await Tpm.open(tcti);

@@ -3,8 +3,8 @@
  * columns follow IBM ACS's dbinit.sql: pcr00sha256 … pcr23sha256 first, then
  * pcr00sha1 … pcr23sha1.
  */
+import { PCR_COUNT } from '../../shared/tpm/pcr-banks.js';
 
-export const PCR_COUNT = 24;
 export const PCR_BANKS = ['sha256', 'sha1'] as const;
 export type PcrBankName = (typeof PCR_BANKS)[number];
 

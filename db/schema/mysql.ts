@@ -109,6 +109,8 @@ export const attestlog = mysqlTable(
     index('attestlog_error_idx').on(t.error_code, t.id),
     index('attestlog_pcrinvalid_idx').on(t.pcrinvalid, t.id),
     index('attestlog_pcrschanged_idx').on(t.pcrschanged, t.id),
+    // A machine's pending nonces, newest first, without reading its answered ones (server/nonce.ts retires beyond a cap).
+    index('attestlog_pending_idx').on(t.machine_id, t.quoted, t.id),
   ],
 );
 
@@ -175,8 +177,10 @@ export const imalog = mysqlTable(
     // status filters skip rows from the index alone and the per-boot counts (imaBoots) never read a row.
     index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.refused, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
     // Fleet search: every entry of one file digest, or of one path, machine by machine in (machine_id, id) order.
-    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id),
-    index('imalog_filename_idx').on(t.filename, t.machine_id, t.id),
+    // The path index carries the digest so "this path with another digest" and its machine count read no rows;
+    // the digest index carries the time received, so a digest search bounded by since/until reads none either.
+    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id, t.timestamp),
+    index('imalog_path_idx').on(t.filename, t.machine_id, t.id, t.filehash),
   ],
 );
 

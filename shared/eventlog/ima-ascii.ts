@@ -9,6 +9,7 @@
  */
 import { BufferWriter } from '../tpm/buffer.js';
 import type { HashAlg } from '../tpm/constants.js';
+import { PCR_COUNT } from '../tpm/pcr-banks.js';
 import { EventLogError } from './errors.js';
 import { resolveTemplateHashAlg, type ImaEvent } from './ima-event.js';
 import { templateFieldIds } from './ima-template.js';
@@ -93,7 +94,7 @@ export function parseImaAsciiLine(line: string, index: number, opts: ImaAsciiOpt
   if (toks.length < 3) throw new EventLogError('line has fewer than 3 columns', undefined, index);
   const [pcrText, hashHex, templateName] = toks;
   const pcrIndex = Number(pcrText);
-  if (!/^\d{1,2}$/.test(pcrText) || pcrIndex >= 24) throw new EventLogError(`bad PCR index ${JSON.stringify(pcrText)}`, undefined, index);
+  if (!/^\d{1,2}$/.test(pcrText) || pcrIndex >= PCR_COUNT) throw new EventLogError(`bad PCR index ${JSON.stringify(pcrText)}`, undefined, index);
   const alg = opts.templateHashAlg !== undefined ? resolveTemplateHashAlg(opts.templateHashAlg) : templateHashAlgBySize(hashHex.length / 2);
   if (!alg || hashHex.length !== 2 * bankSize(alg)) {
     throw new EventLogError(`template hash of ${hashHex.length / 2} bytes does not fit ${alg ?? 'any known algorithm'}`, undefined, index);

@@ -16,6 +16,7 @@
  * events are used.
  */
 import { HASH_ALGS, type HashAlg } from '../tpm/constants.js';
+import { PCR_COUNT } from '../tpm/pcr-banks.js';
 import { EventLogError } from './errors.js';
 import { bankSize, parseBankLabel } from './pcr-values.js';
 
@@ -47,8 +48,6 @@ export interface ImaParseOptions {
 /** The kernel caps template names at TCG_EVENT_NAME_LEN_MAX (255) and 'ima' file names likewise. */
 const MAX_NAME = 255;
 const DEFAULT_MAX_DATA = 1 << 20;
-/** TPM PC Client platforms have 24 PCRs; a larger index means a wrong byte order or garbage. */
-const PCR_COUNT = 24;
 
 export function resolveTemplateHashAlg(alg: HashAlg | string | number | undefined): HashAlg {
   if (alg === undefined) return 'sha1';
@@ -98,6 +97,7 @@ export function decodeImaRecord(
   const le = f.littleEndian;
   if (end - off < 8 + f.hashSize) return null;
   const pcrIndex = u32(b, off, le);
+  // A larger index than the platform's PCR count means a wrong byte order or garbage.
   if (pcrIndex >= PCR_COUNT) throw new EventLogError(`PCR index ${pcrIndex} out of range (wrong byte order?)`, off, index);
   const hashAt = off + 4;
   let p = hashAt + f.hashSize;

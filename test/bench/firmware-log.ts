@@ -11,7 +11,7 @@ import { hash } from 'node:crypto';
 import type { FirmwareEvent, FirmwareLog, SpecIdEvent } from '../../shared/eventlog/firmware-event.js';
 import { EV } from '../../shared/eventlog/event-types.js';
 import { TPM_ALG } from '../../shared/tpm/constants.js';
-import { BANKS, type BankDigests, type PcrBanks } from '../../client/simulator/pcr-banks.js';
+import { BANKS, type BankDigests, type SoftwarePcrBanks } from '../../client/simulator/pcr-banks.js';
 
 const SPEC_ID_SIGNATURE = Buffer.from('Spec ID Event03\0', 'latin1');
 
@@ -113,7 +113,7 @@ export function syntheticFirmwareLog(variant: number): FirmwareLog {
 }
 
 /** What the platform does while booting: extend every measured event into the TPM (EV_NO_ACTION never is). */
-export function measureFirmware(pcrs: PcrBanks, log: FirmwareLog): void {
+export function measureFirmware(pcrs: SoftwarePcrBanks, log: FirmwareLog): void {
   for (const ev of log.events) {
     if (ev.eventType === EV.NO_ACTION) continue;
     const digests = {} as BankDigests;

@@ -10,7 +10,7 @@ import { constants, generateKeyPairSync, hash, privateEncrypt, type KeyObject } 
 import type { ImaEvent } from '../../shared/eventlog/ima-event.js';
 import { imaKeyId } from '../../shared/eventlog/ima-signature.js';
 import { encodeImaWireEvent } from '../../shared/eventlog/ima-wire.js';
-import type { PcrBanks } from '../../client/simulator/pcr-banks.js';
+import type { SoftwarePcrBanks } from '../../client/simulator/pcr-banks.js';
 import { IMA_PCR } from '../../shared/tpm/pcr-roles.js';
 
 export type TemplateHashAlg = 'sha1' | 'sha256';
@@ -82,7 +82,7 @@ export class SyntheticImaLog {
 
   constructor(
     readonly profile: ImaLogProfile,
-    private readonly pcrs: PcrBanks,
+    private readonly pcrs: SoftwarePcrBanks,
     /** Makes file digests (and so signatures) differ between logs. */
     private readonly seed: string,
   ) {}

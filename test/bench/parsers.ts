@@ -20,7 +20,7 @@ import { checkImaEvents } from '../../server/ima-evidence.js';
 import { measureRate } from './floor.js';
 import { syntheticFirmwareLog } from './firmware-log.js';
 import { imaBinaryLog, SyntheticImaLog, type ImaSigner, type TemplateHashAlg } from './ima-log.js';
-import { PcrBanks } from '../../client/simulator/pcr-banks.js';
+import { SoftwarePcrBanks } from '../../client/simulator/pcr-banks.js';
 
 const BIOS_FIXTURES = fileURLToPath(new URL('../../../test/fixtures/eventlogs/bios/', import.meta.url));
 
@@ -90,8 +90,8 @@ export function measureFirmwareParsers(minMs: number): FirmwareFigures {
   };
 }
 
-function syntheticImaLog(alg: TemplateHashAlg, events: number, signer: ImaSigner | null): { log: SyntheticImaLog; pcrs: PcrBanks } {
-  const pcrs = new PcrBanks();
+function syntheticImaLog(alg: TemplateHashAlg, events: number, signer: ImaSigner | null): { log: SyntheticImaLog; pcrs: SoftwarePcrBanks } {
+  const pcrs = new SoftwarePcrBanks();
   const log = new SyntheticImaLog(
     signer ? { templateHashAlg: alg, template: 'ima-sig', signEvery: 1, signer } : { templateHashAlg: alg, template: 'ima-ng', signEvery: 0 },
     pcrs,

@@ -28,7 +28,7 @@ import { enrollment, firstAttestation, fullAttestation, incremental, memoryRun }
 import { frameAttack } from './frame-attack.js';
 import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
 import { BenchServer } from './server-handle.js';
-import { PcrBanks } from '../../client/simulator/pcr-banks.js';
+import { SoftwarePcrBanks } from '../../client/simulator/pcr-banks.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const SCENARIOS = ['floor', 'parsers', 'enroll', 'full', 'incremental', 'memory', 'frame-attack'] as const;
@@ -111,7 +111,7 @@ notes.push(`bench server limits: maxConnections ${config.serverLimits.maxConnect
 
 /** A typical ima-ng template data, for the hash floor. */
 function sampleTemplateData(): Buffer {
-  const log = new SyntheticImaLog(config.fleetIma, new PcrBanks(), 'sample');
+  const log = new SyntheticImaLog(config.fleetIma, new SoftwarePcrBanks(), 'sample');
   log.measureFiles(1);
   return log.held()[0].templateData;
 }

@@ -13,6 +13,7 @@ import { openStore } from '../../db/open.js';
 import { SqlStore } from '../../db/sql-store.js';
 import type { SqlConnection, SqlDriver } from '../../db/driver.js';
 import type { Store } from '../../db/store.js';
+import { keepInventory } from './file-inventory.js';
 
 export interface ServerProcessConfig {
   db?: string;
@@ -21,6 +22,8 @@ export interface ServerProcessConfig {
   imaKeyFiles: string[];
   maxConnections: number;
   maxFrameBytes: number;
+  /** Also keep a per-machine file inventory in each attestation's transaction (file-inventory.ts), to measure what it costs. */
+  fileInventory?: boolean;
 }
 
 export interface CommandStats {
@@ -147,7 +150,8 @@ async function main(): Promise<void> {
   try {
     store = await openStore(config.db, process.env, { create: true });
     sql.instrument(store);
-    const { db: _db, ...options } = config;
+    if (config.fileInventory && store instanceof SqlStore) keepInventory(store.driver);
+    const { db: _db, fileInventory: _inventory, ...options } = config;
     server = await startServer({ config: resolveServerConfig({ ...options, port: 0, host: '127.0.0.1' }), store, logger });
   } catch (e) {
     send({ type: 'fatal', message: (e as Error).stack ?? String(e) });

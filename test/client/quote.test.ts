@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { createAk, ensureSrk, loadAk } from '../../client/ak.js';
 import { withFlushed } from '../../client/tpm/commands/objects.js';
-import { pcrExtend, pcrRead, type PcrValues } from '../../client/tpm/commands/pcr.js';
+import { pcrExtend, pcrRead, type PcrReadout } from '../../client/tpm/commands/pcr.js';
 import { quote } from '../../client/tpm/commands/quote.js';
 import { Tpm } from '../../client/tpm/tpm.js';
 import { publicKeyFromTpm } from '../../shared/crypto/keys.js';
@@ -75,7 +75,7 @@ function parseQuoted(quoted: Buffer) {
 
 // IBM ACS's selection: SHA-256 PCR 0-10 and an empty SHA-1 bank.
 const IBM_SELECTION = unmarshalPcrSelection(Buffer.from('00000002000b03ff0700000403000000', 'hex'));
-const inOrder = (values: PcrValues) => selectionOrder(IBM_SELECTION).map((o) => values.get(o.hashAlg)!.get(o.pcr)!);
+const inOrder = (values: PcrReadout) => selectionOrder(IBM_SELECTION).map((o) => values.get(o.hashAlg)!.get(o.pcr)!);
 
 for (const alg of ['rsa', 'ecc'] as const) {
   t.test(`a ${alg.toUpperCase()} AK quote over SHA-256 PCR 0-10 passes tpm2_checkquote`, async (t) => {

@@ -40,6 +40,10 @@ for (const backend of BACKENDS) {
     const store = await backend.open(t);
     const ids = await seed(store);
     const driver = storeDriver(store);
+    // A policy assignment names its machine by hostname alone.
+    const now = '2026-01-01 00:00:00.000';
+    const policy = (await driver.run(`INSERT INTO policies (name, kind, body, is_default, created_at, updated_at) VALUES ('p', 'ima', '{}', 0, ?, ?)`, [now, now])).insertId;
+    await driver.run('INSERT INTO policy_assignments (hostname, kind, policy_id, created_at) VALUES (?, ?, ?, ?)', ['Solo.Example.', 'ima', policy, now]);
     const hostnamesOf = async (table: string, id: number) =>
       [...new Set((await driver.all(`SELECT hostname FROM ${table} WHERE ${table === 'machines' ? 'id' : 'machine_id'} = ?`, [id])).map((r) => r.hostname))];
 
@@ -57,6 +61,7 @@ for (const backend of BACKENDS) {
       t.same(await hostnamesOf(table, ids['hosta.example.']!), ['hosta.example.'], `${table}: so is the other`);
       t.same(await hostnamesOf(table, ids[XSS]!), [XSS], `${table}: an invalid name stays as stored`);
     }
+    t.same((await driver.all('SELECT hostname FROM policy_assignments')).map((r) => r.hostname), ['solo.example'], 'policy_assignments: renamed');
     const lines = describeHostnameReport(report);
     t.equal(lines.length, 3);
     t.match(lines[1], /^collision: machines \d+ "HOSTA.example", \d+ "hosta.example." are all "hosta.example"; none changed$/);

@@ -41,11 +41,14 @@ t.test('storeLocation reads URLs and the IBM ACS variables', async (t) => {
       user: 'acs', password: 'pw', database: 'attest',
     },
   }, 'several servers, in order of preference');
+  t.same(storeLocation('mysql://u@a:1,b:2/db?select=rr', {}), {
+    dialect: 'mysql', mysql: { nodes: [{ host: 'a', port: 1 }, { host: 'b', port: 2 }], user: 'u', password: '', database: 'db', select: 'rr' },
+  }, 'servers in turn');
   t.same(storeLocation(undefined, { ACS_SQL_HOST: 'a.example,b.example:3311', ACS_SQL_PORT: '3310', ACS_SQL_USERID: 'u' }), {
     dialect: 'mysql', mysql: { nodes: [{ host: 'a.example', port: 3310 }, { host: 'b.example', port: 3311 }], user: 'u', password: '', database: 'tpm2' },
   }, 'ACS_SQL_HOST as a list; ACS_SQL_PORT for servers without a port');
   for (const bad of ['postgres://x/y', 'not a url', 'sqlite:', 'mysql://h:99999/db', 'mysql://h/db?socket=relative.sock',
-    'mysql://a,,b/db', 'mysql://a:1,b:x/db', 'mysql://a,b/db?socket=%2Frun%2Fmysqld.sock']) {
+    'mysql://a,,b/db', 'mysql://a:1,b:x/db', 'mysql://a,b/db?socket=%2Frun%2Fmysqld.sock', 'mysql://a,b/db?select=fastest']) {
     t.throws(() => storeLocation(bad, {}), StoreError, bad);
   }
   t.throws(() => storeLocation(undefined, { ACS_SQL_PORT: 'abc' }), StoreError);

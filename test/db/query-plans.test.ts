@@ -2,7 +2,8 @@
  * The web's heaviest reads are answered by the indexes made for them, on
  * both dialects: a machine's per-boot IMA counts (imaBoots) read
  * imalog_boot_entry_idx alone, never a row, and the newest pcrinvalid /
- * pcrschanged reports come from their (flag, id) indexes. The statements are
+ * pcrschanged reports come from their (flag, id) indexes, and a machine's
+ * pending nonces from (machine_id, quoted, id). The statements are
  * the ones the queries issue, captured from the driver and explained.
  */
 import t from 'tap';
@@ -59,6 +60,12 @@ for (const backend of BACKENDS) {
       t.match(plan, /imalog_boot_entry_idx/);
       t.notMatch(plan, /filesort|TEMP B-TREE/, 'no sort');
       t.same((await q.imaLog({ machineId, boottime: BOOT, status: 'badsig', limit: 300 })).items.map((e) => e.entrynum), [...Array(250).keys()].map((i) => 750 + i));
+    });
+
+    t.test('retiring pending nonces reads only the machine\'s pending rows', async (t) => {
+      const [plan] = await plans(() => store.retirePendingNonces(machineId, 64));
+      t.match(plan, /attestlog_pending_idx/);
+      t.notMatch(plan, /filesort|TEMP B-TREE/, 'no sort');
     });
 
     t.test('the newest pcrinvalid and pcrschanged reports come from their indexes', async (t) => {

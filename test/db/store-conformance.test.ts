@@ -54,7 +54,7 @@ for (const backend of BACKENDS) {
         t.ok(ekcertificatepem && ekcertificatetext && akcertificatepem !== undefined && akcertificatetext !== undefined);
         t.same(locked, state, 'machineForUpdate reads the same row without its certificates');
         t.notOk(locked && 'ekcertificatepem' in locked, 'the certificate columns are not read');
-        t.same(await store.machineState('alpha.example'), state, 'machineState reads the same, unlocked');
+        t.same(await store.machineWithoutCerts('alpha.example'), state, 'machineWithoutCerts reads the same, unlocked');
         await tx.updateMachine(machine.id, {
           challenge: null, challengeExpires: null, whitelist, imapcr: hex('imapcr'), imapcrSha1: hex('imapcr1', 20), imaevents: 1234,
           akcertificatepem: 'AK PEM', akcertificatetext: 'AK TEXT', restartCount: 0, boottime: null,

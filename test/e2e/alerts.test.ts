@@ -119,6 +119,26 @@ t.test('a refusal while the receiver is down arrives when it is back', async (t)
   await receiver.waitFor(stateChange('trusted', 'failing'), 2);
 });
 
+t.test('forged quotes: one security.forged_quote alert for a burst, no report, no state change', async (t) => {
+  const quotedReports = async () => (await host.attestations()).filter((a) => a.quoted !== null).length;
+  const reports = await quotedReports();
+  for (let i = 0; i < 5; i++) {
+    const n = await host.nonce();
+    const q = await host.quote(n.nonce, unmarshalPcrSelection(n.pcrselect));
+    const signature = Buffer.from(q.signature);
+    signature[signature.length - 1]! ^= 1;
+    t.equal(await refusalCode(host.send(host.request({ ...q, signature }, { ima: { from: n.imaentry, events: [] } }))), '90000010', 'refused as not signed by the AK');
+  }
+  const [forged] = await receiver.waitFor((r) => r.alert.type === 'security.forged_quote');
+  t.ok(hmacMatches(secretKey, forged!.raw, forged!.signature), 'signed');
+  t.match(forged!.alert, { hostname: 'alerts.test', summary: /does not verify with the enrolled AK/ });
+  t.notOk('report' in forged!.alert, 'it is no report of the host');
+  t.equal(await quotedReports(), reports, 'no report was added');
+  await host.attest();
+  await receiver.waitFor((r) => r.alert.type === 'machine.state_changed' && r.alert.details.new === 'trusted', 3);
+  t.ok(receiver.ofType('security.forged_quote').length <= 2, 'a burst is one alert (two if it straddled a minute)');
+});
+
 t.test('syslog got each alert as an RFC 5424 message', async (t) => {
   const ids = new Set(receiver.received.map((r) => r.alert.id));
   const deadline = Date.now() + 30_000;

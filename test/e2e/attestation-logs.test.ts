@@ -130,7 +130,7 @@ for (const db of ['mariadb', 'sqlite'] as const) t.test(`attestation over a host
     host.imaLog = IMA_LOG;
     const out = await cli(
       'attest', '--server', `127.0.0.1:${server.port}`, '--tpm', tpm.tcti, '--state-dir', host.stateDir, '--userid', 'tester',
-      '--boottime', host.bootTime, '--bios-log', BIOS_LOG, '--ima-log', IMA_LOG,
+      '--boottime', host.bootTime, '--bios-log', BIOS_LOG, '--ima-log', IMA_LOG, '--verbose',
     );
     t.equal(out.trim(), `attested ${host.hostname}: ${ima.entries - 1000} IMA events from 1000`);
     const a = await host.lastAttestation();

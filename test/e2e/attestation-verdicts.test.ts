@@ -25,7 +25,7 @@ import { startSwtpm } from '../helpers/swtpm.js';
 import { startTestServer } from '../helpers/acs-server.js';
 import { startTestWeb, machinePath } from '../helpers/web-server.js';
 import {
-  AttestedHost, BIOS_LOG, IMA_KEY, expectedLog, firmwareWireEvents, imaWireEvents, refusalCode, scratchDir, writeImaLog, type ExpectedImaLog,
+  AttestedHost, BIOS_LOG, IMA_KEY, expectedLog, firmwareWireEvents, framePayload, imaWireEvents, refusalCode, scratchDir, writeImaLog, type ExpectedImaLog,
 } from '../helpers/attested-host.js';
 
 const FORGED = 20;
@@ -176,7 +176,10 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
     t.equal((await web.get(`/api/reports/${pending.id}`)).json.nonce, null, 'a pending nonce is not shown by the API');
     t.notMatch((await web.get(`/reports/${pending.id}`)).text, pending.nonce, 'nor by the report page');
     const last = issued.at(-1)!;
-    t.same(await host.send(host.request(await quoteFor(last), { ima: await imaSince(last) })), { response: 'quote' }, 'a forged nonce was not burned: the genuine quote is accepted');
+    // With a member the protocol does not define: ignored, and never stored.
+    const genuine = { ...framePayload(Buffer.concat(host.request(await quoteFor(last), { ima: await imaSince(last) }))), padding: 'x'.repeat(100_000) };
+    t.same(await host.send(genuine), { response: 'quote' }, 'a forged nonce was not burned: the genuine quote is accepted');
+    t.same(Object.keys(JSON.parse((await report(last.nonce)).quote!)).sort(), ['command', 'hostname', 'quoted', 'signature', 'templatehashalg'], 'only the members the protocol defines are stored');
     t.match(await host.attest(), { newBoot: false, retried: false }, 'and the next attestation is normal');
     t.match(await host.lastAttestation(), { errorCode: null, imaevents: extended });
 

@@ -3,11 +3,15 @@
  * nodes Synced in one cluster; a row written through one node read from the
  * others; the statements Galera cannot replicate faithfully refused by the
  * nodes; GET_LOCK granted by each node on its own (so it cannot serialize
- * migrations); and servers migrating at once through three different nodes
- * applying every migration exactly once, under the cluster-wide lock row.
+ * migrations); servers migrating at once through three different nodes
+ * applying every migration exactly once, under the cluster-wide lock row;
+ * and the store conformance suite, run through one node and again with each
+ * connection taken from the next node in turn (writes spread over the
+ * cluster, reads on other nodes than the writes before them).
  */
 import t from 'tap';
 import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { migrationsFolder } from '../../db/migrate.js';
 import { openStore } from '../../db/open.js';
 import { GaleraCluster } from './galera-cluster.js';
@@ -65,4 +69,16 @@ t.test('servers migrating at once through different nodes apply each migration o
     await r.end();
     t.same([applied, tables, lock], [[{ n: expected }], [{ n: 4 }], [{ n: 0 }]], `${n.name}: ${expected} migrations applied once, 4 tables, lock released`);
   }
+});
+
+const CONFORMANCE = fileURLToPath(new URL('../db/store-conformance.test.js', import.meta.url));
+
+t.test('store conformance through one node', (t) => {
+  t.spawn(process.execPath, [CONFORMANCE], { env: { ...process.env, ACS_TEST_MYSQL_URL: n2.url('') } }, 'store-conformance via node2');
+  t.end();
+});
+
+t.test('store conformance with connections spread over the nodes', (t) => {
+  t.spawn(process.execPath, [CONFORMANCE], { env: { ...process.env, ACS_TEST_MYSQL_URL: `${cluster.url('')}?select=rr` } }, 'store-conformance via all three in turn');
+  t.end();
 });

@@ -17,6 +17,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
@@ -113,16 +114,30 @@ export class GaleraCluster {
     return `mysql://root@${order.map((i) => `${HOST}:${this.nodes[i]!.port}`).join(',')}/${database}`;
   }
 
-  /** Starts a node (bootstrapping a new cluster when asked) and waits until it is Synced. */
+  /**
+   * Starts a node (bootstrapping a new cluster when asked) and waits until it
+   * is Synced. A node that ran before first recovers its last committed
+   * position from InnoDB (mariadbd --wsrep-recover, as Debian's
+   * galera_recovery does under systemd), so it rejoins by IST — only the
+   * write sets it missed, from a donor's gcache — rather than a full SST.
+   */
   async startNode(index: number, bootstrap = false): Promise<void> {
     const db = this.nodes[index]!.db;
     // The rsync SST receiver's daemon runs as another user and must replace
     // what mariadbd wrote; these directories are the test's alone.
     await run('chmod', ['-R', 'a+rwX', db.dir]);
     const args = db.serverArgs;
-    db.serverArgs = bootstrap ? [...args, '--wsrep-new-cluster'] : args;
+    const extra = bootstrap ? ['--wsrep-new-cluster'] : [];
+    if (existsSync(join(db.dataDir, 'grastate.dat'))) {
+      const recovered = /WSREP: Recovered position: (\S+)/.exec(await db.runOnce(['--wsrep-recover']))?.[1];
+      if (recovered) extra.push(`--wsrep-start-position=${recovered}`);
+    }
+    db.serverArgs = [...args, ...extra];
     try {
       await db.start(SYNC_TIMEOUT_MS);
+    } catch (e) {
+      const donors = await Promise.all(this.nodes.filter((n) => n.index !== index).map(async (n) => `${n.name}: ${await n.db.errorLog(8, /ERROR|rsync/)}`));
+      throw new MariaDbStartError(`${this.nodes[index]!.name} did not start: ${await db.errorLog(8, /ERROR/)}\n${donors.join('\n')}`);
     } finally {
       db.serverArgs = args;
     }

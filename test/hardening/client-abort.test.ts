@@ -79,7 +79,7 @@ t.test('an upload cut short leaves nothing; the nonce stays usable', async (t) =
   t.match(await attestationByNonce(srv.driver, issued.nonceHex), { errorCode: null, imaevents: host.ima.length });
 });
 
-t.test('an upload cut short whose nonce then expires: 90000101, recorded, no events', async (t) => {
+t.test('an upload cut short whose nonce then expires: 90000101, recorded, its events kept apart as evidence', async (t) => {
   host.measureFiles(2);
   const issued = await host.nonce(shortLived.ep);
   const req = host.request(host.quote(issued));
@@ -90,7 +90,12 @@ t.test('an upload cut short whose nonce then expires: 90000101, recorded, no eve
   await sleep(400);
   t.equal(await refusal(host.send(srv.ep, req)), '90000101', 'the expired nonce is refused');
   t.match(await attestationByNonce(srv.driver, issued.nonceHex), { errorCode: '90000101', pcrs: null, quoteverified: true }, 'and the refusal recorded on its row');
-  t.same(await tableCounts(srv.driver), countsBefore, 'no event rows');
+  const after = await tableCounts(srv.driver);
+  t.same({ ...after, imalog: countsBefore.imalog, bioslog: countsBefore.bioslog }, countsBefore, 'no other rows');
+  const refusedRows = await srv.driver.all(
+    'SELECT COUNT(*) AS n FROM imalog i JOIN attestlog a ON a.id = i.attestation_id WHERE a.nonce = ? AND i.refused = 1', [issued.nonceHex]);
+  t.equal(after.imalog - countsBefore.imalog, Number(refusedRows[0]!.n), 'every new IMA row is the refused report\'s evidence');
+  t.equal(after.bioslog, countsBefore.bioslog, 'no firmware rows: the quote carried none');
   t.same(await srv.store.getMachine(host.hostname), machineBefore, 'the machine unchanged');
 });
 

@@ -69,15 +69,25 @@ export class MariaDbInstance {
     return this.child?.pid;
   }
 
+  private args(logFile = 'error.log'): string[] {
+    return ['--no-defaults',
+      `--datadir=${this.dataDir}`, `--socket=${join(this.dir, 'mysqld.sock')}`, `--pid-file=${join(this.dir, 'mysqld.pid')}`,
+      `--port=${this.port}`, `--bind-address=${HOST}`, '--user=root', `--log-error=${join(this.dir, logFile)}`,
+      '--innodb-log-file-size=8M', '--innodb-buffer-pool-size=32M', '--max-connections=500', '--skip-name-resolve',
+      ...this.serverArgs];
+  }
+
+  /** Runs mariadbd to completion with `extra` options (e.g. --wsrep-recover) while stopped; returns its error log. */
+  async runOnce(extra: string[]): Promise<string> {
+    if (this.child) throw new MariaDbStartError('already running');
+    await run('mariadbd', [...this.args('once.log'), ...extra]);
+    return readFile(join(this.dir, 'once.log'), 'utf8');
+  }
+
   /** Starts mariadbd on the data directory and waits until it answers a query. */
   async start(timeoutMs = 30_000): Promise<void> {
     if (this.child) throw new MariaDbStartError('already running');
-    const child = spawn('sh', ['-c', WATCHDOG, 'mariadbd-watchdog', 'mariadbd', '--no-defaults',
-      `--datadir=${this.dataDir}`, `--socket=${join(this.dir, 'mysqld.sock')}`, `--pid-file=${join(this.dir, 'mysqld.pid')}`,
-      `--port=${this.port}`, `--bind-address=${HOST}`, '--user=root', `--log-error=${join(this.dir, 'error.log')}`,
-      '--innodb-log-file-size=8M', '--innodb-buffer-pool-size=32M', '--max-connections=500', '--skip-name-resolve',
-      ...this.serverArgs,
-    ], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const child = spawn('sh', ['-c', WATCHDOG, 'mariadbd-watchdog', 'mariadbd', ...this.args()], { stdio: ['pipe', 'ignore', 'ignore'] });
     child.unref();
     (child.stdin as unknown as { unref?(): void }).unref?.();
     this.child = child;
@@ -117,8 +127,8 @@ export class MariaDbInstance {
     this.child = undefined;
   }
 
-  /** The last lines of mariadbd's error log. */
-  async errorLog(): Promise<string> {
-    return (await readFile(join(this.dir, 'error.log'), 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
+  /** The last `count` lines of mariadbd's error log that `keep` matches. */
+  async errorLog(count = 15, keep = /./): Promise<string> {
+    return (await readFile(join(this.dir, 'error.log'), 'utf8').catch(() => '')).split('\n').filter((l) => keep.test(l)).slice(-count).join('\n');
   }
 }

@@ -1,10 +1,13 @@
 /**
  * A fresh, uniquely named MySQL/MariaDB database per test file on the local
  * server (127.0.0.1:3306, root, no password) or the server in
- * ACS_TEST_MYSQL_URL. Callers register `t.teardown(db.drop)`.
+ * ACS_TEST_MYSQL_URL — which may list several servers of one cluster, as
+ * --db does: the database is created and dropped through the first, and its
+ * URL keeps the list and parameters. Callers register `t.teardown(db.drop)`.
  */
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
+import { storeLocation } from '../../db/open.js';
 
 export interface FreshDatabase {
   /** mysql:// URL of the new database, for openStore. */
@@ -15,17 +18,20 @@ export interface FreshDatabase {
 
 const DEFAULT_SERVER = 'mysql://root@127.0.0.1:3306/';
 
-function serverUrl(): URL {
-  return new URL(process.env.ACS_TEST_MYSQL_URL || DEFAULT_SERVER);
+function serverUrl(): string {
+  return process.env.ACS_TEST_MYSQL_URL || DEFAULT_SERVER;
 }
 
-function connectTo(server: URL): Promise<mysql.Connection> {
-  return mysql.createConnection({
-    host: server.hostname,
-    port: Number(server.port || 3306),
-    user: decodeURIComponent(server.username) || 'root',
-    password: decodeURIComponent(server.password),
-  });
+/** `server` with its database path replaced by `database`, servers and parameters kept. */
+function withDatabase(server: string, database: string): string {
+  return server.replace(/^([a-z]+:\/\/[^/?#]*)(\/[^?#]*)?/i, `$1/${database}`);
+}
+
+function connectTo(server: string): Promise<mysql.Connection> {
+  const where = storeLocation(withDatabase(server, 'mysql'), {});
+  if (where.dialect !== 'mysql') throw new TypeError(`ACS_TEST_MYSQL_URL is not a MySQL URL: ${server}`);
+  const { nodes: [first], user, password, socketPath } = where.mysql;
+  return mysql.createConnection({ host: first!.host, port: first!.port, socketPath, user, password });
 }
 
 /** Kills every server connection using the database, as a server restart would; returns how many. */
@@ -62,10 +68,8 @@ export async function freshMariaDb(): Promise<FreshDatabase> {
   } finally {
     await conn.end();
   }
-  const url = new URL(server.href);
-  url.pathname = `/${database}`;
   return {
-    url: url.href,
+    url: withDatabase(server, database),
     database,
     /** Idempotent: DROP DATABASE IF EXISTS, so it may run again after a test dropped it itself. */
     async drop() {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
 import { authStore } from '../../db/auth-store.js';
 import type { Store } from '../../db/store.js';
+import type { Logger } from '../../shared/log.js';
 import { hashPassword } from '../../web/auth/password.js';
 import type { WebAuthOptions } from '../../web/auth/web-auth.js';
 import { startWebServer, type RequestInfo, type WebServer } from '../../web/server.js';
@@ -71,7 +72,7 @@ export async function logIn(url: string, user: Credentials): Promise<string> {
 export async function startTestWeb(
   t: Test,
   store: Store,
-  opts: { now?: Date; staleAfterMs?: number; auth?: WebAuthOptions } = {},
+  opts: { now?: Date; staleAfterMs?: number; auth?: WebAuthOptions; logger?: Logger } = {},
 ): Promise<TestWeb> {
   const requests: RequestInfo[] = [];
   const server = await startWebServer({
@@ -80,6 +81,7 @@ export async function startTestWeb(
     host: DEFAULT_SERVER_CONFIG.webHost,
     staleAfterMs: opts.staleAfterMs ?? DEFAULT_SERVER_CONFIG.staleAfterMs,
     auth: opts.auth,
+    logger: opts.logger,
     now: opts.now ? () => opts.now! : undefined,
     onRequest: (info) => requests.push(info),
   });

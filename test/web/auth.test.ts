@@ -180,7 +180,9 @@ t.test('single sign-on: a user header is believed only from the trusted proxy', 
 });
 
 t.test('admin pages: viewers are refused, a POST needs the CSRF token of its session', async (t) => {
-  const web = await startTestWeb(t, store);
+  let logged = '';
+  const logger = pino({ level: 'info' }, new Writable({ write: (c, _e, cb) => ((logged += c), cb()) }));
+  const web = await startTestWeb(t, store, { logger });
   const viewer = await logIn(web.url, await addTestUser(store, 'val', 'viewer'));
   const token = newApiToken();
   await accounts.createToken('deploy', 'admin', secretHash(token));
@@ -204,6 +206,7 @@ t.test('admin pages: viewers are refused, a POST needs the CSRF token of its ses
   const done = await post(web.cookie, { revoke: 'deploy', csrf });
   t.equal(done.status, 303, 'the admin revokes it with the form');
   t.equal(done.headers.get('location'), '/admin/tokens');
+  t.match(logged, new RegExp(`"user":"${web.user!.name}","token":"deploy","msg":"web: API token revoked"`), 'the log says who revoked it');
   t.equal((await web.request('/api/machines', { headers: bearer })).status, 401, 'the revoked token opens nothing');
   t.match((await web.get('/admin/tokens')).text, /<td>deploy<\/td><td>admin<\/td><td>[^<]+<\/td><td>revoked /);
   t.equal((await web.request('/admin/tokens', { method: 'POST', headers: bearer })).status, 303, 'API tokens open no page, POST or not');

@@ -3,7 +3,8 @@
  * enroll and attest over TCP against a real acs-server on MariaDB with
  * crafted logs whose files are known — alpha through two boots (the second
  * with one firmware event altered, a file changed and a file with a hostile
- * name added), beta through one. Every search must find exactly the
+ * name added, then a refused quote whose file is kept as evidence), beta
+ * through one. Every search must find exactly the
  * expected machines and entries, paging must hold while rows are inserted,
  * bad parameters must be 400s naming the parameter, the compare views must
  * list exactly the differing PCRs, firmware events and IMA files, and in
@@ -16,7 +17,8 @@ import { extendLogs } from '../../client/extend.js';
 import { SqlStore } from '../../db/sql-store.js';
 import type { ImaEventRow } from '../../db/store.js';
 import { startTestServer } from '../helpers/acs-server.js';
-import { AttestedHost, BIOS_LOG, expectedLog, scratchDir } from '../helpers/attested-host.js';
+import { unmarshalPcrSelection } from '../../shared/tpm/pcr-selection.js';
+import { AttestedHost, BIOS_LOG, expectedLog, imaWireEvents, refusalCode, scratchDir } from '../helpers/attested-host.js';
 import { fileDigest, writeAlteredFirmwareLog, writeImaFiles, type MeasuredFile } from '../helpers/crafted-logs.js';
 import { startSwtpm } from '../helpers/swtpm.js';
 import { launchChromium, screenshot, tableRows, watchedPage } from '../helpers/web-browser.js';
@@ -56,6 +58,9 @@ const ALPHA_BOOT2: MeasuredFile[] = [
   { path: XSS_PATH, sha256: H.xss },
 ];
 
+const OK_FILE: MeasuredFile = { path: '/opt/tool', sha256: fileDigest('tool') };
+const EVIL_FILE: MeasuredFile = { path: '/opt/tool', sha256: fileDigest('tool, swapped') };
+
 interface ExpectedFirmwareLog {
   replayed_pcrs: { sha256: Record<string, string> };
 }
@@ -71,7 +76,10 @@ t.test('fleet search and compare over real attestations (swtpm, MariaDB)', async
   const [tpmA, tpmB] = await Promise.all([startSwtpm({ t }), startSwtpm({ t })]);
   const server = await startTestServer(t, { trust: [tpmA.caCertPem, tpmA.intermediateCertPem] });
   const dir = await scratchDir(t);
-  const logs = { a1: join(dir, 'alpha-1.ima'), b1: join(dir, 'beta-1.ima'), a2: join(dir, 'alpha-2.ima'), bios2: join(dir, 'alpha-2.bios') };
+  const logs = {
+    a1: join(dir, 'alpha-1.ima'), b1: join(dir, 'beta-1.ima'), a2: join(dir, 'alpha-2.ima'), bios2: join(dir, 'alpha-2.bios'),
+    a2ok: join(dir, 'alpha-2-ok.ima'), a2evil: join(dir, 'alpha-2-evil.ima'),
+  };
   await Promise.all([writeImaFiles(logs.a1, ALPHA_BOOT1), writeImaFiles(logs.b1, BETA_BOOT1), writeImaFiles(logs.a2, ALPHA_BOOT2)]);
   const altered = await writeAlteredFirmwareLog(logs.bios2, ALTERED);
 
@@ -95,6 +103,15 @@ t.test('fleet search and compare over real attestations (swtpm, MariaDB)', async
   t.match(await alpha.attest({ imaLog: logs.a2, biosLog: logs.bios2 }), { newBoot: true, imaEvents: 4 }, 'alpha, boot 2');
   const alphaReport2 = await alpha.lastAttestation();
   t.match(alphaReport2, { errorCode: null, pcrinvalid: true }, 'boot 2 is accepted, off the white list');
+
+  // Alpha's TPM measures one more file; the quote arrives with another file in its place: refused, kept as evidence.
+  await Promise.all([writeImaFiles(logs.a2ok, [...ALPHA_BOOT2, OK_FILE]), writeImaFiles(logs.a2evil, [...ALPHA_BOOT2, EVIL_FILE])]);
+  await extendLogs({ tcti: tpmA.tcti, imaLog: logs.a2ok, imaFrom: ALPHA_BOOT2.length });
+  const nonce = await alpha.nonce();
+  const quote = await alpha.quote(nonce.nonce, unmarshalPcrSelection(nonce.pcrselect));
+  const evil = await imaWireEvents(logs.a2evil, nonce.imaentry, ALPHA_BOOT2.length + 1);
+  t.equal(await refusalCode(alpha.send(alpha.request(quote, { ima: { from: nonce.imaentry, events: evil } }))), '90000020', 'the swapped file is refused');
+  const refusedReport = await alpha.lastAttestation();
 
   const web = await startTestWeb(t, server.store);
   const api = async (path: string) => {
@@ -143,9 +160,15 @@ t.test('fleet search and compare over real attestations (swtpm, MariaDB)', async
       ['/usr/bin/bash', '/usr/lib/libfoo.so', '/usr/sbin/sshd', '/usr/sbin/sshd', '/usr/sbin/sshd'], 'pathPrefix + notHash');
 
     t.same(await ima(`hash=${H.unknown}`), { items: [], next: null, machines: 0 }, 'unknown hash: nothing');
+    r = await ima(`path=/opt/tool`);
+    t.same(r.items.map((i: { entrynum: number; filehash: string; refused: boolean; reportId: number }) => [i.entrynum, i.filehash, i.refused, i.reportId]),
+      [[4, `sha256:${EVIL_FILE.sha256}`, true, refusedReport.id]], 'the refused report\'s file is found, marked refused');
+    t.same((await ima(`hash=${OK_FILE.sha256}`)).items, [], 'the file the TPM measured was never accepted');
+    const evidence = await web.get(r.items[0].url.replace(/#.*/, ''));
+    t.match(evidence.text, /<tr id="entry-4" data-entry="4">/, 'the refused item links its report\'s events');
     t.same(hits((await ima(`pathPrefix=/usr/&hostname=${BETA}`)).items).map((h) => h[0]), [BETA, BETA, BETA], 'hostname');
     t.same(await ima(`hash=${H.sshd}&hostname=nosuch.example`), { items: [], next: null, machines: 0 }, 'unknown hostname: nothing');
-    t.same(hits((await ima(`pathPrefix=/&since=${between.toISOString()}`)).items), ALPHA_BOOT2.map((f, i) => [ALPHA, BOOT2, i, f.path]), 'since');
+    t.same(hits((await ima(`pathPrefix=/&since=${between.toISOString()}`)).items), [...ALPHA_BOOT2, EVIL_FILE].map((f, i) => [ALPHA, BOOT2, i, f.path]), 'since');
     t.same(hits((await ima(`hash=${H.sshd}&until=${between.toISOString()}`)).items), [[ALPHA, BOOT1, 0, '/usr/sbin/sshd']], 'until');
   });
 
@@ -241,7 +264,7 @@ t.test('fleet search and compare over real attestations (swtpm, MariaDB)', async
 
   t.test('paging is stable while entries are inserted', async (t) => {
     const before = (await ima('pathPrefix=/&limit=100')).items.map((i: { hostname: string; boottime: string; entrynum: number }) => `${i.hostname} ${i.boottime} ${i.entrynum}`);
-    t.equal(before.length, 10);
+    t.equal(before.length, 11);
     const [alphaRow, betaRow] = [(await alpha.machine())!, (await beta.machine())!];
     const extra = (m: typeof alphaRow, reportId: number, entrynum: number): ImaEventRow => ({
       machineId: m.id, attestationId: reportId, hostname: m.hostname, boottime: BOOT2, timestamp: new Date(), entrynum, imaEntry: '00',
@@ -279,7 +302,8 @@ t.test('fleet search and compare over real attestations (swtpm, MariaDB)', async
   t.teardown(() => page.close());
 
   t.test('Chromium: the compare page of alpha boot 1 against boot 2', async (t) => {
-    await page.goto(`${web.url}${machinePath(ALPHA, '/compare')}`);
+    await page.goto(`${web.url}${machinePath(ALPHA)}`);
+    await page.getByRole('link', { name: 'Compare the last two boots' }).click();
     t.match(await page.locator('#side-a').innerText(), BOOT1);
     t.match(await page.locator('#side-b').innerText(), BOOT2);
     const pcrs = (await tableRows(page, '#pcr-diff')).map((r) => r.slice(0, 2).join(' ')).sort();

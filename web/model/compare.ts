@@ -11,7 +11,8 @@
  */
 import type { MachineSummary, StoredBiosEvent } from '../../db/queries.js';
 import type { ImaChange } from '../../db/search-queries.js';
-import { PCR_BANKS, PCR_COUNT, type PcrBankName } from '../../db/schema/columns.js';
+import { PCR_COUNT } from '../../shared/tpm/pcr-banks.js';
+import { PCR_BANKS, type PcrBankName } from '../../db/schema/columns.js';
 import type { MachineBoot } from '../../db/web-queries.js';
 import type { WebContext } from '../context.js';
 import { NotFoundError } from '../params.js';

@@ -72,7 +72,7 @@ ${d.boots.map((b) => {
 <td>${b.biosAttestationId === null ? html`<span class="muted">none stored</span>` : html`<a href="${links.bioslog(m.hostname, { boot: bootParam(b.boottime) })}">events</a>`}</td>
 <td>${ima ? html`<a href="${links.imalog(m.hostname, { boot: bootParam(b.boottime) })}">${ima.events} entries</a>${ima.problems ? html` ${badge('warn', `${ima.problems} with problems`)}` : ''}` : html`<span class="muted">none</span>`}</td></tr>`;
   })}
-</tbody></table>`}
+</tbody></table>${d.boots.length > 1 ? html`<p><a id="compare-boots" href="${links.compareBoots(m.hostname)}">Compare the last two boots</a></p>` : ''}`}
 <h2>PCR white list</h2>
 ${whitelistTable(m.whitelist)}
 ${certificateSection('EK certificate', m.hostname, 'ek', d.ek)}

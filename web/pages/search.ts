@@ -11,7 +11,8 @@ import { htmlResponse, type Handler } from '../context.js';
 import { html, type HtmlValue, type SafeHtml } from '../html.js';
 import { page } from '../layout.js';
 import { firmwareCriteria, imaCriteria, searchFirmware, searchIma, type FirmwareResults } from '../model/search.js';
-import { bootParam, type Params } from '../params.js';
+import type { Params } from '../params.js';
+import { imaHitUrl } from '../search-json.js';
 import { apiLinks, links } from '../urls.js';
 
 /** The form's fields, echoed back as typed. */
@@ -56,7 +57,7 @@ function byMachine<T extends { hostname: string }>(items: T[], table: (hits: T[]
 
 function imaTable(hits: ImaHit[]): SafeHtml {
   return html`<table class="ima-hits"><thead><tr><th class="num">#</th><th>File</th><th>File hash</th><th>Template</th><th>Boot</th><th>First seen</th><th>Last seen</th><th>Report</th></tr></thead><tbody>
-${hits.map((h) => html`<tr><td class="num"><a href="${links.imaEntry(h.hostname, bootParam(h.boottime), h.entrynum)}">${h.entrynum}</a></td><td class="wrap">${h.filename}</td>
+${hits.map((h) => html`<tr><td class="num"><a href="${imaHitUrl(h)}">${h.entrynum}</a></td><td class="wrap">${h.filename}</td>
 <td>${h.filehash ? html`<a href="${apiLinks.file(h.filehash)}">${hash(h.filehash)}</a>` : hash(null)}</td><td>${h.template}</td><td>${h.boottime ?? 'not reported'}</td>
 <td>${h.firstSeen.toISOString()}</td><td>${h.lastSeen.toISOString()}</td><td>${reportLink(h.reportId)}${h.refused ? badge('fail', 'refused report') : ''}</td></tr>`)}
 </tbody></table>`;

@@ -21,6 +21,7 @@ export const tokensPage: Handler = async ({ ctx, method, principal, form }) => {
     const name = form?.string('revoke');
     if (!name) throw new BadRequestError('name the token to revoke', 'revoke');
     if (!(await accounts.revokeToken(name))) throw new NotFoundError(`no active token ${name}`);
+    ctx.logger?.info({ user: principal?.name, token: name }, 'web: API token revoked');
     return redirect(links.tokens());
   }
   const tokens = await accounts.tokens();

@@ -14,7 +14,7 @@ import { passwordAuth, TPM_CC } from '../command.js';
 import type { Tpm } from '../tpm.js';
 
 /** PCR values by bank (TPM_ALG_ID) then PCR index. */
-export type PcrValues = Map<number, Map<number, Buffer>>;
+export type PcrReadout = Map<number, Map<number, Buffer>>;
 
 function readOnce(tpm: Tpm, sel: readonly PcrSelection[]) {
   return tpm.execute({ cc: TPM_CC.PCR_Read, params: marshalPcrSelection(sel) }, (res) => {
@@ -35,8 +35,8 @@ function readOnce(tpm: Tpm, sel: readonly PcrSelection[]) {
  * (TPML_DIGEST), so the rest is asked again until nothing remains; PCRs of
  * a bank the TPM has not allocated are absent from the result.
  */
-export async function pcrRead(tpm: Tpm, selection: readonly PcrSelection[]): Promise<PcrValues> {
-  const result: PcrValues = new Map();
+export async function pcrRead(tpm: Tpm, selection: readonly PcrSelection[]): Promise<PcrReadout> {
+  const result: PcrReadout = new Map();
   let remaining = selection.map((s) => ({ hashAlg: s.hashAlg, pcrs: new Set(selectedPcrs(s)) }));
   while (remaining.some((b) => b.pcrs.size > 0)) {
     const sel = buildPcrSelection(remaining.map((b) => [b.hashAlg, [...b.pcrs]] as const));

@@ -1,0 +1,1 @@
+CREATE INDEX `attestlog_pending_idx` ON `attestlog` (`machine_id`,`quoted`,`id`);
