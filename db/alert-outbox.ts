@@ -158,6 +158,15 @@ export class OutboxSql {
     return res.changes === 1;
   }
 
+  /** Makes a given-up delivery due again now (an administrator's retry); false when it is not given up. */
+  async retry(id: number, now: Date): Promise<boolean> {
+    const res = await this.driver.run(
+      `UPDATE alert_outbox SET state = 'pending', next_attempt_at = ?, claim_token = NULL WHERE id = ? AND state = 'failed'`,
+      [formatTime(now), id],
+    );
+    return res.changes === 1;
+  }
+
   /** Which of these alert ids the outbox already holds. */
   async existing(alertIds: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();

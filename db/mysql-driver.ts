@@ -93,6 +93,10 @@ class NodeFailedBeforeCommit extends Error {
 const DEADLOCK_ATTEMPTS = 8;
 const DEADLOCK_PAUSE_MS = 4;
 
+function conflictPause(attempt: number): Promise<void> {
+  return sleep(Math.random() * DEADLOCK_PAUSE_MS * 2 ** attempt);
+}
+
 export class MysqlDriver implements SqlDriver {
   readonly dialect = 'mysql' as const;
   readonly forUpdate = ' FOR UPDATE';
@@ -154,7 +158,9 @@ export class MysqlDriver implements SqlDriver {
     }
   }
 
+  /** One statement: once more on the next node as above, and again, like a transaction, when it lost a conflict (it was rolled back whole). */
   private async statement<T>(f: (conn: CallbackPoolConnection) => Promise<T>, read: boolean): Promise<T> {
+    let failedOver = false;
     for (let attempt = 1; ; attempt++) {
       const held = await this.acquire();
       try {
@@ -163,7 +169,14 @@ export class MysqlDriver implements SqlDriver {
         return result;
       } catch (e) {
         this.settle(held, e);
-        if (attempt === 1 && isNodeFailure(e) && (read || isRefusal(e))) continue;
+        if (!failedOver && isNodeFailure(e) && (read || isRefusal(e))) {
+          failedOver = true;
+          continue;
+        }
+        if (attempt < DEADLOCK_ATTEMPTS && isConflict(e)) {
+          await conflictPause(attempt);
+          continue;
+        }
         throw mysqlError(e, 'query failed');
       }
     }
@@ -186,7 +199,7 @@ export class MysqlDriver implements SqlDriver {
           continue;
         }
         if (attempt >= DEADLOCK_ATTEMPTS || !isConflict(e)) throw e;
-        await sleep(Math.random() * DEADLOCK_PAUSE_MS * 2 ** attempt);
+        await conflictPause(attempt);
       }
     }
   }

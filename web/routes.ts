@@ -57,7 +57,7 @@ export const ROUTES: readonly Route[] = [
   route(links.tokens(), tokensPage, { methods: ['POST'], admin: true }),
   route(links.policies(), policiesPage, { admin: true }),
   route('/admin/policies/:name', policyPage, { admin: true }),
-  route(links.alerts(), alertsPage, { admin: true }),
+  route(links.alerts(), alertsPage, { methods: ['POST'], admin: true }),
   route('/machines', machinesPage),
   route('/machines/:hostname', machinePage),
   route('/machines/:hostname/ek.pem', certificatePem('ek')),

@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshMariaDb, serverSocket } from '../helpers/mariadb.js';
+import type { FailoverControl } from './failover.js';
 
 export interface BenchDatabase {
   /** Short name for tables: "mariadb", "sqlite", "mysql://…" without credentials, "ACS_SQL_*". */
@@ -19,6 +20,8 @@ export interface BenchDatabase {
   /** Passed to the server as `db`; undefined means the ACS_SQL_* environment. */
   url: string | undefined;
   dispose(): Promise<void>;
+  /** A node of it the benchmark may kill and restart, to measure a failover. */
+  failover?: FailoverControl;
 }
 
 function redacted(url: string): string {

@@ -8,6 +8,7 @@ import type { ParserFigures } from './parsers.js';
 import type { Floor } from './floor.js';
 import { ioCeiling, type SqlFloor, type TcpFloor } from './io-floor.js';
 import type { Failures, Percentiles } from './load.js';
+import type { FailoverRun } from './failover.js';
 import type { FullAttestation, IncrementalRun, LoadScenario, MemoryRun } from './scenarios.js';
 
 export const TARGETS = {
@@ -22,6 +23,8 @@ export interface DatabaseResults {
   dialect: string;
   /** Set when the run against this database stopped early. */
   error?: string;
+  /** The cost of losing the preferred node of a cluster (--galera). */
+  failover?: FailoverRun;
   /** Which database server processes the database CPU figures are, or why they are null. */
   databaseCpuMeasured?: string;
   enrollment?: LoadScenario & { retried: { attempted: number; ok: number; failures: Failures } };
@@ -264,6 +267,12 @@ function databaseSection(db: DatabaseResults, tcp: TcpFloor | undefined, cores: 
     const m = db.memory;
     out.push(`  memory: peak RSS ${mb(db.serverPeakRssBytes)} (${mb(db.serverPeakRssBeforeFullBytes)} before the full attestations); steady run of ${m.durationS.toFixed(0)} s at c=${m.concurrency}, +${m.newEvents} IMA: `
       + `${int(m.perSecond)} att/s, RSS ${mb(m.samples[0]?.rssBytes)} → ${mb(m.samples[m.samples.length - 1]?.rssBytes)}, drift ${m.rssDriftPct.toFixed(1)}%`);
+  }
+  if (db.failover) {
+    const f = db.failover;
+    out.push(`  failover (preferred node killed at c=${f.concurrency}, +10 IMA): ${f.secondsWithoutService.toFixed(2)} s without service, `
+      + `${f.failed} attestations answered an error (${failuresText(f.failures)}) and repeated by the client, ${f.heldOverOneSecond} held over 1 s; `
+      + `${f.attestations} completed; node rejoined (IST, Synced) in ${f.rejoinS.toFixed(1)} s`);
   }
   for (const [outcome, reason] of Object.entries(serverReasons(db))) out.push(`  server refused with ${outcome}: ${reason}`);
   return out.join('\n');

@@ -16,6 +16,8 @@ import { hideBin } from 'yargs/helpers';
 import { PrivacyCa } from '../../server/privacy-ca.js';
 import type { Endpoint, BenchHost } from './bench-host.js';
 import { benchDatabases, type BenchDatabase } from './databases.js';
+import { failoverRun } from './failover.js';
+import { galeraDatabase } from './galera-database.js';
 import { SoftwareEkCa } from '../../client/simulator/software-ek-ca.js';
 import { createFleet, runPrefix, type AkMode } from './fleet.js';
 import { measureFloor, measureImaHashFloors } from './floor.js';
@@ -49,6 +51,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('full-reps', { type: 'number', describe: 'full attestations per size (default 5, quick 2)' })
   .option('ak', { choices: ['mixed', 'ecc', 'rsa'] as const, default: 'mixed' as AkMode, describe: 'AK algorithm of the fleet (mixed: 1 host in 32 RSA)' })
   .option('only', { choices: SCENARIOS, array: true, describe: 'run only these scenarios (enrollment always runs before server scenarios)' })
+  .option('galera', { type: 'boolean', default: false, describe: 'also measure a 3-node MariaDB Galera cluster started on loopback, and a failover (needs galera-4, rsync)' })
   .option('cpu-prof', { type: 'string', describe: 'write V8 CPU profiles of the server process to this directory and list hot spots' })
   .strict()
   .help()
@@ -182,6 +185,12 @@ async function runDatabase(db: BenchDatabase, fleet: Fleet, execArgv: string[]):
         res.full.push(await phase(`[${db.label}] full attestation, ${size} IMA entries`, () => fullAttestation(server!, ep, fleet.fullHosts[i], size, reps)));
       }
     }
+    // Last: the restarted node is a new process, which the database CPU figures before it do not follow.
+    if (db.failover) {
+      const node = db.failover;
+      res.failover = await phase(`[${db.label}] failover: preferred node killed, restarted`,
+        () => failoverRun(ep, fleet.hosts, Math.min(8, fleet.hosts.length), node));
+    }
     res.serverPeakRssBytes = (await server.memory()).maxRssBytes;
   } catch (e) {
     res.error = (e as Error).message;
@@ -229,6 +238,13 @@ try {
       notes.push(`quick: server scenarios on ${dbs[0].label} only (also available: ${dbs.slice(1).map((d) => d.label).join(', ')})`);
       for (const d of dbs.slice(1)) await d.dispose();
       dbs = dbs.slice(0, 1);
+    }
+    if (argv.galera) {
+      try {
+        dbs.push(await phase('Galera cluster: 3 nodes on loopback', () => galeraDatabase()));
+      } catch (e) {
+        notes.push(`Galera cluster not started: ${(e as Error).message.slice(0, 300)}`);
+      }
     }
     const profDir = argv['cpu-prof'];
     const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];

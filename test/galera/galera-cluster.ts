@@ -21,9 +21,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
-import type { Test } from 'tap';
 import { freePort } from '../helpers/free-port.js';
-import { MariaDbInstance, MariaDbStartError } from '../hardening/mariadb-instance.js';
+import { MariaDbInstance, MariaDbStartError, type Teardown } from '../hardening/mariadb-instance.js';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
@@ -85,7 +84,7 @@ export class GaleraCluster {
   private constructor(readonly nodes: GaleraNode[]) {}
 
   /** Installs and starts `size` nodes, one after another, each Synced before the next joins. */
-  static async start(t: Test, size = 3): Promise<GaleraCluster> {
+  static async start(t: Teardown, size = 3): Promise<GaleraCluster> {
     const lib = provider();
     const nodes: GaleraNode[] = [];
     for (let i = 0; i < size; i++) {

@@ -16,12 +16,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
-import type { Test } from 'tap';
 import { freePort } from '../helpers/free-port.js';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
 const WATCHDOG = 'exec 3<&0; "$@" 3<&- </dev/null & p=$!; { read -r _ <&3; kill -9 $p 2>/dev/null; } & wait $p';
+
+/** Who removes what a helper started: a tap Test, or the benchmark's own list. */
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
 
 export class MariaDbStartError extends Error {
   override name = 'MariaDbStartError';
@@ -37,7 +41,7 @@ export class MariaDbInstance {
   private constructor(readonly dir: string, readonly port: number) {}
 
   /** Installs a data directory and starts the server; stopped and removed when `t` ends. */
-  static async create(t: Test, opts: { start?: boolean } = {}): Promise<MariaDbInstance> {
+  static async create(t: Teardown, opts: { start?: boolean } = {}): Promise<MariaDbInstance> {
     const dir = await mkdtemp(join(tmpdir(), 'acs-mariadb-'));
     const db = new MariaDbInstance(dir, await freePort());
     t.teardown(async () => {

@@ -68,6 +68,25 @@ t.test('alerts: failed deliveries with their last error, given-up ones, and the 
   t.match(res.text.slice(res.text.indexOf('id="recent-alerts"')), /a-ok[\s\S]*delivered|delivered[\s\S]*a-ok/);
 });
 
+t.test('a given-up delivery retried from the page, with the CSRF token of the session', async (t) => {
+  const page = await web.get('/admin/alerts');
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
+  const gone = (await outbox.troubled(10)).find((r) => r.alertId === 'a-gone')!;
+  const retrying = (await outbox.troubled(10)).find((r) => r.alertId === 'a-retry')!;
+  t.match(page.text, new RegExp(`name="retry" value="${gone.id}"`), 'a Retry button on the given-up delivery');
+  t.notMatch(page.text, new RegExp(`name="retry" value="${retrying.id}"`), 'none on one still retrying');
+  const post = (fields: Record<string, string>) =>
+    web.request('/admin/alerts', { method: 'POST', headers: { Cookie: web.cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+  t.equal((await post({ retry: String(gone.id) })).status, 403, 'no CSRF token, no change');
+  t.equal((await outbox.troubled(10)).find((r) => r.id === gone.id)!.state, 'failed');
+  t.equal((await post({ retry: String(retrying.id), csrf })).status, 404, 'only a given-up delivery is retried');
+  t.equal((await post({ retry: 'x', csrf })).status, 400);
+  const done = await post({ retry: String(gone.id), csrf });
+  t.equal(done.status, 303);
+  t.equal(done.headers.get('location'), '/admin/alerts');
+  t.match((await outbox.troubled(10)).find((r) => r.id === gone.id), { state: 'pending', claimToken: null, lastError: 'HTTP 500 from hooks.example' }, 'due again, its last error kept');
+});
+
 t.test('admins only', async (t) => {
   const viewer = await addTestUser(store, 'vic', 'viewer');
   const cookie = await logIn(web.url, viewer);
