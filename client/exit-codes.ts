@@ -71,7 +71,7 @@ export function isTransient(err: unknown): boolean {
   if (err instanceof ServerIdentityError) return false;
   if (err instanceof ExchangeError) return true;
   if (!(err instanceof AcsError)) return false;
-  return err.code === ACS_ERROR.TOO_MANY_CONNECTIONS || (err.code & 0xfffffff0) === 0x80000040;
+  return err.code === ACS_ERROR.TOO_MANY_CONNECTIONS || (err.code & 0xfffffff0) >>> 0 === 0x80000040;
 }
 
 export function exitCodeFor(err: unknown): number {

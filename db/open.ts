@@ -12,7 +12,7 @@ import { MysqlDriver, type MysqlConfig, type MysqlNode } from './mysql-driver.js
 import { SqliteDriver } from './sqlite-driver.js';
 import type { SqlDriver } from './driver.js';
 import { SqlStore } from './sql-store.js';
-import { StoreError, type Store } from './store.js';
+import { StoreError } from './store.js';
 
 export type StoreLocation = { dialect: 'mysql'; mysql: MysqlConfig } | { dialect: 'sqlite'; path: string };
 
@@ -126,7 +126,7 @@ export async function openDriver(location: StoreLocation, create: boolean): Prom
 }
 
 /** Opens the configured store, creating the database when asked and migrating unless told not to. */
-export async function openStore(url?: string, env: NodeJS.ProcessEnv = process.env, opts: OpenOptions = {}): Promise<Store> {
+export async function openStore(url?: string, env: NodeJS.ProcessEnv = process.env, opts: OpenOptions = {}): Promise<SqlStore> {
   const driver = await openDriver(storeLocation(url, env), opts.create ?? false);
   try {
     if (opts.migrate ?? true) await driver.migrate();

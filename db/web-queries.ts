@@ -128,6 +128,6 @@ export function webQueries(driver: SqlDriver): WebQueries {
 
 /** The driver under a store from openStore. */
 export function storeDriver(store: Store): SqlDriver {
-  if (!(store instanceof SqlStore)) throw new TypeError('the web UI needs a store from openStore');
+  if (!(store instanceof SqlStore)) throw new TypeError('a driver comes only with a store from openStore');
   return store.driver;
 }

@@ -43,7 +43,7 @@ await yargs(hideBin(process.argv))
       const webOptions = config.webPort === 0 ? undefined : webServerOptions(config);
       const logger = createLogger({ name: 'acs-server', level: config.verbose ? 'debug' : undefined });
       const server = await startServer({ config, logger });
-      const web = webOptions && (await startWebServer({ ...webOptions, store: server.context.store, logger }));
+      const web = webOptions && (await startWebServer({ ...webOptions, driver: storeDriver(server.context.store), logger }));
       if (web) logger.info({ url: web.url }, 'web UI ready');
       stopOnSignal(async () => {
         logger.info('shutting down');
@@ -72,7 +72,7 @@ await yargs(hideBin(process.argv))
       const webOptions = webServerOptions(config);
       const logger = createLogger({ name: 'acs-web' });
       const store = await openStore(config.db, process.env);
-      const web = await startWebServer({ ...webOptions, store, logger });
+      const web = await startWebServer({ ...webOptions, driver: store.driver, logger });
       logger.info({ url: web.url }, 'web UI ready');
       stopOnSignal(async () => {
         await web.close();
@@ -89,7 +89,7 @@ await yargs(hideBin(process.argv))
       const store = await openStore(configFromArgv(argv, ['store']).db, process.env, { create: true });
       console.log(`schema up to date (${store.dialect})`);
       // Stored hostnames against the protocol's rule: the unambiguous renamed, the rest listed for the operator.
-      const report = await auditHostnames(storeDriver(store), true).finally(() => store.close());
+      const report = await auditHostnames(store.driver, true).finally(() => store.close());
       for (const line of describeHostnameReport(report)) console.log(line);
       if (report.collisions.length + report.invalid.length > 0) {
         console.log('some machines need a decision: see "Identities and client input" in the README');

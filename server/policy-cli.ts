@@ -11,7 +11,6 @@ import { openStore } from '../db/open.js';
 import { cliOptions, configFromArgv } from './config.js';
 import { PolicySql } from '../db/policy-store.js';
 import type { Store } from '../db/store.js';
-import { storeDriver } from '../db/web-queries.js';
 import { FIRMWARE_PCRS } from '../shared/tpm/pcr-roles.js';
 import { referenceFromWhitelist } from './policy/reference-values.js';
 import { HostnameError, normalizeHostname, printableName } from '../shared/protocol/hostname.js';
@@ -21,7 +20,7 @@ import { PolicyFormatError, parseExcludeList, parseRuntimePolicyFile, withExclud
 async function withPolicies<T>(argv: Record<string, unknown>, fn: (policies: PolicySql, store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(configFromArgv(argv, ['store']).db, process.env, { create: true });
   try {
-    return await fn(new PolicySql(storeDriver(store)), store);
+    return await fn(new PolicySql(store.driver), store);
   } finally {
     await store.close();
   }

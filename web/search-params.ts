@@ -18,7 +18,7 @@ export const IMA_DIGEST_SIZES: Readonly<Record<string, number>> = {
   sm3: 32, 'streebog256': 32, 'streebog512': 64, 'sha3-256': 32, 'sha3-384': 48, 'sha3-512': 64,
 };
 
-/** TCG PC Client PFP §10.2: the banks the firmware log and attestlog columns carry. */
+/** The banks stored per PCR (IBM ACS's pcrNNsha256 / pcrNNsha1 columns) and per firmware event, with their digest sizes. */
 const BANK_SIZES: Readonly<Record<PcrBankName, number>> = { sha256: 32, sha1: 20 };
 
 const HEX = /^[0-9a-fA-F]+$/;

@@ -9,10 +9,11 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { authStore } from '../db/auth-store.js';
+import { AuthStore } from '../db/auth-store.js';
+import type { SqlDriver } from '../db/driver.js';
 import { QueryInputError } from '../db/queries.js';
-import { StoreError, type Store } from '../db/store.js';
-import { storeDriver, webQueries, type WebQueries } from '../db/web-queries.js';
+import { StoreError } from '../db/store.js';
+import { webQueries, type WebQueries } from '../db/web-queries.js';
 import { OutboxSql } from '../db/alert-outbox.js';
 import { PolicySql } from '../db/policy-store.js';
 import type { Logger } from '../shared/log.js';
@@ -29,15 +30,15 @@ import { QueryCounter } from './query-count.js';
 import { matchRoute } from './routes.js';
 
 export interface WebServerOptions {
-  /** The store to read (from openStore); its statements are counted per request. */
-  store?: Store;
+  /** The database to read and keep accounts in (a store's driver); its statements are counted per request. */
+  driver?: SqlDriver;
   /** Or ready-made queries (statements are then not counted). */
   queries?: WebQueries;
   /** TCP port; 0 picks a free one (the CLI treats 0 as "disabled" before calling this). */
   port: number;
   /** Address to listen on; the defaults of this and every other option are in server/config.ts. */
   host: string;
-  /** Login, host names, proxy single sign-on; default: login required (needs `store`). */
+  /** Login, host names, proxy single sign-on; default: login required (needs `driver`). */
   auth?: WebAuthOptions;
   /** Serve HTTPS with this certificate chain and key (PEM); session cookies are then Secure. */
   tls?: { cert: string | Buffer; key: string | Buffer };
@@ -104,11 +105,11 @@ function methodNotAllowed(api: boolean, methods: readonly string[]): WebResponse
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const counter = new QueryCounter();
   let data: WebQueries;
-  const counted = opts.store ? counter.wrap(storeDriver(opts.store)) : undefined;
+  const counted = opts.driver ? counter.wrap(opts.driver) : undefined;
   if (counted) data = webQueries(counted);
   else if (opts.queries) data = opts.queries;
-  else throw new TypeError('startWebServer needs a store or queries');
-  const accounts = opts.store ? authStore(opts.store) : undefined;
+  else throw new TypeError('startWebServer needs a driver or queries');
+  const accounts = opts.driver ? new AuthStore(opts.driver) : undefined;
   const admin = counted ? { policies: new PolicySql(counted), outbox: new OutboxSql(counted) } : {};
   const ctx: WebContext = { data, accounts, ...admin, logger: opts.logger, staleAfterMs: opts.staleAfterMs, now: opts.now ?? (() => new Date()) };
   const host = opts.host;

@@ -112,7 +112,7 @@ if (!(await searchIndexesPresent(driver))) indexBuildMs = await createSearchInde
 
 // The searches and compare views, each run with other values.
 const requests: RequestInfo[] = [];
-const web = await startWebServer({ store, port: 0, host: DEFAULT_SERVER_CONFIG.webHost, staleAfterMs: DEFAULT_SERVER_CONFIG.staleAfterMs, onRequest: (info) => requests.push(info) });
+const web = await startWebServer({ driver: store.driver, port: 0, host: DEFAULT_SERVER_CONFIG.webHost, staleAfterMs: DEFAULT_SERVER_CONFIG.staleAfterMs, onRequest: (info) => requests.push(info) });
 // Measured as a logged-in reader sees them: each request pays its session lookup.
 const reader = await addTestUser(store, `bench-${process.pid}`, 'viewer');
 const cookie = await logIn(web.url, reader);

@@ -61,7 +61,7 @@ if (existing === 0) {
 }
 
 const requests: RequestInfo[] = [];
-const web = await startWebServer({ store, port: 0, host: DEFAULT_SERVER_CONFIG.webHost, staleAfterMs: DEFAULT_SERVER_CONFIG.staleAfterMs, onRequest: (info) => requests.push(info) });
+const web = await startWebServer({ driver: store.driver, port: 0, host: DEFAULT_SERVER_CONFIG.webHost, staleAfterMs: DEFAULT_SERVER_CONFIG.staleAfterMs, onRequest: (info) => requests.push(info) });
 // Measured as a logged-in reader sees them: each request pays its session lookup.
 const reader = await addTestUser(store, `bench-${process.pid}`, 'viewer');
 const cookie = await logIn(web.url, reader);

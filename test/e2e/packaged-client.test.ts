@@ -171,6 +171,11 @@ t.test('transient failures are retried, then exit 4', async (t) => {
   t.match(json(b), { outcome: 'unreachable', attempts: 2 });
   t.equal(busy.connections(), 2, 'busy answers are retried');
 
+  const dbDown = await fakeServer((s) => s.once('data', () => s.end(encodeFrame({ error: '80000041' }))));
+  const d = await acs('attest', '--config', config, '--server', dbDown.address, '--retries', '1', '--json');
+  t.equal(d.code, 4, d.stderr);
+  t.equal(dbDown.connections(), 2, 'the server\'s database trouble is retried');
+
   const closed = await acs('attest', '--config', config, '--server', `127.0.0.1:${await freePort()}`, '--retries', '0', '--json');
   t.equal(closed.code, 4, closed.stderr);
   t.match(json(closed), { outcome: 'unreachable', attempts: 1 });

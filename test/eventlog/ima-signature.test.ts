@@ -2,6 +2,8 @@ import { X509Certificate, constants, generateKeyPairSync, hash, privateEncrypt, 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { p256, p384 } from '@noble/curves/nist.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import t from 'tap';
 import { verifyEcdsaDigest } from '../../shared/eventlog/ecdsa-digest.js';
 import type { ImaEvent } from '../../shared/eventlog/ima-event.js';
@@ -127,6 +129,8 @@ t.test('signatures made here: RSA PKCS#1 v1.5, ECDSA P-256/P-384, version 3', as
   t.equal(keys.verifyEvent({ fields: [] }), 'nosig');
 });
 
+const NOBLE = { prime256v1: p256, secp384r1: p384, secp256k1 };
+
 t.test('ECDSA over a digest agrees with node:crypto on P-256, P-384 and secp256k1', async (t) => {
   for (const [curve, alg] of [['prime256v1', 'sha256'], ['secp384r1', 'sha384'], ['secp256k1', 'sha256'], ['prime256v1', 'sha512']] as const) {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
@@ -139,6 +143,14 @@ t.test('ECDSA over a digest agrees with node:crypto on P-256, P-384 and secp256k
       t.notOk(verifyEcdsaDigest(publicKey, digest, sig), `${curve} ${alg} altered digest`);
     }
     const digest = hash(alg, 'x', 'buffer');
+    // (r, n - s) is as valid as (r, s); the kernel accepts either, so must this.
+    const ec = NOBLE[curve];
+    const made = ec.Signature.fromBytes(sign(alg, Buffer.from('x'), privateKey), 'der');
+    const flipped = new ec.Signature(made.r, ec.Point.Fn.ORDER - made.s);
+    const high = made.hasHighS() ? made : flipped;
+    const low = made.hasHighS() ? flipped : made;
+    t.ok(verifyEcdsaDigest(publicKey, digest, low.toBytes('der')), `${curve} low-S`);
+    t.ok(verifyEcdsaDigest(publicKey, digest, high.toBytes('der')), `${curve} high-S`);
     t.notOk(verifyEcdsaDigest(publicKey, digest, Buffer.from('3006020100020100', 'hex')), 'r = s = 0');
     t.notOk(verifyEcdsaDigest(publicKey, digest, Buffer.from('30ff', 'hex')), 'bad DER');
   }

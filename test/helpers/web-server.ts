@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
 import { authStore } from '../../db/auth-store.js';
 import type { Store } from '../../db/store.js';
+import { storeDriver } from '../../db/web-queries.js';
 import type { Logger } from '../../shared/log.js';
 import { hashPassword } from '../../web/auth/password.js';
 import type { WebAuthOptions } from '../../web/auth/web-auth.js';
@@ -76,7 +77,7 @@ export async function startTestWeb(
 ): Promise<TestWeb> {
   const requests: RequestInfo[] = [];
   const server = await startWebServer({
-    store,
+    driver: storeDriver(store),
     port: 0,
     host: DEFAULT_SERVER_CONFIG.webHost,
     staleAfterMs: opts.staleAfterMs ?? DEFAULT_SERVER_CONFIG.staleAfterMs,

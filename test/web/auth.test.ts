@@ -105,7 +105,7 @@ t.test('sessions: cookie flags, logout, expiry, removed user, changed password',
 t.test('wrong passwords are throttled per user and per address, and never logged', async (t) => {
   let logged = '';
   const logger = pino({ level: 'debug' }, new Writable({ write: (c, _e, cb) => ((logged += c), cb()) }));
-  const web = await startWebServer({ store, port: 0, ...WEB_DEFAULTS, logger, auth: { loginLimits: { perUser: 3, perAddress: 5 } } });
+  const web = await startWebServer({ driver: store.driver, port: 0, ...WEB_DEFAULTS, logger, auth: { loginLimits: { perUser: 3, perAddress: 5 } } });
   t.teardown(() => web.close());
   const user = await addTestUser(store, 'tom', 'viewer');
   const other = await addTestUser(store, 'tina', 'viewer');
@@ -155,7 +155,7 @@ t.test('state-changing requests from another site are refused', async (t) => {
 });
 
 t.test('login turned off: only on loopback, everyone local is admin', async (t) => {
-  await t.rejects(startWebServer({ store, port: 0, ...WEB_DEFAULTS, host: '0.0.0.0', auth: { mode: 'off' } }), {
+  await t.rejects(startWebServer({ driver: store.driver, port: 0, ...WEB_DEFAULTS, host: '0.0.0.0', auth: { mode: 'off' } }), {
     name: 'WebAuthConfigError',
     message: /--web-auth off is allowed only on a loopback --web-host/,
   });

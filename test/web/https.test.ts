@@ -47,7 +47,7 @@ t.test('HTTPS: login gives a Secure cookie that opens the API', async (t) => {
   const store = await openStore('sqlite::memory:');
   t.teardown(() => store.close());
   const web = await startWebServer({
-    store, port: 0, host: DEFAULT_SERVER_CONFIG.webHost, staleAfterMs: DEFAULT_SERVER_CONFIG.staleAfterMs, tls: { cert: ca, key: await readFile(keyFile) },
+    driver: store.driver, port: 0, host: DEFAULT_SERVER_CONFIG.webHost, staleAfterMs: DEFAULT_SERVER_CONFIG.staleAfterMs, tls: { cert: ca, key: await readFile(keyFile) },
   });
   t.teardown(() => web.close());
   t.match(web.url, /^https:\/\/127\.0\.0\.1:\d+$/);
