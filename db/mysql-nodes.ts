@@ -115,17 +115,21 @@ export class MysqlNodes {
  * rows and on unique indexes, which READ COMMITTED keeps (MySQL Reference
  * Manual, InnoDB "Transaction Isolation Levels").
  *
- * wsrep_sync_wait = 1: on a Galera node, reads wait until the node has
- * applied every transaction the cluster committed before they began, so a
- * nonce issued through one node is found by a quote sent through another
- * (MariaDB KB, "wsrep_sync_wait"). Without wsrep it does nothing; MySQL,
- * which has no such variable, refuses it (1193) and is left as it is.
+ * wsrep_sync_wait = 7: on a Galera node, reads, updates, deletes and inserts
+ * wait until the node has applied every transaction the cluster committed
+ * before they began, so a nonce issued through one node is found by a quote
+ * sent through another, and an AUTO_INCREMENT id drawn on one node is above
+ * those already drawn on others (each node draws its own interleaved ids),
+ * keeping ids in commit order, which "newest by id" relies on (MariaDB KB,
+ * "wsrep_sync_wait", "wsrep_auto_increment_control"). Without wsrep it does
+ * nothing; MySQL, which has no such variable, refuses it (1193) and is left
+ * as it is.
  */
 async function prepareSession(conn: PoolConnection): Promise<void> {
   // A connection that dies while idle emits 'error' more than once; the pool's own handler only listens once.
   conn.on('error', () => {});
   await onConnection(conn, 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-  await onConnection(conn, 'SET SESSION wsrep_sync_wait = 1').catch((e: { errno?: number }) => {
+  await onConnection(conn, 'SET SESSION wsrep_sync_wait = 7').catch((e: { errno?: number }) => {
     if (e.errno !== 1193) throw e;
   });
 }

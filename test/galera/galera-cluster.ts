@@ -87,8 +87,11 @@ export class GaleraCluster {
   static async start(t: Teardown, size = 3): Promise<GaleraCluster> {
     const lib = provider();
     const nodes: GaleraNode[] = [];
+    // A cluster that fails to start usually ends the test file before its
+    // teardowns run: remove what was made here first.
+    const undo = (e: unknown) => Promise.all(nodes.map((n) => n.db.destroy())).then(() => Promise.reject(e));
     for (let i = 0; i < size; i++) {
-      const db = await MariaDbInstance.create(t, { start: false });
+      const db = await MariaDbInstance.create(t, { start: false }).catch(undo);
       nodes.push(new GaleraNode(i, db, await freePort(), await freePort(), await freePort()));
     }
     const cluster = new GaleraCluster(nodes);
@@ -104,7 +107,7 @@ export class GaleraCluster {
         '--binlog-format=ROW', '--default-storage-engine=InnoDB', '--innodb-autoinc-lock-mode=2', '--wsrep-slave-threads=2',
       ];
     }
-    for (const n of nodes) await cluster.startNode(n.index, n.index === 0);
+    for (const n of nodes) await cluster.startNode(n.index, n.index === 0).catch(undo);
     return cluster;
   }
 

@@ -44,20 +44,28 @@ export class MariaDbInstance {
   static async create(t: Teardown, opts: { start?: boolean } = {}): Promise<MariaDbInstance> {
     const dir = await mkdtemp(join(tmpdir(), 'acs-mariadb-'));
     const db = new MariaDbInstance(dir, await freePort());
-    t.teardown(async () => {
-      await db.stop('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
-    });
+    t.teardown(() => db.destroy());
     try {
       await run('mariadb-install-db', [
         '--no-defaults', `--datadir=${db.dataDir}`, '--user=root', '--auth-root-authentication-method=normal',
         '--skip-test-db', '--innodb-log-file-size=8M', '--innodb-buffer-pool-size=32M',
       ]);
     } catch (e) {
+      // A failure here usually ends the test file before its teardowns run.
+      await db.destroy();
       throw new MariaDbStartError(`mariadb-install-db failed: ${(e as Error).message}`);
     }
-    if (opts.start ?? true) await db.start();
+    if (opts.start ?? true) await db.start().catch(async (e) => {
+      await db.destroy();
+      throw e;
+    });
     return db;
+  }
+
+  /** Kills the server and removes its directory; safe to call again. */
+  async destroy(): Promise<void> {
+    await this.stop('SIGKILL');
+    await rm(this.dir, { recursive: true, force: true });
   }
 
   get dataDir(): string {
