@@ -11,8 +11,7 @@ import {
   type BiosLog, type ForensicsQueries, type ImaBoot, type ImaFilter, type ImaPage, type ImaStatus, type MachineListItem,
   type MachineState, type MachineSummary, type OverviewCounts, type Page, type ReportFilter, type StateOptions,
 } from './queries.js';
-import { SqlStore } from './sql-store.js';
-import type { AttestationRow, Store } from './store.js';
+import type { AttestationRow } from './store.js';
 
 /** The newest report of machine m. */
 const LAST_REPORT = '(SELECT x.id FROM attestlog x WHERE x.machine_id = m.id AND x.quoted IS NOT NULL ORDER BY x.id DESC LIMIT 1)';
@@ -219,8 +218,7 @@ export class SqlForensics implements ForensicsQueries {
   }
 }
 
-/** The read queries over a store from openStore. */
-export function forensicsQueries(store: Store): ForensicsQueries {
-  if (!(store instanceof SqlStore)) throw new TypeError('forensicsQueries needs a store from openStore');
-  return new SqlForensics(store.driver);
+/** The read queries over a driver (a store's own, or a counting wrapper around it). */
+export function forensicsQueries(driver: SqlDriver): ForensicsQueries {
+  return new SqlForensics(driver);
 }

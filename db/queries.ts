@@ -2,7 +2,7 @@
  * Read-only queries behind the web UI and JSON API: machine list with each
  * machine's last report and state, reports paged by cursor, firmware and IMA
  * logs. Each call is a fixed number of statements (joins, no query per row).
- * forensicsQueries(store) in forensics-sql.ts gives the implementation.
+ * forensicsQueries(driver) in forensics-sql.ts gives the implementation.
  *
  * A report is an attestlog row whose quote arrived (`quoted` set). A report
  * failed when the server refused the quote (`error_code` set). A machine is

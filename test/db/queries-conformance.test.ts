@@ -3,6 +3,7 @@
  * report filters and cursor paging, firmware log lookup, IMA log paging.
  */
 import t from 'tap';
+import { storeDriver } from '../../db/web-queries.js';
 import { forensicsQueries } from '../../db/forensics-sql.js';
 import { QueryInputError } from '../../db/queries.js';
 import { SqlStore } from '../../db/sql-store.js';
@@ -42,7 +43,7 @@ async function machineWith(store: Store, hostname: string, reports: Report[]): P
 for (const backend of BACKENDS) {
   t.test(backend.name, async (t) => {
     const store = await backend.open(t);
-    const q = forensicsQueries(store);
+    const q = forensicsQueries(storeDriver(store));
     const driver = (store as SqlStore).driver;
     let statements = 0;
     const all = driver.all.bind(driver);

@@ -7,6 +7,7 @@
  * the ones the queries issue, captured from the driver and explained.
  */
 import t from 'tap';
+import { storeDriver } from '../../db/web-queries.js';
 import { forensicsQueries } from '../../db/forensics-sql.js';
 import type { SqlRow, SqlValue } from '../../db/driver.js';
 import { SqlStore } from '../../db/sql-store.js';
@@ -46,7 +47,7 @@ for (const backend of BACKENDS) {
       }
       return out;
     };
-    const q = forensicsQueries(store);
+    const q = forensicsQueries(storeDriver(store));
 
     t.test('imaBoots reads the covering index only', async (t) => {
       const [plan] = await plans(() => q.imaBoots(machineId));

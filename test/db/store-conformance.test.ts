@@ -24,7 +24,7 @@ const HOSTILE_HOSTNAMES = [
 for (const backend of BACKENDS) {
   t.test(backend.name, async (t) => {
     const store = await backend.open(t);
-    const queries = forensicsQueries(store);
+    const queries = forensicsQueries(storeDriver(store));
     t.equal(store.dialect, backend.name === 'sqlite' ? 'sqlite' : 'mysql');
 
     let machine: MachineRow;

@@ -20,7 +20,7 @@ function latch(): { open: () => void; opened: Promise<void> } {
 for (const backend of BACKENDS) {
   t.test(backend.name, async (t) => {
     const store = await backend.open(t);
-    const queries = forensicsQueries(store);
+    const queries = forensicsQueries(storeDriver(store));
     const machineId = await store.transaction((tx) => tx.insertMachine(newMachine('tx.example', { imaevents: 0 })));
 
     t.test('a failure thrown mid-transaction leaves nothing behind', async (t) => {
