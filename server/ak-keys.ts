@@ -1,3 +1,7 @@
+/**
+ * The enrolled AK as a verification key, parsed from its stored TPMT_PUBLIC
+ * and kept in a bounded cache so quotes do not re-parse it.
+ */
 import type { KeyObject } from 'node:crypto';
 import { publicKeyFromTpm } from '../shared/crypto/keys.js';
 import { unmarshalPublic, type TpmPublic } from '../shared/tpm/public.js';

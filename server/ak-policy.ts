@@ -1,3 +1,7 @@
+/**
+ * Which attestation keys the server certifies: attribute and algorithm
+ * checks on an AK's TPMT_PUBLIC at enrollment.
+ */
 import { TPMA_OBJECT, TPM_ALG, TPM_ECC } from '../shared/tpm/constants.js';
 import type { TpmPublic } from '../shared/tpm/public.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';

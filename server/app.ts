@@ -1,3 +1,8 @@
+/**
+ * Starting acs-server: opens the store, loads the EK trust anchors, the
+ * privacy CA and the IMA keys, and listens; maps database failures to their
+ * wire codes.
+ */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';

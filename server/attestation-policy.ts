@@ -1,3 +1,7 @@
+/**
+ * The quote the server asks for (PCR selection) and the inputs it judges
+ * the answer with.
+ */
 import { TPM_ALG } from '../shared/tpm/constants.js';
 import type { ImaKeyring } from '../shared/eventlog/ima-signature.js';
 import { buildPcrSelection, marshalPcrSelection, type PcrSelection } from '../shared/tpm/pcr-selection.js';

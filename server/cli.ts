@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+/**
+ * The acs-server command line: serve, web, init, migrate and the user,
+ * token and policy commands, with flags built from server/config.ts.
+ */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createLogger } from '../shared/log.js';

@@ -1,3 +1,7 @@
+/**
+ * The shared state every request handler is given: store, trust, CA,
+ * policy, caches, limits and the alert notifier.
+ */
 import type { Logger } from 'pino';
 import type { Store } from '../db/store.js';
 import type { PrivacyCa } from './privacy-ca.js';

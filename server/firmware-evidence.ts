@@ -1,3 +1,7 @@
+/**
+ * The firmware event log of a quote request: parsed and replayed, with a
+ * malformed log answered by its wire code.
+ */
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import { EventLogError } from '../shared/eventlog/errors.js';
 import { decodeFirmwareWireEvents } from '../shared/eventlog/firmware-wire.js';

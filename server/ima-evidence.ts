@@ -1,3 +1,7 @@
+/**
+ * The IMA events of a quote request: parsed, with signatures judged against
+ * the configured IMA keys.
+ */
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import { HASH_ALGS, TPM_ALG } from '../shared/tpm/constants.js';
 import { EventLogError } from '../shared/eventlog/errors.js';

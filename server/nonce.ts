@@ -1,3 +1,7 @@
+/**
+ * The nonce request handler: issues the single-use nonce a quote must
+ * answer and bounds how many a machine may hold.
+ */
 import { randomBytes } from 'node:crypto';
 import type { NonceRequest, NonceResponse } from '../shared/protocol/messages.js';
 import type { ServerContext } from './context.js';

@@ -1,3 +1,7 @@
+/**
+ * The privacy CA's key and certificate on disk, and the AK certificates it
+ * issues after credential activation.
+ */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,3 +1,7 @@
+/**
+ * The quote request handler: verification and the one transaction that
+ * records its outcome.
+ */
 import type { Logger } from 'pino';
 import type { IssuedNonce, MachineWithoutCerts, ReportOutcome, StoreTx } from '../db/store.js';
 import { reportState } from '../db/queries.js';

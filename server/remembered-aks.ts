@@ -1,3 +1,7 @@
+/**
+ * Each host's AK as last read, so a quote's signature is checked before
+ * any SQL.
+ */
 import type { MachineWithoutCerts, Store } from '../db/store.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 

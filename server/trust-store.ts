@@ -1,3 +1,7 @@
+/**
+ * The EK certificate trust anchors and the chain check an enrollment's EK
+ * certificate must pass.
+ */
 import { X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
