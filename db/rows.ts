@@ -5,8 +5,8 @@
  */
 import { ident, parseTime, sqlValue, type SqlRow, type SqlValue } from './driver.js';
 import { getTableConfig } from 'drizzle-orm/mysql-core';
-import { PCR_COUNT } from '../shared/tpm/pcr-banks.js';
-import { PCR_BANKS, pcrColumn } from './schema/columns.js';
+import { PCR_BANK_NAMES, PCR_COUNT, type PcrBankName } from '../shared/tpm/pcr-banks.js';
+import { pcrColumn } from './schema/columns.js';
 import * as mysqlSchema from './schema/mysql.js';
 import { StoreError } from './store.js';
 import type { AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachineRow, MachineWithoutCerts, PcrBanks, LastReport, SecurityEventRow, VerifiedPcrs } from './store.js';
@@ -50,9 +50,9 @@ function encodeBoottime(v: unknown): SqlValue {
 }
 
 function encodePcrs(v: unknown): SqlValue[] {
-  if (v === null || v === undefined) return new Array<SqlValue>(PCR_COUNT * PCR_BANKS.length).fill(null);
+  if (v === null || v === undefined) return new Array<SqlValue>(PCR_COUNT * PCR_BANK_NAMES.length).fill(null);
   const banks = v as PcrBanks;
-  return PCR_BANKS.flatMap((bank) => {
+  return PCR_BANK_NAMES.flatMap((bank) => {
     const values = banks[bank];
     if (!Array.isArray(values) || values.length !== PCR_COUNT) bad(`PCR bank ${bank} must hold ${PCR_COUNT} entries`);
     return values.map((pcr) => (pcr === null || (typeof pcr === 'string' && HEX.test(pcr)) ? pcr : bad(`PCR value is not hex`)));
@@ -60,12 +60,12 @@ function encodePcrs(v: unknown): SqlValue[] {
 }
 
 /** Column names per bank, built once: decoding runs for every row read. */
-const PCR_COLUMNS = Object.fromEntries(PCR_BANKS.map((bank) => [bank, Array.from({ length: PCR_COUNT }, (_, i) => pcrColumn(i, bank))])) as
-  Record<(typeof PCR_BANKS)[number], string[]>;
+const PCR_COLUMNS = Object.fromEntries(PCR_BANK_NAMES.map((bank) => [bank, Array.from({ length: PCR_COUNT }, (_, i) => pcrColumn(i, bank))])) as
+  Record<PcrBankName, string[]>;
 
 function decodePcrs(row: SqlRow, prefix: string): PcrBanks | null {
   let any = false;
-  const read = (bank: (typeof PCR_BANKS)[number]) =>
+  const read = (bank: PcrBankName) =>
     PCR_COLUMNS[bank].map((column) => {
       const v = (row[prefix ? prefix + column : column] as string | null) ?? null;
       if (v !== null) any = true;
@@ -123,7 +123,7 @@ function fieldEncoder(table: string, [, column, kind]: Field): FieldEncoder {
 
 function physical(field: Field): string[] {
   const [, column, kind] = field;
-  return kind === 'pcrs' ? PCR_BANKS.flatMap((bank) => Array.from({ length: PCR_COUNT }, (_, i) => pcrColumn(i, bank))) : [column];
+  return kind === 'pcrs' ? PCR_BANK_NAMES.flatMap((bank) => Array.from({ length: PCR_COUNT }, (_, i) => pcrColumn(i, bank))) : [column];
 }
 
 /** One table's field ↔ column mapping. */

@@ -9,7 +9,7 @@
  * Digests arrive already validated: `filehash` values are the stored
  * "alg:hex" form, PCR and event digests lowercase hex.
  */
-import type { PcrBankName } from './schema/columns.js';
+import type { PcrBankName } from '../shared/tpm/pcr-banks.js';
 import type { Page } from './queries.js';
 
 export interface ImaSearch {

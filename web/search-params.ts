@@ -8,8 +8,7 @@
  * SHA-1), stored as "alg:hex". A digest given without its algorithm matches
  * every algorithm of that size.
  */
-import { PCR_COUNT } from '../shared/tpm/pcr-banks.js';
-import { PCR_BANKS, type PcrBankName } from '../db/schema/columns.js';
+import { PCR_BANK_NAMES, PCR_COUNT, type PcrBankName } from '../shared/tpm/pcr-banks.js';
 import { BadRequestError, type Params } from './params.js';
 
 /** Digest sizes in bytes of the kernel's hash_algo_name entries IMA may record (crypto/hash_info.c). */
@@ -54,7 +53,7 @@ export function fileDigest(query: Params, name: string): string[] | undefined {
 }
 
 export function bank(query: Params): PcrBankName | undefined {
-  return query.oneOf('bank', PCR_BANKS);
+  return query.oneOf('bank', PCR_BANK_NAMES);
 }
 
 /** A PCR or event digest of a bank: the `alg:` prefix, when given, must name that bank. */
@@ -62,11 +61,11 @@ export function bankDigest(query: Params, name: string, inBank: PcrBankName | un
   const text = query.string(name);
   if (text === undefined) return undefined;
   const { alg, hex } = splitDigest(name, text);
-  if (alg !== undefined && !(PCR_BANKS as readonly string[]).includes(alg)) {
-    throw new BadRequestError(`${name}: unknown bank ${JSON.stringify(alg)}; one of ${PCR_BANKS.join(', ')}`, name);
+  if (alg !== undefined && !(PCR_BANK_NAMES as readonly string[]).includes(alg)) {
+    throw new BadRequestError(`${name}: unknown bank ${JSON.stringify(alg)}; one of ${PCR_BANK_NAMES.join(', ')}`, name);
   }
   if (alg !== undefined && inBank !== undefined && alg !== inBank) throw new BadRequestError(`${name}: prefix ${alg} contradicts bank ${inBank}`, name);
-  const chosen = (alg as PcrBankName | undefined) ?? inBank ?? PCR_BANKS.find((b) => BANK_SIZES[b] * 2 === hex.length);
+  const chosen = (alg as PcrBankName | undefined) ?? inBank ?? PCR_BANK_NAMES.find((b) => BANK_SIZES[b] * 2 === hex.length);
   if (chosen === undefined || BANK_SIZES[chosen] * 2 !== hex.length) {
     const want = chosen ? `a ${chosen} digest is ${BANK_SIZES[chosen] * 2} hex digits` : 'digests are 64 (sha256) or 40 (sha1) hex digits';
     throw new BadRequestError(`${name}: ${want}, not ${hex.length}`, name);

@@ -3,17 +3,14 @@
  * columns follow IBM ACS's dbinit.sql: pcr00sha256 … pcr23sha256 first, then
  * pcr00sha1 … pcr23sha1.
  */
-import { PCR_COUNT } from '../../shared/tpm/pcr-banks.js';
-
-export const PCR_BANKS = ['sha256', 'sha1'] as const;
-export type PcrBankName = (typeof PCR_BANKS)[number];
+import { PCR_BANK_NAMES, PCR_COUNT, type PcrBankName } from '../../shared/tpm/pcr-banks.js';
 
 export function pcrColumn(index: number, bank: PcrBankName): string {
   return `pcr${String(index).padStart(2, '0')}${bank}`;
 }
 
 /** The 48 PCR column names in IBM's order. */
-export const PCR_COLUMNS: readonly string[] = PCR_BANKS.flatMap((bank) =>
+export const PCR_COLUMNS: readonly string[] = PCR_BANK_NAMES.flatMap((bank) =>
   Array.from({ length: PCR_COUNT }, (_, i) => pcrColumn(i, bank)),
 );
 

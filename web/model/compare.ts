@@ -11,8 +11,7 @@
  */
 import type { MachineSummary, StoredBiosEvent } from '../../db/queries.js';
 import type { ImaChange } from '../../db/search-queries.js';
-import { PCR_COUNT } from '../../shared/tpm/pcr-banks.js';
-import { PCR_BANKS, type PcrBankName } from '../../db/schema/columns.js';
+import { PCR_BANK_NAMES, PCR_COUNT, type PcrBankName } from '../../shared/tpm/pcr-banks.js';
 import type { MachineBoot } from '../../db/web-queries.js';
 import type { WebContext } from '../context.js';
 import { NotFoundError } from '../params.js';
@@ -98,7 +97,7 @@ export async function compareBoots(ctx: WebContext, a: { summary: MachineSummary
   const [ra, rb] = [sa.reportId === null ? undefined : await ctx.data.report(sa.reportId), sb.reportId === null ? undefined : await ctx.data.report(sb.reportId)];
   const pcrs: PcrDifference[] = [];
   if (ra?.pcrs && rb?.pcrs) {
-    for (const bank of PCR_BANKS) {
+    for (const bank of PCR_BANK_NAMES) {
       for (let pcr = 0; pcr < PCR_COUNT; pcr++) {
         const [x, y] = [ra.pcrs[bank][pcr] ?? null, rb.pcrs[bank][pcr] ?? null];
         if (x !== y) pcrs.push({ bank, pcr, a: x, b: y });

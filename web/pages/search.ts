@@ -5,7 +5,7 @@
  * by machine and link to the exact IMA entry or firmware event.
  */
 import type { FirmwareHit, ImaHit, PcrHit, SearchPage } from '../../db/search-queries.js';
-import { PCR_BANKS } from '../../db/schema/columns.js';
+import { PCR_BANK_NAMES } from '../../shared/tpm/pcr-banks.js';
 import { badge, hash, machineLink, pager, reportLink } from '../components.js';
 import { htmlResponse, type Handler } from '../context.js';
 import { html, type HtmlValue, type SafeHtml } from '../html.js';
@@ -34,7 +34,7 @@ function form(echo: Echo): SafeHtml {
   ${field(echo, 'until', 'First seen before')}
   </fieldset>
   <fieldset><legend>Firmware</legend>
-  <label>Bank <select name="bank"><option value="">by digest length</option>${PCR_BANKS.map((b) => html`<option value="${b}"${b === echo.bank ? html` selected` : ''}>${b}</option>`)}</select></label>
+  <label>Bank <select name="bank"><option value="">by digest length</option>${PCR_BANK_NAMES.map((b) => html`<option value="${b}"${b === echo.bank ? html` selected` : ''}>${b}</option>`)}</select></label>
   ${field(echo, 'pcr', 'PCR', '0')}
   ${field(echo, 'value', 'Latest verified PCR value')}
   ${field(echo, 'digest', 'Firmware event digest')}
