@@ -9,9 +9,9 @@
 import t from 'tap';
 import { storeDriver } from '../../db/web-queries.js';
 import { forensicsQueries } from '../../db/forensics-sql.js';
-import type { SqlRow, SqlValue } from '../../db/driver.js';
 import { SqlStore } from '../../db/sql-store.js';
 import { BACKENDS, imaEvents, newAttestation, newMachine } from '../helpers/store-fixtures.js';
+import { queryPlans } from '../helpers/query-plans.js';
 
 const BOOT = '2030-01-01 00:00:00';
 
@@ -29,24 +29,7 @@ for (const backend of BACKENDS) {
       return id;
     });
 
-    /** The statements a query issues, with their plans. */
-    const plans = async (run: () => Promise<unknown>): Promise<string[]> => {
-      const issued: [string, readonly SqlValue[]][] = [];
-      const all = driver.all.bind(driver);
-      driver.all = (sql, params = []) => (issued.push([sql, params]), all(sql, params));
-      try {
-        await run();
-      } finally {
-        driver.all = all;
-      }
-      const explain = store.dialect === 'mysql' ? 'EXPLAIN ' : 'EXPLAIN QUERY PLAN ';
-      const out: string[] = [];
-      for (const [sql, params] of issued) {
-        const rows: SqlRow[] = await driver.all(explain + sql, params);
-        out.push(rows.map((r) => (store.dialect === 'mysql' ? `${r.table}: key=${r.key} ${r.Extra}` : String(r.detail))).join('; '));
-      }
-      return out;
-    };
+    const plans = (run: () => Promise<unknown>): Promise<string[]> => queryPlans(driver, run);
     const q = forensicsQueries(storeDriver(store));
 
     t.test('imaBoots reads the covering index only', async (t) => {

@@ -7,11 +7,11 @@
  * changes between two boots. Each search is answered through its index.
  */
 import t from 'tap';
-import type { SqlRow, SqlValue } from '../../db/driver.js';
 import { SqlStore } from '../../db/sql-store.js';
 import { SqlSearch } from '../../db/search-sql.js';
 import type { ImaEventRow } from '../../db/store.js';
 import { BACKENDS, at, biosEvents, hex, imaEvents, newAttestation, newMachine, pcrBanks } from '../helpers/store-fixtures.js';
+import { queryPlans } from '../helpers/query-plans.js';
 
 const B1 = '2030-01-01 00:00:00';
 const B2 = '2030-01-08 00:00:00';
@@ -136,23 +136,7 @@ for (const backend of BACKENDS) {
     });
 
     t.test('each search reads its index', async (t) => {
-      const plan = async (run: () => Promise<unknown>): Promise<string> => {
-        const issued: [string, readonly SqlValue[]][] = [];
-        const all = driver.all.bind(driver);
-        driver.all = (sql, params = []) => (issued.push([sql, params]), all(sql, params));
-        try {
-          await run();
-        } finally {
-          driver.all = all;
-        }
-        const explain = store.dialect === 'mysql' ? 'EXPLAIN ' : 'EXPLAIN QUERY PLAN ';
-        const out: string[] = [];
-        for (const [sql, params] of issued) {
-          const rows: SqlRow[] = await driver.all(explain + sql, params);
-          out.push(rows.map((r) => (store.dialect === 'mysql' ? `${r.table}: key=${r.key}` : String(r.detail))).join('; '));
-        }
-        return out.join(' | ');
-      };
+      const plan = async (run: () => Promise<unknown>): Promise<string> => (await queryPlans(driver, run)).join(' | ');
       t.match(await plan(() => search.ima({ filehashes: [SSHD] })), /imalog_filehash_idx/);
       t.match(await plan(() => search.ima({ path: '/usr/sbin/sshd', notFilehashes: [SSHD] })), /imalog_path_idx/);
       t.match(await plan(() => search.firmwareDigest({ bank: 'sha256', digest: hex('x') })), /bioslog_sha256_idx/);
