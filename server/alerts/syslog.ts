@@ -87,6 +87,8 @@ function sendViaLogger(path: string, alert: AlertBody, body: string, timeoutMs: 
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`logger exited ${code}: ${stderr.trim().slice(0, 200)}`))));
+    // A logger that exits before reading (socket refused) closes the pipe; its exit status says why, so EPIPE is not the error.
+    child.stdin.once('error', () => undefined);
     child.stdin.end(`${body}\n`);
   });
 }
