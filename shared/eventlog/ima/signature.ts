@@ -11,9 +11,10 @@
  * STRING), as the kernel's asymmetric-key id. Appended signatures are in
  * modsig.ts.
  */
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { X509Certificate, createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { derChildren, readDer } from '../../crypto/der.js';
 import { verifyDigestSignature } from '../../crypto/digest-signature.js';
 import { EventLogError } from '../errors.js';
 import { certificateIdentity, verifyModsig, type IdentifiedKey } from './modsig.js';
@@ -70,10 +71,8 @@ export function parseImaSignature(sig: Buffer): ImaSignature {
 
 /** SHA-1 over the SubjectPublicKeyInfo BIT STRING contents (after the unused-bits byte). */
 function keyBitsSha1(key: KeyObject): Buffer {
-  const spki = key.export({ format: 'der', type: 'spki' });
-  const [, bits] = derChildren(spki, readDer(spki, 0));
-  if (!bits || bits.tag !== 0x03) throw new RangeError('SubjectPublicKeyInfo without a BIT STRING');
-  return hash('sha1', spki.subarray(bits.start + 1, bits.end), 'buffer');
+  const spki = AsnConvert.parse(key.export({ format: 'der', type: 'spki' }), SubjectPublicKeyInfo);
+  return hash('sha1', new Uint8Array(spki.subjectPublicKey), 'buffer');
 }
 
 /** The IMA key id: the last 4 bytes of keyBitsSha1, in hex. */
