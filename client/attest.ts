@@ -9,10 +9,10 @@ import { parseResponse, serializeRequest, type NonceResponse } from '../shared/p
 import { QuoteRequestWriter } from '../shared/protocol/quote.js';
 import { unmarshalPcrSelection } from '../shared/tpm/pcr-selection.js';
 import { hashAlgId, type HashAlg } from '../shared/tpm/constants.js';
-import { parseFirmwareLog } from '../shared/eventlog/firmware-event.js';
-import { encodeFirmwareWireEvents } from '../shared/eventlog/firmware-wire.js';
-import { readImaLogFile } from '../shared/eventlog/ima-stream.js';
-import { encodeImaWireEvent } from '../shared/eventlog/ima-wire.js';
+import { parseFirmwareLog } from '../shared/eventlog/firmware/event.js';
+import { encodeFirmwareWireEvents } from '../shared/eventlog/firmware/wire.js';
+import { readImaLogFile } from '../shared/eventlog/ima/stream.js';
+import { encodeImaWireEvent } from '../shared/eventlog/ima/wire.js';
 import { openAttestationTpm } from './attestation-tpm.js';
 import { hostnameToSend } from './identity.js';
 import { UsageError } from './exit-codes.js';

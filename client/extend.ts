@@ -2,10 +2,10 @@ import { hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { HASH_ALGS, hashAlgId, type HashAlg } from '../shared/tpm/constants.js';
-import { parseFirmwareLog } from '../shared/eventlog/firmware-event.js';
-import { EV } from '../shared/eventlog/event-types.js';
-import { readImaLogFile } from '../shared/eventlog/ima-stream.js';
-import { isViolation, templateHashInput } from '../shared/eventlog/ima-template.js';
+import { parseFirmwareLog } from '../shared/eventlog/firmware/event.js';
+import { EV } from '../shared/eventlog/firmware/event-types.js';
+import { readImaLogFile } from '../shared/eventlog/ima/stream.js';
+import { isViolation, templateHashInput } from '../shared/eventlog/ima/template.js';
 import { openAttestationTpm } from './attestation-tpm.js';
 
 const NO_PCR = 0xffffffff;

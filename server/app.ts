@@ -22,7 +22,7 @@ import { PrivacyCa } from './privacy-ca.js';
 import { verifyQuote } from './quote.js';
 import { TrustStore } from './trust-store.js';
 import type { ServerConfig } from './config.js';
-import { ImaKeyring } from '../shared/eventlog/ima-signature.js';
+import { ImaKeyring } from '../shared/eventlog/ima/signature.js';
 import { Notifier } from './alerts/notifier.js';
 import type { DeliveryTiming } from './alerts/delivery-worker.js';
 import { PolicyCache } from './policy/policy-cache.js';

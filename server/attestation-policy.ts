@@ -3,7 +3,7 @@
  * the answer with.
  */
 import { TPM_ALG } from '../shared/tpm/constants.js';
-import type { ImaKeyring } from '../shared/eventlog/ima-signature.js';
+import type { ImaKeyring } from '../shared/eventlog/ima/signature.js';
 import { buildPcrSelection, marshalPcrSelection, type PcrSelection } from '../shared/tpm/pcr-selection.js';
 import { FIRMWARE_PCRS, IMA_PCR } from '../shared/tpm/pcr-roles.js';
 import type { VerifyPolicy } from './verify/state.js';

@@ -9,8 +9,8 @@
 import type { AttestationPatch, IssuedNonce, BiosEventRow, ImaEventRow, MachinePatch, MachineWithoutCerts } from '../db/store.js';
 import type { TpmAttest } from '../shared/tpm/attest.js';
 import { TPM_ALG } from '../shared/tpm/constants.js';
-import { eventTypeName } from '../shared/eventlog/event-types.js';
-import { describeEventData } from '../shared/eventlog/event-data.js';
+import { eventTypeName } from '../shared/eventlog/firmware/event-types.js';
+import { describeEventData } from '../shared/eventlog/firmware/event-data.js';
 import type { CheckedFirmwareLog, CheckedImaEvent, CheckedImaEvents } from './verify/evidence.js';
 import type { Acceptance } from './verify/verdict.js';
 

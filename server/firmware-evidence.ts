@@ -4,8 +4,8 @@
  */
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import { EventLogError } from '../shared/eventlog/errors.js';
-import { decodeFirmwareWireEvents } from '../shared/eventlog/firmware-wire.js';
-import { replayFirmwareLog } from '../shared/eventlog/firmware-replay.js';
+import { decodeFirmwareWireEvents } from '../shared/eventlog/firmware/wire.js';
+import { replayFirmwareLog } from '../shared/eventlog/firmware/replay.js';
 import { MarshalError } from '../shared/tpm/buffer.js';
 import type { CheckedFirmwareLog } from './verify/evidence.js';
 

@@ -5,7 +5,7 @@
  */
 import type { AcceptedFirmwareEvent, StoreTx } from '../db/store.js';
 import { TPM_ALG } from '../shared/tpm/constants.js';
-import { eventTypeName } from '../shared/eventlog/event-types.js';
+import { eventTypeName } from '../shared/eventlog/firmware/event-types.js';
 import { differingFirmwareEvents, type FirmwareEventDigest } from './verify/entries.js';
 import type { CheckedFirmwareLog } from './verify/evidence.js';
 import { withFirmwareEvents } from './verify/diagnosis.js';

@@ -5,10 +5,10 @@
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 import { HASH_ALGS, TPM_ALG } from '../shared/tpm/constants.js';
 import { EventLogError } from '../shared/eventlog/errors.js';
-import type { ImaEvent } from '../shared/eventlog/ima-event.js';
-import { decodeImaWireEvent } from '../shared/eventlog/ima-wire.js';
-import { decodeImaTemplate } from '../shared/eventlog/ima-template.js';
-import type { ImaKeyring } from '../shared/eventlog/ima-signature.js';
+import type { ImaEvent } from '../shared/eventlog/ima/event.js';
+import { decodeImaWireEvent } from '../shared/eventlog/ima/wire.js';
+import { decodeImaTemplate } from '../shared/eventlog/ima/template.js';
+import type { ImaKeyring } from '../shared/eventlog/ima/signature.js';
 import type { CheckedImaEvent, CheckedImaEvents } from './verify/evidence.js';
 
 /**

@@ -6,10 +6,10 @@
  * variables and applications, and the actions the firmware logged.
  */
 import type { StoredBiosEvent } from '../db/queries.js';
-import { parseUefiVariableData } from '../shared/eventlog/efi-variable.js';
-import { describeEventData } from '../shared/eventlog/event-data.js';
-import { EV } from '../shared/eventlog/event-types.js';
-import { decodeFirmwareWireEvents, type FirmwareEvent } from '../shared/eventlog/firmware-wire.js';
+import { parseUefiVariableData } from '../shared/eventlog/firmware/efi-variable.js';
+import { describeEventData } from '../shared/eventlog/firmware/event-data.js';
+import { EV } from '../shared/eventlog/firmware/event-types.js';
+import { decodeFirmwareWireEvents, type FirmwareEvent } from '../shared/eventlog/firmware/wire.js';
 import { HASH_ALGS } from '../shared/tpm/constants.js';
 
 export interface DigestView {

@@ -3,7 +3,7 @@
  * banks swtpm_setup allocates by default, with TPM2_Startup(CLEAR) reset
  * values and TPM2_PCR_Extend.
  */
-import { initialPcrValue } from '../../shared/eventlog/firmware-replay.js';
+import { initialPcrValue } from '../../shared/eventlog/firmware/replay.js';
 import { extendPcr } from '../../shared/eventlog/pcr-values.js';
 import { HASH_ALGS, hashAlgId } from '../../shared/tpm/constants.js';
 import { PCR_COUNT } from '../../shared/tpm/pcr-banks.js';

@@ -4,7 +4,7 @@
  * policy rule refuses; and the firmware events of a suspect PCR that differ
  * from the last accepted boot's events of that PCR.
  */
-import type { TemplateHashCheck } from '../../shared/eventlog/ima-replay.js';
+import type { TemplateHashCheck } from '../../shared/eventlog/ima/replay.js';
 import type { CheckedImaEvent } from './evidence.js';
 import type { VerifyPolicy } from './state.js';
 import type { NamedEvent } from './verdict.js';

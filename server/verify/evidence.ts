@@ -3,9 +3,9 @@
  * (server/firmware-evidence.ts, server/ima-evidence.ts) into the values the
  * verification core judges.
  */
-import type { FirmwareLog } from '../../shared/eventlog/firmware-event.js';
-import type { FirmwareReplay } from '../../shared/eventlog/firmware-replay.js';
-import type { ImaEvent } from '../../shared/eventlog/ima-event.js';
+import type { FirmwareLog } from '../../shared/eventlog/firmware/event.js';
+import type { FirmwareReplay } from '../../shared/eventlog/firmware/replay.js';
+import type { ImaEvent } from '../../shared/eventlog/ima/event.js';
 import type { HashAlg } from '../../shared/tpm/constants.js';
 import type { TpmAttest } from '../../shared/tpm/attest.js';
 

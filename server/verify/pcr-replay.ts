@@ -7,8 +7,8 @@
  */
 import { TPM_ALG, type HashAlg } from '../../shared/tpm/constants.js';
 import { pcrDigest } from '../../shared/crypto/quote.js';
-import { initialPcrValue, replayedPcrValue } from '../../shared/eventlog/firmware-replay.js';
-import { ImaReplayer, type ImaReplayRule, type TemplateHashCheck } from '../../shared/eventlog/ima-replay.js';
+import { initialPcrValue, replayedPcrValue } from '../../shared/eventlog/firmware/replay.js';
+import { ImaReplayer, type ImaReplayRule, type TemplateHashCheck } from '../../shared/eventlog/ima/replay.js';
 import { bankSize } from '../../shared/eventlog/pcr-values.js';
 import { emptyPcrBanks, type PcrBanks } from '../../shared/tpm/pcr-banks.js';
 import type { CheckedFirmwareLog, CheckedImaEvent, CheckedImaEvents } from './evidence.js';

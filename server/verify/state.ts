@@ -3,7 +3,7 @@
  * nonce the quote should carry, the machine's accepted state and the policy,
  * as plain values the orchestrator (server/quote.ts) read from the store.
  */
-import type { ImaKeyring } from '../../shared/eventlog/ima-signature.js';
+import type { ImaKeyring } from '../../shared/eventlog/ima/signature.js';
 import type { PcrBanks } from '../../shared/tpm/pcr-banks.js';
 import type { PcrSelection } from '../../shared/tpm/pcr-selection.js';
 import type { CheckedImaEvent } from './evidence.js';

@@ -5,7 +5,7 @@
  * naming suspect PCRs, firmware events and IMA entries.
  */
 import type { PcrBankName, PcrBanks, PcrDeparture } from '../../shared/tpm/pcr-banks.js';
-import type { ImaReplayRule, TemplateHashCheck } from '../../shared/eventlog/ima-replay.js';
+import type { ImaReplayRule, TemplateHashCheck } from '../../shared/eventlog/ima/replay.js';
 
 export type CheckName =
   | 'signature' | 'nonce' | 'pcr-selection' | 'boot-counters' | 'firmware-replay' | 'ima-replay'

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { exchange, exchangeFrame } from '../../client/exchange.js';
 import { quoteRequestFrame } from '../../shared/protocol/quote.js';
 import { parseResponse, serializeRequest, type Command, type Request, type ResponseMap } from '../../shared/protocol/messages.js';
-import { encodeFirmwareWireEvents } from '../../shared/eventlog/firmware-wire.js';
+import { encodeFirmwareWireEvents } from '../../shared/eventlog/firmware/wire.js';
 import { hashAlgId } from '../../shared/tpm/constants.js';
 import { unmarshalPcrSelection } from '../../shared/tpm/pcr-selection.js';
 import { measureFirmware, syntheticFirmwareLog } from './firmware-log.js';

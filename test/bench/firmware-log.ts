@@ -8,8 +8,8 @@
  * contents, so hosts of one fleet have different PCR values.
  */
 import { hash } from 'node:crypto';
-import type { FirmwareEvent, FirmwareLog, SpecIdEvent } from '../../shared/eventlog/firmware-event.js';
-import { EV } from '../../shared/eventlog/event-types.js';
+import type { FirmwareEvent, FirmwareLog, SpecIdEvent } from '../../shared/eventlog/firmware/event.js';
+import { EV } from '../../shared/eventlog/firmware/event-types.js';
 import { TPM_ALG } from '../../shared/tpm/constants.js';
 import { BANKS, type BankDigests, type SoftwarePcrBanks } from '../../client/simulator/pcr-banks.js';
 

@@ -7,9 +7,9 @@
  * bank gets H_bank(template data) (ima_calc_field_array_hash).
  */
 import { constants, generateKeyPairSync, hash, privateEncrypt, type KeyObject } from 'node:crypto';
-import type { ImaEvent } from '../../shared/eventlog/ima-event.js';
-import { imaKeyId } from '../../shared/eventlog/ima-signature.js';
-import { encodeImaWireEvent } from '../../shared/eventlog/ima-wire.js';
+import type { ImaEvent } from '../../shared/eventlog/ima/event.js';
+import { imaKeyId } from '../../shared/eventlog/ima/signature.js';
+import { encodeImaWireEvent } from '../../shared/eventlog/ima/wire.js';
 import type { SoftwarePcrBanks } from '../../client/simulator/pcr-banks.js';
 import { IMA_PCR } from '../../shared/tpm/pcr-roles.js';
 

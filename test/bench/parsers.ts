@@ -8,13 +8,13 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseFirmwareLog, type FirmwareLog } from '../../shared/eventlog/firmware-event.js';
-import { replayFirmwareLog } from '../../shared/eventlog/firmware-replay.js';
-import { decodeFirmwareWireEvents, encodeFirmwareWireEvents } from '../../shared/eventlog/firmware-wire.js';
-import { iterateImaBinaryLog } from '../../shared/eventlog/ima-event.js';
-import { ImaReplayer } from '../../shared/eventlog/ima-replay.js';
-import { ImaKeyring } from '../../shared/eventlog/ima-signature.js';
-import { decodeImaTemplate } from '../../shared/eventlog/ima-template.js';
+import { parseFirmwareLog, type FirmwareLog } from '../../shared/eventlog/firmware/event.js';
+import { replayFirmwareLog } from '../../shared/eventlog/firmware/replay.js';
+import { decodeFirmwareWireEvents, encodeFirmwareWireEvents } from '../../shared/eventlog/firmware/wire.js';
+import { iterateImaBinaryLog } from '../../shared/eventlog/ima/event.js';
+import { ImaReplayer } from '../../shared/eventlog/ima/replay.js';
+import { ImaKeyring } from '../../shared/eventlog/ima/signature.js';
+import { decodeImaTemplate } from '../../shared/eventlog/ima/template.js';
 import { hashAlgId } from '../../shared/tpm/constants.js';
 import { checkImaEvents } from '../../server/ima-evidence.js';
 import { measureRate } from './floor.js';

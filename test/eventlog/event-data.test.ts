@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { describeEventData } from '../../shared/eventlog/event-data.js';
-import { EV, eventTypeName } from '../../shared/eventlog/event-types.js';
-import { parseUefiVariableData } from '../../shared/eventlog/efi-variable.js';
-import { parseFirmwareLog, type FirmwareEvent } from '../../shared/eventlog/firmware-event.js';
+import { describeEventData } from '../../shared/eventlog/firmware/event-data.js';
+import { EV, eventTypeName } from '../../shared/eventlog/firmware/event-types.js';
+import { parseUefiVariableData } from '../../shared/eventlog/firmware/efi-variable.js';
+import { parseFirmwareLog, type FirmwareEvent } from '../../shared/eventlog/firmware/event.js';
 import { biosFile, biosFiles, fixture } from './fixtures.js';
 
 function described(name: string): string[] {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { EventLogError } from '../../shared/eventlog/errors.js';
-import { parseFirmwareLog } from '../../shared/eventlog/firmware-event.js';
-import { replayFirmwareLog } from '../../shared/eventlog/firmware-replay.js';
-import { decodeFirmwareWireEvents, encodeFirmwareWireEvent, encodeFirmwareWireEvents } from '../../shared/eventlog/firmware-wire.js';
+import { parseFirmwareLog } from '../../shared/eventlog/firmware/event.js';
+import { replayFirmwareLog } from '../../shared/eventlog/firmware/replay.js';
+import { decodeFirmwareWireEvents, encodeFirmwareWireEvent, encodeFirmwareWireEvents } from '../../shared/eventlog/firmware/wire.js';
 import { pcrValuesToJson } from '../../shared/eventlog/pcr-values.js';
 import { ACS_WIRE_DIR, biosFile, biosFiles, fixture } from './fixtures.js';
 

@@ -2,9 +2,9 @@ import { hash } from 'node:crypto';
 import t from 'tap';
 import { HASH_ALGS, TPM_ALG, type HashAlg } from '../../shared/tpm/constants.js';
 import { EventLogError, ReplayError } from '../../shared/eventlog/errors.js';
-import { EV, eventTypeName } from '../../shared/eventlog/event-types.js';
-import { firmwareLogBanks, parseFirmwareLog, type FirmwareLog } from '../../shared/eventlog/firmware-event.js';
-import { bootAggregate, checkFirmwarePcrs, replayFirmwareLog, replayedPcrValue } from '../../shared/eventlog/firmware-replay.js';
+import { EV, eventTypeName } from '../../shared/eventlog/firmware/event-types.js';
+import { firmwareLogBanks, parseFirmwareLog, type FirmwareLog } from '../../shared/eventlog/firmware/event.js';
+import { bootAggregate, checkFirmwarePcrs, replayFirmwareLog, replayedPcrValue } from '../../shared/eventlog/firmware/replay.js';
 import { extendPcr, parseBankLabel, pcrValuesToJson, type PcrValues } from '../../shared/eventlog/pcr-values.js';
 import { biosFile, biosFiles, fixture, type PcrJson } from './fixtures.js';
 

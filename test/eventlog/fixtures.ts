@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseImaAsciiLog } from '../../shared/eventlog/ima-ascii.js';
-import { parseImaBinaryLog, type ImaEvent } from '../../shared/eventlog/ima-event.js';
+import { parseImaAsciiLog } from '../../shared/eventlog/ima/ascii.js';
+import { parseImaBinaryLog, type ImaEvent } from '../../shared/eventlog/ima/event.js';
 
 export const EVENTLOG_DIR = fileURLToPath(new URL('../../../test/fixtures/eventlogs/', import.meta.url));
 export const ACS_WIRE_DIR = fileURLToPath(new URL('../../../test/fixtures/acs-wire/', import.meta.url));

@@ -1,9 +1,9 @@
 import { X509Certificate, generateKeyPairSync, hash } from 'node:crypto';
 import forge from 'node-forge';
 import t from 'tap';
-import { parseModsig } from '../../shared/eventlog/ima-modsig.js';
-import { ImaKeyring } from '../../shared/eventlog/ima-signature.js';
-import { decodeImaTemplate, type ImaTemplateInfo } from '../../shared/eventlog/ima-template.js';
+import { parseModsig } from '../../shared/eventlog/ima/modsig.js';
+import { ImaKeyring } from '../../shared/eventlog/ima/signature.js';
+import { decodeImaTemplate, type ImaTemplateInfo } from '../../shared/eventlog/ima/template.js';
 import { imaFile, loadIma } from './fixtures.js';
 
 /** A signing certificate and a detached PKCS#7 signature over `content`, as sign-file or openssl cms make them. */

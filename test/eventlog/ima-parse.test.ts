@@ -1,9 +1,9 @@
 import t from 'tap';
 import { EventLogError } from '../../shared/eventlog/errors.js';
-import { parseImaAsciiLine, parseImaAsciiLog } from '../../shared/eventlog/ima-ascii.js';
-import { parseImaBinaryLog, resolveTemplateHashAlg, type ImaEvent } from '../../shared/eventlog/ima-event.js';
-import { ImaReplayer } from '../../shared/eventlog/ima-replay.js';
-import { decodeImaTemplate, templateFields, templateFieldIds } from '../../shared/eventlog/ima-template.js';
+import { parseImaAsciiLine, parseImaAsciiLog } from '../../shared/eventlog/ima/ascii.js';
+import { parseImaBinaryLog, resolveTemplateHashAlg, type ImaEvent } from '../../shared/eventlog/ima/event.js';
+import { ImaReplayer } from '../../shared/eventlog/ima/replay.js';
+import { decodeImaTemplate, templateFields, templateFieldIds } from '../../shared/eventlog/ima/template.js';
 import { fixture, imaFile, imaFiles, loadIma, templateHashAlgOf } from './fixtures.js';
 
 /** enum hash_algo names for the signature header's hash_algo byte. */

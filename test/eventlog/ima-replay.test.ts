@@ -1,8 +1,8 @@
 import t from 'tap';
 import type { HashAlg } from '../../shared/tpm/constants.js';
 import { EventLogError } from '../../shared/eventlog/errors.js';
-import { parseImaBinaryLog, resolveTemplateHashAlg } from '../../shared/eventlog/ima-event.js';
-import { ImaReplayer, type ImaReplayRule } from '../../shared/eventlog/ima-replay.js';
+import { parseImaBinaryLog, resolveTemplateHashAlg } from '../../shared/eventlog/ima/event.js';
+import { ImaReplayer, type ImaReplayRule } from '../../shared/eventlog/ima/replay.js';
 import { parseBankLabel } from '../../shared/eventlog/pcr-values.js';
 import { fixture, imaFile, imaFiles, loadIma, templateHashAlgOf } from './fixtures.js';
 

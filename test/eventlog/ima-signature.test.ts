@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import t from 'tap';
-import { verifyEcdsaDigest } from '../../shared/eventlog/ecdsa-digest.js';
-import type { ImaEvent } from '../../shared/eventlog/ima-event.js';
-import { ImaKeyError, ImaKeyring, imaKeyId, parseImaSignature, type ImaSignatureStatus } from '../../shared/eventlog/ima-signature.js';
-import { decodeImaTemplate, type ImaTemplateInfo } from '../../shared/eventlog/ima-template.js';
+import { verifyEcdsaDigest } from '../../shared/crypto/ecdsa-digest.js';
+import type { ImaEvent } from '../../shared/eventlog/ima/event.js';
+import { ImaKeyError, ImaKeyring, imaKeyId, parseImaSignature, type ImaSignatureStatus } from '../../shared/eventlog/ima/signature.js';
+import { decodeImaTemplate, type ImaTemplateInfo } from '../../shared/eventlog/ima/template.js';
 import { EXPECTED, fixture, fixturePath, imaFile, loadIma } from './fixtures.js';
 
 const keyPath = (name: string) => fixturePath(`keys/${name}`);

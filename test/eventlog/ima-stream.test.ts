@@ -2,10 +2,10 @@ import { hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { EventLogError } from '../../shared/eventlog/errors.js';
-import { parseImaBinaryLog, type ImaEvent } from '../../shared/eventlog/ima-event.js';
-import { ImaReplayer } from '../../shared/eventlog/ima-replay.js';
-import { ImaLogReader, readImaLogFile } from '../../shared/eventlog/ima-stream.js';
-import { decodeImaTemplate } from '../../shared/eventlog/ima-template.js';
+import { parseImaBinaryLog, type ImaEvent } from '../../shared/eventlog/ima/event.js';
+import { ImaReplayer } from '../../shared/eventlog/ima/replay.js';
+import { ImaLogReader, readImaLogFile } from '../../shared/eventlog/ima/stream.js';
+import { decodeImaTemplate } from '../../shared/eventlog/ima/template.js';
 import { extendPcr } from '../../shared/eventlog/pcr-values.js';
 import { fixture, fixturePath, imaFile } from './fixtures.js';
 

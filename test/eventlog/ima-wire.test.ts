@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { TPM_ALG } from '../../shared/tpm/constants.js';
 import { EventLogError } from '../../shared/eventlog/errors.js';
-import { parseImaAsciiLine } from '../../shared/eventlog/ima-ascii.js';
-import { parseImaBinaryLog } from '../../shared/eventlog/ima-event.js';
-import { decodeImaWireEvent, encodeImaWireEvent } from '../../shared/eventlog/ima-wire.js';
+import { parseImaAsciiLine } from '../../shared/eventlog/ima/ascii.js';
+import { parseImaBinaryLog } from '../../shared/eventlog/ima/event.js';
+import { decodeImaWireEvent, encodeImaWireEvent } from '../../shared/eventlog/ima/wire.js';
 import { ACS_WIRE_DIR, fixture, imaFile, loadIma } from './fixtures.js';
 
 const quote = JSON.parse(readFileSync(`${ACS_WIRE_DIR}quote-request-full.json`, 'utf8')) as Record<string, string>;

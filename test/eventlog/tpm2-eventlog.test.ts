@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { parseFirmwareLog } from '../../shared/eventlog/firmware-event.js';
-import { replayFirmwareLog } from '../../shared/eventlog/firmware-replay.js';
+import { parseFirmwareLog } from '../../shared/eventlog/firmware/event.js';
+import { replayFirmwareLog } from '../../shared/eventlog/firmware/replay.js';
 import { pcrValuesToJson } from '../../shared/eventlog/pcr-values.js';
 import { biosFile, biosFiles, fixture, fixturePath, type PcrJson } from './fixtures.js';
 

@@ -8,10 +8,10 @@ import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EventLogError } from '../../shared/eventlog/errors.js';
-import { parseFirmwareLog, type FirmwareLog } from '../../shared/eventlog/firmware-event.js';
-import { parseImaAsciiLog, templateHashAlgBySize } from '../../shared/eventlog/ima-ascii.js';
-import { parseImaBinaryLog, type ImaEvent } from '../../shared/eventlog/ima-event.js';
-import { encodeImaWireEvent } from '../../shared/eventlog/ima-wire.js';
+import { parseFirmwareLog, type FirmwareLog } from '../../shared/eventlog/firmware/event.js';
+import { parseImaAsciiLog, templateHashAlgBySize } from '../../shared/eventlog/ima/ascii.js';
+import { parseImaBinaryLog, type ImaEvent } from '../../shared/eventlog/ima/event.js';
+import { encodeImaWireEvent } from '../../shared/eventlog/ima/wire.js';
 import { ACS_WIRE_DIR } from '../helpers/acs-wire.js';
 
 export const EVENTLOG_DIR = fileURLToPath(new URL('../../../test/fixtures/eventlogs/', import.meta.url));

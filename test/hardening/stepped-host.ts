@@ -9,7 +9,7 @@
 import { exchange, exchangeFrame } from '../../client/exchange.js';
 import { quoteRequestFrame } from '../../shared/protocol/quote.js';
 import { parseResponse, serializeRequest, type NonceResponse, type QuoteRequest } from '../../shared/protocol/messages.js';
-import { encodeFirmwareWireEvents } from '../../shared/eventlog/firmware-wire.js';
+import { encodeFirmwareWireEvents } from '../../shared/eventlog/firmware/wire.js';
 import { hashAlgId } from '../../shared/tpm/constants.js';
 import { unmarshalPcrSelection } from '../../shared/tpm/pcr-selection.js';
 import { BenchHost, type Endpoint } from '../bench/bench-host.js';

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { extendLogs } from '../../client/extend.js';
-import { iterateImaBinaryLog } from '../../shared/eventlog/ima-event.js';
+import { iterateImaBinaryLog } from '../../shared/eventlog/ima/event.js';
 import { BIOS_LOG, imaWireEvents, writeImaLog } from '../helpers/attested-host.js';
 
 /** A copy of `b` with one bit of byte `at` inverted (negative `at` counts from the end). */

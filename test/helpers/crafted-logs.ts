@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import type { ImaEvent } from '../../shared/eventlog/ima-event.js';
-import { parseFirmwareLog } from '../../shared/eventlog/firmware-event.js';
+import type { ImaEvent } from '../../shared/eventlog/ima/event.js';
+import { parseFirmwareLog } from '../../shared/eventlog/firmware/event.js';
 import { IMA_PCR } from '../../shared/tpm/pcr-roles.js';
 import { imaBinaryLog } from '../bench/ima-log.js';
 import { BIOS_LOG } from './attested-host.js';

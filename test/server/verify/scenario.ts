@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { pcrDigest } from '../../../shared/crypto/quote.js';
 import { extendPcr } from '../../../shared/eventlog/pcr-values.js';
-import type { ImaEvent } from '../../../shared/eventlog/ima-event.js';
-import { ImaKeyring } from '../../../shared/eventlog/ima-signature.js';
+import type { ImaEvent } from '../../../shared/eventlog/ima/event.js';
+import { ImaKeyring } from '../../../shared/eventlog/ima/signature.js';
 import { TPM_ALG, TPM_ST } from '../../../shared/tpm/constants.js';
 import { emptyPcrBanks, type PcrBanks } from '../../../shared/tpm/pcr-banks.js';
 import { buildPcrSelection, marshalPcrSelection } from '../../../shared/tpm/pcr-selection.js';

@@ -3,7 +3,7 @@
  *
  * The kernel's binary_bios_measurements is little-endian (firmware writes
  * the log in the platform's byte order); IBM ACS sends the same records
- * re-marshaled big-endian (see firmware-wire.ts). Both go through the record
+ * re-marshaled big-endian (see wire.ts). Both go through the record
  * reader here, in one byte order or the other.
  *
  * Layout (PFP 1.05 §10.2.1 TCG_PCClientPCREvent, §10.2.2 TCG_PCR_EVENT2):
@@ -15,9 +15,9 @@
  * Specification ID Version Event), which lists the digest algorithms and
  * their sizes; every later record is a TCG_PCR_EVENT2.
  */
-import { BufferReader, MarshalError } from '../tpm/buffer.js';
-import { HASH_ALGS, TPM_ALG } from '../tpm/constants.js';
-import { EventLogError } from './errors.js';
+import { BufferReader, MarshalError } from '../../tpm/buffer.js';
+import { HASH_ALGS, TPM_ALG } from '../../tpm/constants.js';
+import { EventLogError } from '../errors.js';
 import { EV } from './event-types.js';
 
 export interface EventDigest {

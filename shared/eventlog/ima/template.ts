@@ -5,8 +5,8 @@
  * violations. Template data of every template but 'ima' is a sequence of
  * (u32 length, bytes) fields in the log's byte order.
  */
-import { EventLogError } from './errors.js';
-import type { ImaEvent } from './ima-event.js';
+import { EventLogError } from '../errors.js';
+import type { ImaEvent } from './event.js';
 
 const BUILTIN_TEMPLATES: Record<string, readonly string[]> = {
   ima: ['d', 'n'],

@@ -15,10 +15,10 @@
  * Events are views into the input (no copies): keep the input alive while
  * events are used.
  */
-import { HASH_ALGS, type HashAlg } from '../tpm/constants.js';
-import { PCR_COUNT } from '../tpm/pcr-banks.js';
-import { EventLogError } from './errors.js';
-import { bankSize, parseBankLabel } from './pcr-values.js';
+import { HASH_ALGS, type HashAlg } from '../../tpm/constants.js';
+import { PCR_COUNT } from '../../tpm/pcr-banks.js';
+import { EventLogError } from '../errors.js';
+import { bankSize, parseBankLabel } from '../pcr-values.js';
 
 export interface ImaEvent {
   /** Absolute index in the boot's log (0 = boot_aggregate). */

@@ -5,8 +5,8 @@
  * Events are views into the chunks, which the stream does not reuse.
  */
 import { createReadStream } from 'node:fs';
-import { EventLogError } from './errors.js';
-import { asBuffer, decodeImaRecord, imaRecordFormat, type ImaCursor, type ImaEvent, type ImaParseOptions } from './ima-event.js';
+import { EventLogError } from '../errors.js';
+import { asBuffer, decodeImaRecord, imaRecordFormat, type ImaCursor, type ImaEvent, type ImaParseOptions } from './event.js';
 
 export class ImaLogReader implements AsyncIterable<ImaEvent> {
   /** Largest number of bytes held at once; lets callers and tests check the memory bound. */

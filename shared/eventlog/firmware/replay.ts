@@ -13,11 +13,11 @@
  *   attributes); every other PCR resets to zeros.
  */
 import { hash } from 'node:crypto';
-import { HASH_ALGS, type HashAlg } from '../tpm/constants.js';
-import { ReplayError } from './errors.js';
+import { HASH_ALGS, type HashAlg } from '../../tpm/constants.js';
+import { ReplayError } from '../errors.js';
 import { EV } from './event-types.js';
-import { firmwareLogBanks, type FirmwareEvent, type FirmwareLog } from './firmware-event.js';
-import { bankSize, diffPcrs, extendPcr, type PcrValues } from './pcr-values.js';
+import { firmwareLogBanks, type FirmwareEvent, type FirmwareLog } from './event.js';
+import { bankSize, diffPcrs, extendPcr, type PcrValues } from '../pcr-values.js';
 
 export interface FirmwareReplay {
   /** Replayed values of the PCRs that have at least one measurement, per bank. */

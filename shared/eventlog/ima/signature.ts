@@ -9,15 +9,15 @@
  * ECDSA-Sig-Value. The key id is the
  * last 4 bytes of SHA-1 over the key bits (the SubjectPublicKeyInfo BIT
  * STRING), as the kernel's asymmetric-key id. Appended signatures are in
- * ima-modsig.ts.
+ * modsig.ts.
  */
 import { X509Certificate, createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { derChildren, readDer } from '../crypto/der.js';
-import { verifyDigestSignature } from './digest-signature.js';
-import { EventLogError } from './errors.js';
-import { certificateIdentity, verifyModsig, type IdentifiedKey } from './ima-modsig.js';
-import type { ImaTemplateInfo } from './ima-template.js';
+import { derChildren, readDer } from '../../crypto/der.js';
+import { verifyDigestSignature } from '../../crypto/digest-signature.js';
+import { EventLogError } from '../errors.js';
+import { certificateIdentity, verifyModsig, type IdentifiedKey } from './modsig.js';
+import type { ImaTemplateInfo } from './template.js';
 
 export type ImaSignatureStatus = 'ok' | 'nosig' | 'nokey' | 'badsig';
 

@@ -15,11 +15,11 @@
  * (sha1_zero_padded: 20 bytes of 0xFF, zero-padded).
  */
 import { hash } from 'node:crypto';
-import type { HashAlg } from '../tpm/constants.js';
-import { EventLogError } from './errors.js';
-import type { ImaEvent } from './ima-event.js';
-import { isViolation, templateHashInput } from './ima-template.js';
-import { bankSize, type PcrValues } from './pcr-values.js';
+import type { HashAlg } from '../../tpm/constants.js';
+import { EventLogError } from '../errors.js';
+import type { ImaEvent } from './event.js';
+import { isViolation, templateHashInput } from './template.js';
+import { bankSize, type PcrValues } from '../pcr-values.js';
 
 export type ImaReplayRule = 'per_bank_template_data_hash' | 'sha1_zero_padded' | 'as_logged';
 

@@ -4,13 +4,13 @@
  * UEFI Specification. Never throws: data that does not fit the expected layout is
  * shown as text when printable, else as (bounded) hex.
  */
-import { HASH_ALGS } from '../tpm/constants.js';
+import { HASH_ALGS } from '../../tpm/constants.js';
 import { describeUefiVariable, parseUefiVariableData } from './efi-variable.js';
 import { devicePathToText } from './efi-device-path.js';
 import { describeGuid, hex64, u64le, ucs2 } from './efi-types.js';
 import { EV } from './event-types.js';
-import { parseSpecIdEvent, type FirmwareEvent } from './firmware-event.js';
-import { startupLocality } from './firmware-replay.js';
+import { parseSpecIdEvent, type FirmwareEvent } from './event.js';
+import { startupLocality } from './replay.js';
 
 /** Hex shown for data with no known layout is cut after this many bytes. */
 const MAX_HEX_BYTES = 1024;

@@ -7,10 +7,10 @@
  * event data, including the Spec ID event's own little-endian fields, is kept
  * as logged (TCG PC Client PFP TCG_PCClientPCREvent and TCG_PCR_EVENT2).
  */
-import { BufferReader, BufferWriter } from '../tpm/buffer.js';
-import { TPM_ALG } from '../tpm/constants.js';
-import { EventLogError } from './errors.js';
-import { FirmwareRecordReader, type FirmwareEvent, type FirmwareLog } from './firmware-event.js';
+import { BufferReader, BufferWriter } from '../../tpm/buffer.js';
+import { TPM_ALG } from '../../tpm/constants.js';
+import { EventLogError } from '../errors.js';
+import { FirmwareRecordReader, type FirmwareEvent, type FirmwareLog } from './event.js';
 
 /** Marshals one record big-endian; `legacy` selects the TCG_PCR_EVENT form. */
 export function encodeFirmwareWireEvent(ev: FirmwareEvent, legacy: boolean): Buffer {
@@ -47,4 +47,4 @@ export function decodeFirmwareWireEvents(events: readonly Uint8Array[]): Firmwar
   return { format: reader.format, specId: reader.specId, events: out };
 }
 
-export type { FirmwareEvent, FirmwareLog } from './firmware-event.js';
+export type { FirmwareEvent, FirmwareLog } from './event.js';

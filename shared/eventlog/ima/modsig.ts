@@ -7,10 +7,10 @@
  * them and their messageDigest must equal the file digest (§5.4).
  */
 import { hash, type KeyObject, type X509Certificate } from 'node:crypto';
-import { derChildren, readDer, type DerNode } from '../crypto/der.js';
-import { digestAlgForOid, verifyDigestSignature } from './digest-signature.js';
-import type { ImaSignatureStatus } from './ima-signature.js';
-import type { ImaDigest } from './ima-template.js';
+import { derChildren, readDer, type DerNode } from '../../crypto/der.js';
+import { digestAlgForOid, verifyDigestSignature } from '../../crypto/digest-signature.js';
+import type { ImaSignatureStatus } from './signature.js';
+import type { ImaDigest } from './template.js';
 
 /** What names a key: a certificate's issuer and serial, and its subject key identifiers. */
 export interface SignerIdentity {

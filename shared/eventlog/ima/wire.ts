@@ -8,10 +8,10 @@
  * clients sent no algorithm field (SHA-1 hashes); that form is accepted when
  * the request has no `templatehashalg`.
  */
-import { BufferReader, BufferWriter, MarshalError } from '../tpm/buffer.js';
-import { HASH_ALGS, TPM_ALG, hashAlgId, type HashAlg } from '../tpm/constants.js';
-import { EventLogError } from './errors.js';
-import type { ImaEvent } from './ima-event.js';
+import { BufferReader, BufferWriter, MarshalError } from '../../tpm/buffer.js';
+import { HASH_ALGS, TPM_ALG, hashAlgId, type HashAlg } from '../../tpm/constants.js';
+import { EventLogError } from '../errors.js';
+import type { ImaEvent } from './event.js';
 
 const MAX_NAME = 255;
 

@@ -7,13 +7,13 @@
  * data is rebuilt in the binary (little-endian) form so that template hashes
  * and PCRs can be checked exactly as for a binary log.
  */
-import { BufferWriter } from '../tpm/buffer.js';
-import type { HashAlg } from '../tpm/constants.js';
-import { PCR_COUNT } from '../tpm/pcr-banks.js';
-import { EventLogError } from './errors.js';
-import { resolveTemplateHashAlg, type ImaEvent } from './ima-event.js';
-import { templateFieldIds } from './ima-template.js';
-import { bankSize } from './pcr-values.js';
+import { BufferWriter } from '../../tpm/buffer.js';
+import type { HashAlg } from '../../tpm/constants.js';
+import { PCR_COUNT } from '../../tpm/pcr-banks.js';
+import { EventLogError } from '../errors.js';
+import { resolveTemplateHashAlg, type ImaEvent } from './event.js';
+import { templateFieldIds } from './template.js';
+import { bankSize } from '../pcr-values.js';
 
 export interface ImaAsciiOptions {
   /** Template-hash algorithm; default: inferred from the hex length (sha1, sha256, sha384, sha512). */
