@@ -4,12 +4,11 @@
  * last 4 bytes (IMA signature key ids), and RFC 5280 §4.2.1.2 method (1)
  * makes it the usual subject key identifier.
  */
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { hash, type KeyObject } from 'node:crypto';
-import { derChildren, readDer } from './der.js';
 
 export function keyBitsSha1(key: KeyObject): Buffer {
-  const spki = key.export({ format: 'der', type: 'spki' });
-  const [, bits] = derChildren(spki, readDer(spki, 0));
-  if (!bits || bits.tag !== 0x03) throw new RangeError('SubjectPublicKeyInfo without a BIT STRING');
-  return hash('sha1', spki.subarray(bits.start + 1, bits.end), 'buffer');
+  const spki = AsnConvert.parse(key.export({ format: 'der', type: 'spki' }), SubjectPublicKeyInfo);
+  return hash('sha1', new Uint8Array(spki.subjectPublicKey), 'buffer');
 }
