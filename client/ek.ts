@@ -13,7 +13,7 @@ import { createPrimary, flushContext, type LoadedObject } from './tpm/commands/o
 import { nvReadAll } from './tpm/commands/nv.js';
 import { TpmError } from './tpm/response-code.js';
 import type { Tpm } from './tpm/tpm.js';
-import { derSequenceLength } from '../shared/crypto/der.js';
+import { leadingSequenceLength } from '../shared/crypto/padded-certificate.js';
 
 export type EkAlg = 'rsa' | 'ecc';
 
@@ -54,7 +54,7 @@ async function readCertificateAt(tpm: Tpm, nvIndex: number): Promise<EkCertifica
     throw err;
   }
   const where = `0x${nvIndex.toString(16).padStart(8, '0')}`;
-  const len = derSequenceLength(data);
+  const len = leadingSequenceLength(data);
   if (len === undefined) return `${where} does not hold a DER certificate`;
   const der = Buffer.from(data.subarray(0, len));
   let cert: X509Certificate;

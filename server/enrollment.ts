@@ -30,7 +30,7 @@ const CHALLENGE_BYTES = 32;
 export async function enrollRequest(req: EnrollRequest, ctx: ServerContext): Promise<EnrollResponse> {
   const ek = certificate(() => parseDerCertificate(req.ekcert));
   const intermediates = req.intermediatecert ? [certificate(() => parseDerCertificate(req.intermediatecert!))] : [];
-  certificate(() => ctx.trust.verify(ek, intermediates, ctx.now()));
+  await ctx.trust.verify(ek, intermediates, ctx.now()).catch(certificateRefusal);
 
   const ak = akPublic(req.akpub);
   const akAlg = checkAkPublic(ak);
@@ -192,9 +192,13 @@ function certificate<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof CertificateError) throw new AcsError(ACS_ERROR.INVALID_CERT, e.message);
-    throw e;
+    return certificateRefusal(e);
   }
+}
+
+function certificateRefusal(e: unknown): never {
+  if (e instanceof CertificateError) throw new AcsError(ACS_ERROR.INVALID_CERT, e.message);
+  throw e;
 }
 
 function akPublic(bytes: Buffer): TpmPublic {

@@ -1,11 +1,16 @@
 /**
  * The EK certificate trust anchors and the chain check an enrollment's EK
- * certificate must pass.
+ * certificate must pass. Issuer selection (name, authority/subject key
+ * identifier, signature: RFC 5280 §4.2.1.1, §6.1.3) is @peculiar/x509's
+ * chain builder; this file adds what the builder leaves to its caller:
+ * where the chain stops, validity periods and the CA flag.
  */
+import 'reflect-metadata'; // @peculiar/x509 registers its algorithms through tsyringe, which needs the Reflect metadata API
+import * as x509 from '@peculiar/x509';
 import { X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { derSequenceLength } from '../shared/crypto/der.js';
+import { leadingSequenceLength } from '../shared/crypto/padded-certificate.js';
 
 /** The EK certificate chain did not verify (answered with 90000007). */
 export class CertificateError extends Error {
@@ -15,6 +20,20 @@ export class CertificateError extends Error {
 const CERT_FILE = /\.(pem|crt|cer|der)$/i;
 const MAX_CHAIN = 6;
 
+/** A certificate as the rest of the server holds it, and as the chain builder reads it. */
+interface ChainEntry {
+  cert: X509Certificate;
+  parsed: x509.X509Certificate;
+}
+
+function chainEntry(cert: X509Certificate): ChainEntry {
+  try {
+    return { cert, parsed: new x509.X509Certificate(cert.raw) };
+  } catch (e) {
+    throw new CertificateError(`malformed certificate "${oneLine(cert.subject)}": ${(e as Error).message}`);
+  }
+}
+
 /**
  * Trusted EK CA certificates. Every configured certificate is a trust anchor
  * (vendor roots and intermediates alike, as TPM vendors publish both); an EK
@@ -22,17 +41,18 @@ const MAX_CHAIN = 6;
  * intermediate the client sent, reaches one of them with valid signatures and
  * the non-anchor certificates are within their validity period
  * (TCG EK Credential Profile §2.2: the EK certificate is issued by the TPM
- * manufacturer's CA).
+ * manufacturer's CA). Anchors are trusted as configured, expired or not
+ * (RFC 5280 §6.1.1 (d): the trust anchor is an input, not a path member).
  */
 export class TrustStore {
-  private readonly anchors: X509Certificate[] = [];
+  private readonly anchors: ChainEntry[] = [];
 
   get size(): number {
     return this.anchors.length;
   }
 
   add(cert: X509Certificate): void {
-    if (!this.anchors.some((a) => a.fingerprint256 === cert.fingerprint256)) this.anchors.push(cert);
+    if (!this.anchors.some((a) => a.cert.fingerprint256 === cert.fingerprint256)) this.anchors.push(chainEntry(cert));
   }
 
   /** Loads every certificate file in each directory (PEM with one or more certificates, or DER). */
@@ -47,39 +67,47 @@ export class TrustStore {
     return store;
   }
 
-  /** Returns the chain from leaf to anchor, or throws CertificateError saying why. */
-  verify(leaf: X509Certificate, intermediates: X509Certificate[] = [], now = new Date()): X509Certificate[] {
-    const chain = [leaf];
-    let current = leaf;
-    for (let depth = 0; depth < MAX_CHAIN; depth++) {
+  /**
+   * Returns the chain from leaf to the first anchor that issued it, or throws
+   * CertificateError saying why. Anchors are preferred over the supplied
+   * intermediates at every step; the builder may go on past the first
+   * anchor, and that part of its chain is not looked at.
+   */
+  async verify(leaf: X509Certificate, intermediates: X509Certificate[] = [], now = new Date()): Promise<X509Certificate[]> {
+    const candidates = [...this.anchors, ...intermediates.map(chainEntry)];
+    const entry = chainEntry(leaf);
+    let built: x509.X509Certificate[];
+    try {
+      built = await new x509.X509ChainBuilder({ certificates: candidates.map((c) => c.parsed) }).build(entry.parsed);
+    } catch (e) {
+      // A circular chain, or an extension the builder reads (authorityKeyIdentifier) that did not decode.
+      throw new CertificateError(`no chain for "${oneLine(leaf.subject)}": ${(e as Error).message}`);
+    }
+    const chain = [entry];
+    for (const [i, current] of chain.entries()) {
+      if (i >= MAX_CHAIN) throw new CertificateError('certificate chain too long');
       checkValidity(current, now);
-      const anchor = this.anchors.find((a) => issuedBy(current, a));
-      if (anchor) return [...chain, anchor];
-      const next = intermediates.find((c) => !chain.includes(c) && issuedBy(current, c));
+      const next = candidates.find((c) => c.parsed === built[i + 1]);
       if (!next) {
-        throw new CertificateError(`no trusted CA issued "${oneLine(current.subject)}" (issuer "${oneLine(current.issuer)}")`);
+        throw new CertificateError(`no trusted CA issued "${oneLine(current.cert.subject)}" (issuer "${oneLine(current.cert.issuer)}")`);
       }
-      if (!next.ca) throw new CertificateError(`"${oneLine(next.subject)}" is not a CA certificate`);
+      if (this.anchors.includes(next)) return [...chain, next].map((c) => c.cert);
+      // RFC 5280 §4.2.1.9: only a certificate asserting cA may issue others.
+      if (!next.parsed.getExtension(x509.BasicConstraintsExtension)?.ca) {
+        throw new CertificateError(`"${oneLine(next.cert.subject)}" is not a CA certificate`);
+      }
       chain.push(next);
-      current = next;
     }
     throw new CertificateError('certificate chain too long');
   }
 }
 
-function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
-  try {
-    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
-  } catch {
-    return false;
+/** RFC 5280 §6.1.3 (a)(2): every certificate on the path below the anchor must be within its validity period. */
+function checkValidity({ cert, parsed }: ChainEntry, now: Date): void {
+  if (!(now >= parsed.notBefore)) {
+    throw new CertificateError(`certificate "${oneLine(cert.subject)}" is not valid before ${parsed.notBefore.toISOString()}`);
   }
-}
-
-function checkValidity(cert: X509Certificate, now: Date): void {
-  const from = new Date(cert.validFrom);
-  const to = new Date(cert.validTo);
-  if (!(now >= from)) throw new CertificateError(`certificate "${oneLine(cert.subject)}" is not valid before ${from.toISOString()}`);
-  if (!(now <= to)) throw new CertificateError(`certificate "${oneLine(cert.subject)}" expired ${to.toISOString()}`);
+  if (!(now <= parsed.notAfter)) throw new CertificateError(`certificate "${oneLine(cert.subject)}" expired ${parsed.notAfter.toISOString()}`);
 }
 
 function oneLine(dn: string): string {
@@ -98,12 +126,11 @@ export function parseCertificates(data: Buffer): X509Certificate[] {
 
 /**
  * Cuts a DER certificate out of an NV index dump. IBM's client sends the whole
- * NV index, so the DER SEQUENCE may be followed by 0xFF padding: the outer
- * length (X.690 §8.1.3) says where the certificate ends.
+ * NV index, so the DER SEQUENCE may be followed by 0xFF (or zero) padding.
  */
 export function derCertificate(data: Buffer): Buffer {
   if (data.length < 2 || data[0] !== 0x30) throw new CertificateError('certificate is not a DER SEQUENCE');
-  const length = derSequenceLength(data);
+  const length = leadingSequenceLength(data);
   if (length === undefined) throw new CertificateError('certificate is truncated or has a malformed DER length');
   const rest = data.subarray(length);
   if (!rest.every((b) => b === 0xff || b === 0x00)) throw new CertificateError('unexpected bytes after the certificate');

@@ -15,6 +15,22 @@ import { apiLinks, links } from './urls.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
+/** A stored value as the API gives it: times as ISO strings, the rest unchanged. */
+type ApiValue<V> = V extends Date ? string : V;
+
+/** Fields the API gives as stored, named as in the row, times as ISO strings. */
+function fields<T, K extends keyof T>(row: T, keys: readonly K[]): { [P in K]: ApiValue<T[P]> } {
+  const out = {} as Record<K, unknown>;
+  for (const k of keys) {
+    const v = row[k];
+    out[k] = v instanceof Date ? v.toISOString() : v;
+  }
+  return out as { [P in K]: ApiValue<T[P]> };
+}
+
+/** A boot as every record names it: the stored boot time and the `boot` URL parameter made from it. */
+const bootOf = (boottime: string | null) => ({ boottime, boot: bootParam(boottime) });
+
 export function reportJson(r: ReportSummary) {
   return {
     id: r.id,
@@ -71,28 +87,15 @@ function certificateJson(c: CertificateResult | null) {
 
 function bootJson(b: MachineBoot) {
   return {
-    boottime: b.boottime,
-    boot: bootParam(b.boottime),
-    reports: b.reports,
-    failed: b.failed,
-    firstReportId: b.firstReportId,
-    lastReportId: b.lastReportId,
-    firstQuoted: iso(b.firstQuoted),
-    lastQuoted: iso(b.lastQuoted),
-    biosAttestationId: b.biosAttestationId,
+    ...bootOf(b.boottime),
+    ...fields(b, ['reports', 'failed', 'firstReportId', 'lastReportId', 'firstQuoted', 'lastQuoted', 'biosAttestationId']),
   };
 }
 
 function imaBootJson(b: ImaBoot) {
   return {
-    boottime: b.boottime,
-    boot: bootParam(b.boottime),
-    events: b.events,
-    problems: b.problems,
-    firstEntry: b.firstEntry,
-    lastEntry: b.lastEntry,
-    firstSeen: iso(b.firstSeen),
-    lastSeen: iso(b.lastSeen),
+    ...bootOf(b.boottime),
+    ...fields(b, ['events', 'problems', 'firstEntry', 'lastEntry', 'firstSeen', 'lastSeen']),
   };
 }
 

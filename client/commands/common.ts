@@ -17,35 +17,39 @@ import { DEFAULT_STATE_DIR } from '../state-dir.js';
 import { TpmError } from '../tpm/response-code.js';
 import { DEFAULT_TCTI, parseTcti, TpmTransportError } from '../tpm/transport.js';
 
-export const configOption = {
-  type: 'string',
-  describe: `settings file (env ACS_CONFIG, default ${DEFAULT_CONFIG_FILE}; keys: server, tpm, hostname, state-dir)`,
-} as const;
+/** A yargs option that takes a value; `describe` is its --help text. */
+function stringOption(describe: string) {
+  return { type: 'string', describe } as const;
+}
 
-export const serverOption = {
-  type: 'string',
-  describe: 'HOST[:PORT] of acs-server (port default 2323; client.conf "server")',
-} as const;
+/** A yargs on/off option. */
+function flagOption(describe: string) {
+  return { type: 'boolean', describe } as const;
+}
 
-export const tlsOption = {
-  type: 'boolean',
-  describe: 'speak TLS 1.3 to the server\'s --tls-port, checking its certificate and the name in --server',
-} as const;
+export const configOption = stringOption(
+  `settings file (env ACS_CONFIG, default ${DEFAULT_CONFIG_FILE}; keys: server, tpm, hostname, state-dir)`,
+);
 
-export const tlsCaOption = {
-  type: 'string',
-  describe: 'PEM file of the CA the server\'s certificate must chain to, the only one trusted (implies --tls; default: the public roots)',
-} as const;
+export const serverOption = stringOption(
+  'HOST[:PORT] of acs-server (port default 2323; client.conf "server")',
+);
 
-export const tpmOption = {
-  type: 'string',
-  describe: `TPM: device:/dev/tpmrm0, swtpm:HOST:PORT or mssim:HOST:PORT (env ACS_TPM, client.conf "tpm", default ${DEFAULT_TCTI})`,
-} as const;
+export const tlsOption = flagOption(
+  'speak TLS 1.3 to the server\'s --tls-port, checking its certificate and the name in --server',
+);
 
-export const stateDirOption = {
-  type: 'string',
-  describe: `directory for the AK blobs, certificate and last result (env ACS_DIR, client.conf "state-dir", default ${DEFAULT_STATE_DIR})`,
-} as const;
+export const tlsCaOption = stringOption(
+  'PEM file of the CA the server\'s certificate must chain to, the only one trusted (implies --tls; default: the public roots)',
+);
+
+export const tpmOption = stringOption(
+  `TPM: device:/dev/tpmrm0, swtpm:HOST:PORT or mssim:HOST:PORT (env ACS_TPM, client.conf "tpm", default ${DEFAULT_TCTI})`,
+);
+
+export const stateDirOption = stringOption(
+  `directory for the AK blobs, certificate and last result (env ACS_DIR, client.conf "state-dir", default ${DEFAULT_STATE_DIR})`,
+);
 
 export const retriesOption = {
   type: 'number',

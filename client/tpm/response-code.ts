@@ -1,18 +1,23 @@
 /**
  * TPM_RC decoding, TPM 2.0 Part 2 §6.6. A response code is either format 0
- * (bit 7 clear: a plain error or warning, RC_VER1 = 0x100 and RC_WARN =
+ * (bit 7 clear: a plain error or warning, RC.VER1 = 0x100 and RC.WARN =
  * 0x900 bases) or format 1 (bit 7 set: the error number in bits 0-5 plus a
  * parameter, handle or session number saying which input was wrong).
  */
 
-const RC_VER1 = 0x100;
-const RC_FMT1 = 0x080;
-const RC_WARN = 0x900;
-const RC_P = 0x040;
-const RC_S = 0x800;
-const RC_VENDOR = 0x400;
+/** TPM_RC bases and format bits, Part 2 §6.6.2. */
+const RC = {
+  VER1: 0x100,
+  FMT1: 0x080,
+  WARN: 0x900,
+  /** Format 1: the number in bits 8-11 is a parameter's (else a handle's or session's). */
+  P: 0x040,
+  /** Format 1 without P: the number is a session's. */
+  S: 0x800,
+  VENDOR: 0x400,
+} as const;
 
-/** Format-0 errors, offset from RC_VER1 (Part 2 §6.6.3). */
+/** Format-0 errors, offset from RC.VER1 (Part 2 §6.6.3). */
 const FMT0: Record<number, string> = {
   0x000: 'TPM_RC_INITIALIZE',
   0x001: 'TPM_RC_FAILURE',
@@ -50,7 +55,7 @@ const FMT0: Record<number, string> = {
   0x055: 'TPM_RC_SENSITIVE',
 };
 
-/** Format-1 errors, offset from RC_FMT1 (Part 2 §6.6.3). */
+/** Format-1 errors, offset from RC.FMT1 (Part 2 §6.6.3). */
 const FMT1: Record<number, string> = {
   0x001: 'TPM_RC_ASYMMETRIC',
   0x002: 'TPM_RC_ATTRIBUTES',
@@ -87,7 +92,7 @@ const FMT1: Record<number, string> = {
   0x027: 'TPM_RC_ECC_POINT',
 };
 
-/** Warnings, offset from RC_WARN (Part 2 §6.6.3). */
+/** Warnings, offset from RC.WARN (Part 2 §6.6.3). */
 const WARN: Record<number, string> = {
   0x001: 'TPM_RC_CONTEXT_GAP',
   0x002: 'TPM_RC_OBJECT_MEMORY',
@@ -125,20 +130,20 @@ export interface DecodedRc {
 
 export function decodeRc(rc: number): DecodedRc {
   rc >>>= 0;
-  if (rc & RC_FMT1) {
-    const base = RC_FMT1 + (rc & 0x3f);
+  if (rc & RC.FMT1) {
+    const base = RC.FMT1 + (rc & 0x3f);
     const out: DecodedRc = { rc, base, name: FMT1[rc & 0x3f] ?? unknownName(base), warning: false };
     const n = (rc >>> 8) & 0x7;
-    if (rc & RC_P) out.parameter = (rc >>> 8) & 0xf;
-    else if (rc & RC_S) out.session = n;
+    if (rc & RC.P) out.parameter = (rc >>> 8) & 0xf;
+    else if (rc & RC.S) out.session = n;
     else if (n !== 0) out.handle = n;
     return out;
   }
-  if (!(rc & RC_VER1)) {
+  if (!(rc & RC.VER1)) {
     return { rc, base: rc, name: rc === 0 ? 'TPM_RC_SUCCESS' : `TPM1.2 error 0x${hex(rc)}`, warning: false };
   }
-  if (rc & RC_VENDOR) return { rc, base: rc, name: `vendor error 0x${hex(rc)}`, warning: false };
-  const warning = (rc & RC_WARN) === RC_WARN;
+  if (rc & RC.VENDOR) return { rc, base: rc, name: `vendor error 0x${hex(rc)}`, warning: false };
+  const warning = (rc & RC.WARN) === RC.WARN;
   const num = rc & 0x7f;
   const name = (warning ? WARN[num] : FMT0[num]) ?? unknownName(rc);
   return { rc, base: rc & 0xfff, name, warning };

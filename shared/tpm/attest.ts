@@ -8,6 +8,7 @@ import { BufferReader, BufferWriter, MarshalError } from './buffer.js';
 import { TPM_GENERATED_VALUE, TPM_ST } from './constants.js';
 import { readPcrSelection, writePcrSelection, type PcrSelection } from './pcr-selection.js';
 import { readDigest2b } from './tpm2b.js';
+import { marshalWhole, unmarshalWhole } from './whole-structure.js';
 
 /** TPMS_CLOCK_INFO, Part 2 §10.11.1. */
 export interface ClockInfo {
@@ -97,16 +98,11 @@ export function writeAttest(w: BufferWriter, a: TpmAttest): void {
 
 /** TPMS_ATTEST bytes as TPM2_Quote's `quoted` holds them, without the TPM2B_ATTEST size (IBM ACS `quoted`). */
 export function marshalAttest(a: TpmAttest): Buffer {
-  const w = new BufferWriter(256);
-  writeAttest(w, a);
-  return w.finish();
+  return marshalWhole(a, 256, writeAttest);
 }
 
 export function unmarshalAttest(buf: Uint8Array): TpmAttest {
-  const r = new BufferReader(buf);
-  const a = readAttest(r);
-  r.done('TPMS_ATTEST');
-  return a;
+  return unmarshalWhole(buf, 'TPMS_ATTEST', readAttest);
 }
 
 /** The quote information, or undefined when the structure attests something other than PCRs. */

@@ -5,6 +5,7 @@
  * same bytes (IBM ACS sends a three-byte bitmap and an empty SHA-1 bank).
  */
 import { BufferReader, BufferWriter, MarshalError } from './buffer.js';
+import { marshalWhole, unmarshalWhole } from './whole-structure.js';
 
 export interface PcrSelection {
   hashAlg: number;
@@ -40,16 +41,11 @@ export function writePcrSelection(w: BufferWriter, sel: readonly PcrSelection[])
 }
 
 export function marshalPcrSelection(sel: readonly PcrSelection[]): Buffer {
-  const w = new BufferWriter(64);
-  writePcrSelection(w, sel);
-  return w.finish();
+  return marshalWhole(sel, 64, writePcrSelection);
 }
 
 export function unmarshalPcrSelection(buf: Uint8Array): PcrSelection[] {
-  const r = new BufferReader(buf);
-  const sel = readPcrSelection(r);
-  r.done('TPML_PCR_SELECTION');
-  return sel;
+  return unmarshalWhole(buf, 'TPML_PCR_SELECTION', readPcrSelection);
 }
 
 /**

@@ -8,6 +8,7 @@
 import { BufferReader, BufferWriter, MarshalError } from './buffer.js';
 import { TPM_ALG } from './constants.js';
 import { readDigest2b } from './tpm2b.js';
+import { marshalWhole, unmarshalWhole } from './whole-structure.js';
 
 /** An algorithm identifier this code does not accept in the field it was found in. */
 export class UnsupportedAlgorithmError extends MarshalError {
@@ -17,17 +18,8 @@ export class UnsupportedAlgorithmError extends MarshalError {
   }
 }
 
-/** TPM_ALG_ID values (TCG Algorithm Registry) used only inside union selectors here. */
-const ALG_SM2 = 0x001b;
-const ALG_ECMQV = 0x001d;
-const ALG_SM4 = 0x0013;
-const ALG_CAMELLIA = 0x0026;
-const ALG_MGF1 = 0x0007;
-const ALG_KDF1_SP800_56A = 0x0020;
-const ALG_KDF2 = 0x0021;
-const ALG_KDF1_SP800_108 = 0x0022;
-/** TPM_ALG_CTR, OFB, CBC, CFB, ECB: the block modes of TPMI_ALG_SYM_MODE (Part 2). */
-const SYM_MODES = new Set([0x0040, 0x0041, 0x0042, TPM_ALG.CFB, 0x0044]);
+/** The block modes of TPMI_ALG_SYM_MODE (Part 2). */
+const SYM_MODES = new Set<number>([TPM_ALG.CTR, TPM_ALG.OFB, TPM_ALG.CBC, TPM_ALG.CFB, TPM_ALG.ECB]);
 
 /**
  * TPMT_SYM_DEF_OBJECT (Part 2 §11.1.7). When algorithm is TPM_ALG_NULL the
@@ -95,7 +87,7 @@ export const NULL_SYM: SymDefObject = Object.freeze({ algorithm: TPM_ALG.NULL, k
 function readSymDefObject(r: BufferReader): SymDefObject {
   const algorithm = r.u16('TPMT_SYM_DEF_OBJECT.algorithm');
   if (algorithm === TPM_ALG.NULL) return { ...NULL_SYM };
-  if (algorithm !== TPM_ALG.AES && algorithm !== ALG_SM4 && algorithm !== ALG_CAMELLIA) {
+  if (algorithm !== TPM_ALG.AES && algorithm !== TPM_ALG.SM4 && algorithm !== TPM_ALG.CAMELLIA) {
     throw new UnsupportedAlgorithmError('TPMT_SYM_DEF_OBJECT.algorithm', algorithm);
   }
   const keyBits = r.u16('TPMT_SYM_DEF_OBJECT.keyBits');
@@ -115,9 +107,9 @@ function writeSymDefObject(w: BufferWriter, s: SymDefObject): void {
 const NO_HASH_SCHEMES = new Set<number>([TPM_ALG.NULL, TPM_ALG.RSAES]);
 const RSA_SCHEMES = new Set<number>([TPM_ALG.NULL, TPM_ALG.RSASSA, TPM_ALG.RSAPSS, TPM_ALG.RSAES, TPM_ALG.OAEP]);
 const ECC_SCHEMES = new Set<number>([
-  TPM_ALG.NULL, TPM_ALG.ECDSA, TPM_ALG.ECDH, TPM_ALG.ECDAA, TPM_ALG.ECSCHNORR, ALG_SM2, ALG_ECMQV,
+  TPM_ALG.NULL, TPM_ALG.ECDSA, TPM_ALG.ECDH, TPM_ALG.ECDAA, TPM_ALG.ECSCHNORR, TPM_ALG.SM2, TPM_ALG.ECMQV,
 ]);
-const KDF_SCHEMES = new Set<number>([TPM_ALG.NULL, ALG_MGF1, ALG_KDF1_SP800_56A, ALG_KDF2, ALG_KDF1_SP800_108]);
+const KDF_SCHEMES = new Set<number>([TPM_ALG.NULL, TPM_ALG.MGF1, TPM_ALG.KDF1_SP800_56A, TPM_ALG.KDF2, TPM_ALG.KDF1_SP800_108]);
 
 function readScheme(r: BufferReader, field: string, allowed: ReadonlySet<number>): Scheme {
   const scheme = r.u16(`${field}.scheme`);
@@ -191,17 +183,12 @@ export function writePublic(w: BufferWriter, p: TpmPublic): void {
 
 /** TPMT_PUBLIC bytes (no size prefix), e.g. IBM ACS `akpub`. */
 export function marshalPublic(p: TpmPublic): Buffer {
-  const w = new BufferWriter(512);
-  writePublic(w, p);
-  return w.finish();
+  return marshalWhole(p, 512, writePublic);
 }
 
 /** Parses TPMT_PUBLIC bytes (no size prefix); the whole buffer must be consumed. */
 export function unmarshalPublic(buf: Uint8Array): TpmPublic {
-  const r = new BufferReader(buf);
-  const p = readPublic(r);
-  r.done('TPMT_PUBLIC');
-  return p;
+  return unmarshalWhole(buf, 'TPMT_PUBLIC', readPublic);
 }
 
 /** TPM2B_PUBLIC: UINT16 size, then a TPMT_PUBLIC of exactly that size (Part 2 §12.2.5). */
@@ -215,14 +202,9 @@ export function writePublic2b(w: BufferWriter, p: TpmPublic): void {
 }
 
 export function unmarshalPublic2b(buf: Uint8Array): TpmPublic {
-  const r = new BufferReader(buf);
-  const { pub } = readPublic2b(r);
-  r.done('TPM2B_PUBLIC');
-  return pub;
+  return unmarshalWhole(buf, 'TPM2B_PUBLIC', (r) => readPublic2b(r).pub);
 }
 
 export function marshalPublic2b(p: TpmPublic): Buffer {
-  const w = new BufferWriter(512);
-  writePublic2b(w, p);
-  return w.finish();
+  return marshalWhole(p, 512, writePublic2b);
 }

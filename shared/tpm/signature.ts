@@ -6,6 +6,7 @@
 import { BufferReader, BufferWriter } from './buffer.js';
 import { TPM_ALG } from './constants.js';
 import { UnsupportedAlgorithmError } from './public.js';
+import { marshalWhole, unmarshalWhole } from './whole-structure.js';
 
 export type TpmSignature =
   | { sigAlg: typeof TPM_ALG.RSASSA | typeof TPM_ALG.RSAPSS; hashAlg: number; sig: Buffer }
@@ -37,14 +38,9 @@ export function writeSignature(w: BufferWriter, s: TpmSignature): void {
 }
 
 export function marshalSignature(s: TpmSignature): Buffer {
-  const w = new BufferWriter(300);
-  writeSignature(w, s);
-  return w.finish();
+  return marshalWhole(s, 300, writeSignature);
 }
 
 export function unmarshalSignature(buf: Uint8Array): TpmSignature {
-  const r = new BufferReader(buf);
-  const s = readSignature(r);
-  r.done('TPMT_SIGNATURE');
-  return s;
+  return unmarshalWhole(buf, 'TPMT_SIGNATURE', readSignature);
 }

@@ -5,6 +5,7 @@
  * never makes us allocate or read beyond them.
  */
 import { BufferReader, BufferWriter } from './buffer.js';
+import { unmarshalWhole } from './whole-structure.js';
 
 /** sizeof(TPMU_HA): the largest digest (SHA-512). */
 export const MAX_DIGEST_BYTES = 64;
@@ -55,8 +56,6 @@ export function marshalEncryptedSecret(secret: Uint8Array): Buffer {
 }
 
 export function unmarshalEncryptedSecret(buf: Uint8Array): Buffer {
-  const r = new BufferReader(buf);
-  const secret = Buffer.from(r.tpm2b('TPM2B_ENCRYPTED_SECRET', MAX_ENCRYPTED_SECRET_BYTES));
-  r.done('TPM2B_ENCRYPTED_SECRET');
-  return secret;
+  const what = 'TPM2B_ENCRYPTED_SECRET';
+  return unmarshalWhole(buf, what, (r) => Buffer.from(r.tpm2b(what, MAX_ENCRYPTED_SECRET_BYTES)));
 }

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import t from 'tap';
 import { createEk, EkCertificateError, EkMismatchError, findEkCertificate, readEkCertificates } from '../../client/ek.js';
-import { derSequenceLength as derLength } from '../../shared/crypto/der.js';
+import { leadingSequenceLength as derLength } from '../../shared/crypto/padded-certificate.js';
 import { policyA, policyB } from '../../client/ek-policy.js';
 import { getHandles, getManufacturer, TPM_HR } from '../../client/tpm/commands/capability.js';
 import { nvReadAll } from '../../client/tpm/commands/nv.js';

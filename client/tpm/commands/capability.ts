@@ -14,20 +14,42 @@ export const TPM_PT = {
   NV_BUFFER_MAX: 0x100 + 44,
 } as const;
 
-/** Reads TPM properties starting at `first`; the TPM may return fewer than asked. */
-export function getTpmProperties(tpm: Tpm, first: number, count: number): Promise<Map<number, number>> {
-  const params = new BufferWriter(12).u32(TPM_CAP.TPM_PROPERTIES).u32(first).u32(count).finish();
+/** The TPML a capability answers with: its name, the marshaled size of one item, and how to read one. */
+interface CapabilityList<T> {
+  name: string;
+  itemBytes: number;
+  read: (r: BufferReader) => T;
+}
+
+/**
+ * One TPM2_GetCapability call: up to `count` items of `cap` from `first`.
+ * The count is checked against the reply's length before anything is read,
+ * so a corrupt count fails as a MarshalError rather than a huge allocation.
+ */
+function getCapability<T>(tpm: Tpm, cap: number, first: number, count: number, list: CapabilityList<T>): Promise<T[]> {
+  const params = new BufferWriter(12).u32(cap).u32(first).u32(count).finish();
   return tpm.execute({ cc: TPM_CC.GetCapability, params }, (res) => {
     const r = new BufferReader(res.params);
     r.u8('moreData');
-    const cap = r.u32('capability');
-    if (cap !== TPM_CAP.TPM_PROPERTIES) throw new MarshalError(`capability 0x${cap.toString(16)} in reply`);
-    const n = r.u32('TPML_TAGGED_TPM_PROPERTY.count');
-    if (n > r.remaining / 8) throw new MarshalError(`TPML_TAGGED_TPM_PROPERTY.count ${n} exceeds the reply`);
-    const props = new Map<number, number>();
-    for (let i = 0; i < n; i++) props.set(r.u32('property'), r.u32('value'));
-    return props;
+    const answered = r.u32('capability');
+    if (answered !== cap) throw new MarshalError(`capability 0x${answered.toString(16)} in reply`);
+    const n = r.u32(`${list.name}.count`);
+    if (n > r.remaining / list.itemBytes) throw new MarshalError(`${list.name}.count ${n} exceeds the reply`);
+    return Array.from({ length: n }, () => list.read(r));
   });
+}
+
+const TAGGED_PROPERTIES: CapabilityList<[number, number]> = {
+  name: 'TPML_TAGGED_TPM_PROPERTY',
+  itemBytes: 8,
+  read: (r) => [r.u32('property'), r.u32('value')],
+};
+
+const HANDLES: CapabilityList<number> = { name: 'TPML_HANDLE', itemBytes: 4, read: (r) => r.u32('handle') };
+
+/** Reads TPM properties starting at `first`; the TPM may return fewer than asked. */
+export async function getTpmProperties(tpm: Tpm, first: number, count: number): Promise<Map<number, number>> {
+  return new Map(await getCapability(tpm, TPM_CAP.TPM_PROPERTIES, first, count, TAGGED_PROPERTIES));
 }
 
 export async function getTpmProperty(tpm: Tpm, property: number): Promise<number | undefined> {
@@ -55,17 +77,7 @@ export const TPM_HR = {
 } as const;
 
 /** Handles in use in the range that starts at `first` (one handle type), e.g. loaded transient objects. */
-export function getHandles(tpm: Tpm, first: number, max = 64): Promise<number[]> {
-  const params = new BufferWriter(12).u32(TPM_CAP.HANDLES).u32(first).u32(max).finish();
-  return tpm.execute({ cc: TPM_CC.GetCapability, params }, (res) => {
-    const r = new BufferReader(res.params);
-    r.u8('moreData');
-    const cap = r.u32('capability');
-    if (cap !== TPM_CAP.HANDLES) throw new MarshalError(`capability 0x${cap.toString(16)} in reply`);
-    const n = r.u32('TPML_HANDLE.count');
-    if (n > r.remaining / 4) throw new MarshalError(`TPML_HANDLE.count ${n} exceeds the reply`);
-    const handles: number[] = [];
-    for (let i = 0; i < n; i++) handles.push(r.u32('handle'));
-    return handles.filter((h) => h >>> 24 === first >>> 24);
-  });
+export async function getHandles(tpm: Tpm, first: number, max = 64): Promise<number[]> {
+  const handles = await getCapability(tpm, TPM_CAP.HANDLES, first, max, HANDLES);
+  return handles.filter((h) => h >>> 24 === first >>> 24);
 }
