@@ -4,7 +4,8 @@ import {
   Extensions, KeyIdentifier, KeyUsage, KeyUsageFlags, Name, RelativeDistinguishedName, SubjectKeyIdentifier, SubjectPublicKeyInfo,
   TBSCertificate, Validity, Version, id_ce_authorityKeyIdentifier, id_ce_basicConstraints, id_ce_keyUsage, id_ce_subjectKeyIdentifier,
 } from '@peculiar/asn1-x509';
-import { X509Certificate, createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { keyBitsSha1 } from './key-bits.js';
 
 /** Attribute short names we put in names, with their OIDs (RFC 5280 §4.1.2.4). */
 const NAME_OIDS: Record<string, string> = { CN: '2.5.4.3', O: '2.5.4.10', OU: '2.5.4.11', C: '2.5.4.6' };
@@ -49,7 +50,7 @@ export function buildCertificate(spec: CertificateSpec): Buffer {
     validity: new Validity({ notBefore: spec.notBefore, notAfter: spec.notAfter }),
     subject: name(spec.subject),
     subjectPublicKeyInfo: AsnConvert.parse(spki, SubjectPublicKeyInfo),
-    extensions: new Extensions(spec.extensions.map((e) => extension(e, spki))),
+    extensions: new Extensions(spec.extensions.map((e) => extension(e, spec.publicKey))),
   });
   const tbsDer = AsnConvert.serialize(tbs);
   const signatureValue = sign('sha256', new Uint8Array(tbsDer), spec.signingKey);
@@ -60,7 +61,7 @@ function sha256WithRsa(): AlgorithmIdentifier {
   return new AlgorithmIdentifier({ algorithm: SHA256_WITH_RSA, parameters: null });
 }
 
-function extension(e: Extension, spki: Buffer): X509Extension {
+function extension(e: Extension, publicKey: KeyObject): X509Extension {
   switch (e.name) {
     case 'basicConstraints':
       return encoded(id_ce_basicConstraints, e.critical ?? false, new BasicConstraints({ cA: e.cA }));
@@ -71,7 +72,8 @@ function extension(e: Extension, spki: Buffer): X509Extension {
       return encoded(id_ce_keyUsage, e.critical ?? false, new KeyUsage(flags));
     }
     case 'subjectKeyIdentifier':
-      return encoded(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyIdentifier(spki)));
+      // RFC 5280 §4.2.1.2 method (1).
+      return encoded(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyBitsSha1(publicKey)));
     case 'authorityKeyIdentifier':
       return encoded(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(issuerKeyIdentifier(e.issuer)) }));
   }
@@ -90,12 +92,7 @@ function encoded(extnID: string, critical: boolean, value: object): X509Extensio
 function issuerKeyIdentifier(issuer: X509Certificate): Buffer {
   const ski = AsnConvert.parse(issuer.raw, Certificate).tbsCertificate.extensions?.find((x) => x.extnID === id_ce_subjectKeyIdentifier);
   if (ski) return Buffer.from(AsnConvert.parse(ski.extnValue, SubjectKeyIdentifier).buffer);
-  return keyIdentifier(issuer.publicKey.export({ type: 'spki', format: 'der' }));
-}
-
-/** Method 1 of RFC 5280 §4.2.1.2: SHA-1 of the subjectPublicKey BIT STRING contents. */
-function keyIdentifier(spki: Buffer): Buffer {
-  return createHash('sha1').update(new Uint8Array(AsnConvert.parse(spki, SubjectPublicKeyInfo).subjectPublicKey)).digest();
+  return keyBitsSha1(issuer.publicKey);
 }
 
 /** One attribute per RDN, each a UTF8String (RFC 5280 §4.1.2.4). */
