@@ -4,10 +4,17 @@
  * decoded — the EK's subjectAltName directoryName holding TPM manufacturer,
  * model and version, and its subjectDirectoryAttributes holding the TPM
  * specification (TCG EK Credential Profile §3.2.9, §3.2.10, OIDs per the
- * TCG OID registry 2.23.133).
+ * TCG OID registry 2.23.133), decoded by @peculiar/asn1-x509.
  */
 import { X509Certificate } from 'node:crypto';
-import forge from 'node-forge';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import {
+  AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, ExtendedKeyUsage, IssueAlternativeName, SubjectAlternativeName,
+  SubjectDirectoryAttributes, SubjectKeyIdentifier, id_ce_authorityKeyIdentifier, id_ce_basicConstraints, id_ce_certificatePolicies,
+  id_ce_extKeyUsage, id_ce_issuerAltName, id_ce_subjectAltName, id_ce_subjectDirectoryAttributes, id_ce_subjectKeyIdentifier,
+  type GeneralName, type Name,
+} from '@peculiar/asn1-x509';
+import { Integer, Sequence, Utf8String, fromBER } from 'asn1js';
 import {
   certificateStructure, decodeKeyUsage, describeCertificate, OID_KEY_USAGE, type CertificateExtension, type CertificateInfo,
 } from '../shared/crypto/certificate-info.js';
@@ -28,6 +35,7 @@ export interface CertificateView extends CertificateInfo {
 
 export type CertificateResult = { ok: true; cert: CertificateView } | { ok: false; error: string; pem: string };
 
+/** Names for display: RFC 5280 extension and attribute names, RFC 8017/5758 signature algorithms, the TCG OID registry. */
 const OID_NAMES: Record<string, string> = {
   '2.23.133.2.1': 'TPM manufacturer',
   '2.23.133.2.2': 'TPM model',
@@ -35,93 +43,108 @@ const OID_NAMES: Record<string, string> = {
   '2.23.133.2.16': 'TPM specification',
   '2.23.133.8.1': 'EK certificate (tcg-kp-EKCertificate)',
   '2.23.133.8.3': 'AK certificate (tcg-kp-AIKCertificate)',
+  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
+  '1.2.840.113549.1.1.10': 'RSASSA-PSS',
+  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
+  '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
+  '1.2.840.113549.1.1.13': 'sha512WithRSAEncryption',
   '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
   '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
+  '1.2.840.10045.4.3.4': 'ecdsa-with-SHA512',
   '2.5.4.3': 'CN',
+  '2.5.4.5': 'serialNumber',
   '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
   '2.5.4.10': 'O',
   '2.5.4.11': 'OU',
+  '2.5.29.9': 'subjectDirectoryAttributes',
+  '2.5.29.14': 'subjectKeyIdentifier',
+  '2.5.29.15': 'keyUsage',
+  '2.5.29.17': 'subjectAltName',
+  '2.5.29.18': 'issuerAltName',
+  '2.5.29.19': 'basicConstraints',
+  '2.5.29.31': 'cRLDistributionPoints',
+  '2.5.29.32': 'certificatePolicies',
+  '2.5.29.35': 'authorityKeyIdentifier',
+  '2.5.29.37': 'extKeyUsage',
+  '1.3.6.1.5.5.7.1.1': 'authorityInfoAccess',
+  '1.3.6.1.5.5.7.3.1': 'serverAuth',
+  '1.3.6.1.5.5.7.3.2': 'clientAuth',
 };
 
-type Asn1 = forge.asn1.Asn1;
+const OID_TPM_SPECIFICATION = '2.23.133.2.16';
 
 function oidName(oid: string): string {
-  return OID_NAMES[oid] ?? forge.pki.oids[oid] ?? oid;
+  return OID_NAMES[oid] ?? oid;
 }
 
-function children(node: Asn1): Asn1[] {
-  return Array.isArray(node.value) ? node.value : [];
-}
-
-function bytesHex(node: Asn1): string {
-  return typeof node.value === 'string' ? forge.util.bytesToHex(node.value) : '';
-}
-
-function text(node: Asn1): string {
-  return typeof node.value === 'string' ? forge.util.decodeUtf8(node.value) : '';
-}
-
-function oidOf(node: Asn1 | undefined): string {
-  return node && typeof node.value === 'string' ? forge.asn1.derToOid(node.value) : '?';
-}
+const hex = (b: ArrayBuffer | ArrayBufferView): string =>
+  (ArrayBuffer.isView(b) ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.from(b)).toString('hex');
 
 /** RDNSequence → "TPM manufacturer=id:49424D00, TPM model=swtpm". */
-function directoryName(seq: Asn1): string {
-  return children(seq)
-    .flatMap(children)
-    .map((atv) => `${oidName(oidOf(children(atv)[0]))}=${text(children(atv)[1] ?? ({} as Asn1))}`)
+function directoryName(name: Name): string {
+  return name
+    .flatMap((rdn) => [...rdn])
+    .map((atv) => `${oidName(atv.type)}=${atv.value.toString()}`)
     .join(', ');
 }
 
-/** GeneralNames, RFC 5280 §4.2.1.6: context tags 1 rfc822, 2 dNS, 4 directoryName, 6 URI, 7 IP. */
-function generalNames(seq: Asn1): string {
-  return children(seq)
+/** GeneralNames, RFC 5280 §4.2.1.6. */
+function generalNames(names: GeneralName[]): string {
+  return names
     .map((gn) => {
-      switch (gn.type) {
-        case 1: return `email:${text(gn)}`;
-        case 2: return `DNS:${text(gn)}`;
-        case 4: return `dirName:${children(gn).map(directoryName).join('; ')}`;
-        case 6: return `URI:${text(gn)}`;
-        case 7: return `IP:${bytesHex(gn)}`;
-        default: return `[${gn.type}]`;
-      }
+      if (gn.rfc822Name !== undefined) return `email:${gn.rfc822Name}`;
+      if (gn.dNSName !== undefined) return `DNS:${gn.dNSName}`;
+      if (gn.directoryName) return `dirName:${directoryName(gn.directoryName)}`;
+      if (gn.uniformResourceIdentifier !== undefined) return `URI:${gn.uniformResourceIdentifier}`;
+      if (gn.iPAddress !== undefined) return `IP:${gn.iPAddress}`;
+      if (gn.registeredID !== undefined) return `RID:${oidName(gn.registeredID)}`;
+      if (gn.otherName) return `otherName:${oidName(gn.otherName.typeId)}`;
+      return '[other name]';
     })
     .join(', ');
 }
 
-/** subjectDirectoryAttributes with TPMSpecification ::= SEQUENCE { family UTF8String, level INTEGER, revision INTEGER }. */
-function directoryAttributes(seq: Asn1): string {
-  return children(seq)
+/**
+ * subjectDirectoryAttributes with TPMSpecification ::= SEQUENCE { family
+ * UTF8String, level INTEGER, revision INTEGER } (TCG EK Credential Profile §3.2.10).
+ */
+function directoryAttributes(attrs: SubjectDirectoryAttributes): string {
+  return attrs
     .map((attr) => {
-      const [type, values] = children(attr);
-      const oid = oidOf(type);
-      const spec = values ? children(children(values)[0] ?? ({} as Asn1)) : [];
-      if (oid === '2.23.133.2.16' && spec.length === 3) {
-        const int = (n: Asn1) => parseInt(bytesHex(n) || '0', 16);
-        return `${oidName(oid)}: family ${text(spec[0]!)} level ${int(spec[1]!)} revision ${int(spec[2]!)}`;
+      const value = attr.values[0];
+      if (attr.type === OID_TPM_SPECIFICATION && value) {
+        const { result } = fromBER(value);
+        const [family, level, revision] = result instanceof Sequence ? result.valueBlock.value : [];
+        if (family instanceof Utf8String && level instanceof Integer && revision instanceof Integer) {
+          return `${oidName(attr.type)}: family ${family.getValue()} level ${level.toBigInt()} revision ${revision.toBigInt()}`;
+        }
       }
-      return oidName(oid);
+      return oidName(attr.type);
     })
     .join(', ');
 }
 
 function extensionValue({ oid, value }: CertificateExtension): string {
   if (oid === OID_KEY_USAGE) return decodeKeyUsage(value).join(', ') || '(none)';
-  const node = forge.asn1.fromDer(forge.util.createBuffer(value.toString('binary')));
   switch (oid) {
-    case '2.5.29.17':
-    case '2.5.29.18':
-      return generalNames(node);
-    case '2.5.29.19': {
-      const [ca, path] = children(node);
-      const isCa = ca?.type === forge.asn1.Type.BOOLEAN && ca.value === '\xff';
-      return `CA: ${isCa}${path ? `, path length ${parseInt(bytesHex(path), 16)}` : ''}`;
+    case id_ce_subjectAltName:
+      return generalNames(AsnConvert.parse(value, SubjectAlternativeName));
+    case id_ce_issuerAltName:
+      return generalNames(AsnConvert.parse(value, IssueAlternativeName));
+    case id_ce_basicConstraints: {
+      const bc = AsnConvert.parse(value, BasicConstraints);
+      return `CA: ${bc.cA}${bc.pathLenConstraint !== undefined ? `, path length ${bc.pathLenConstraint}` : ''}`;
     }
-    case '2.5.29.37': return children(node).map((n) => oidName(oidOf(n))).join(', ');
-    case '2.5.29.14': return bytesHex(node);
-    case '2.5.29.35': return children(node).filter((n) => n.type === 0).map(bytesHex).join('') || '(no key identifier)';
-    case '2.5.29.9': return directoryAttributes(node);
-    case '2.5.29.32': return children(node).map((p) => oidName(oidOf(children(p)[0]))).join(', ');
+    case id_ce_extKeyUsage: return AsnConvert.parse(value, ExtendedKeyUsage).map(oidName).join(', ');
+    case id_ce_subjectKeyIdentifier: return hex(AsnConvert.parse(value, SubjectKeyIdentifier).buffer);
+    case id_ce_authorityKeyIdentifier: {
+      const keyId = AsnConvert.parse(value, AuthorityKeyIdentifier).keyIdentifier;
+      return keyId ? hex(keyId.buffer) : '(no key identifier)';
+    }
+    case id_ce_subjectDirectoryAttributes: return directoryAttributes(AsnConvert.parse(value, SubjectDirectoryAttributes));
+    case id_ce_certificatePolicies: return AsnConvert.parse(value, CertificatePolicies).map((p) => oidName(p.policyIdentifier)).join(', ');
     default: return `${value.length} bytes`;
   }
 }

@@ -1,5 +1,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
-import forge from 'node-forge';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
+import { BitString, fromBER } from 'asn1js';
 
 /** A decoded X.509 certificate, for storage as text and for display. */
 export interface CertificateInfo {
@@ -57,61 +59,41 @@ const KEY_USAGE_BITS = [
   'encipherOnly', 'decipherOnly',
 ] as const;
 
-type Asn1 = forge.asn1.Asn1;
-
-function asn1(der: Uint8Array, part: string): Asn1 {
-  try {
-    return forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(der).toString('binary')));
-  } catch (e) {
-    throw new CertificateFormatError(`${part} is not DER: ${(e as Error).message}`, part);
-  }
-}
-
-function children(node: Asn1 | undefined, part: string): Asn1[] {
-  if (!node || !Array.isArray(node.value)) throw new CertificateFormatError(`${part} is not a constructed value`, part);
-  return node.value;
-}
-
-function octets(node: Asn1 | undefined, part: string): string {
-  if (!node || typeof node.value !== 'string') throw new CertificateFormatError(`${part} is not a primitive value`, part);
-  return node.value;
-}
-
-function oid(node: Asn1 | undefined, part: string): string {
-  if (node?.type !== forge.asn1.Type.OID) throw new CertificateFormatError(`${part} is not an OBJECT IDENTIFIER`, part);
-  return forge.asn1.derToOid(octets(node, part));
-}
-
 /**
  * The signature algorithm and extensions of a certificate's DER: Certificate
  * ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }, the
- * extensions being TBSCertificate's [3] EXPLICIT field (RFC 5280 §4.1).
+ * extensions being TBSCertificate's [3] EXPLICIT field (RFC 5280 §4.1),
+ * decoded by @peculiar/asn1-x509.
  */
 export function certificateStructure(der: Uint8Array): CertificateStructure {
-  const [tbs, sigAlg] = children(asn1(der, 'certificate'), 'certificate');
-  const explicit = children(tbs, 'tbsCertificate').find((n) => n.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && n.type === 3);
-  const list = explicit ? children(children(explicit, 'extensions')[0], 'extensions') : [];
+  let cert: Certificate;
+  try {
+    cert = AsnConvert.parse(der, Certificate);
+  } catch (e) {
+    throw new CertificateFormatError(`certificate is not DER: ${(e as Error).message}`, 'certificate');
+  }
   return {
-    signatureAlgorithm: oid(children(sigAlg, 'signatureAlgorithm')[0], 'signatureAlgorithm'),
-    extensions: list.map((ext) => {
-      const parts = children(ext, 'extension');
-      const critical = parts.length === 3 && parts[1]!.type === forge.asn1.Type.BOOLEAN && octets(parts[1], 'extension') !== '\x00';
-      return { oid: oid(parts[0], 'extension'), critical, value: Buffer.from(octets(parts[parts.length - 1], 'extension'), 'binary') };
-    }),
+    signatureAlgorithm: cert.signatureAlgorithm.algorithm,
+    extensions: (cert.tbsCertificate.extensions ?? []).map((ext) => ({
+      oid: ext.extnID,
+      critical: ext.critical,
+      value: Buffer.from(ext.extnValue.buffer),
+    })),
   };
 }
 
 /**
  * The names of the bits set in a keyUsage extension value, in bit order. The
- * value is a DER BIT STRING (tag 3, one length byte: KeyUsage has at most two
- * content bytes after the unused-bits count); named bit 0 is the first
- * content byte's most significant bit (X.690 §8.6).
+ * value must be a DER BIT STRING, decoded by asn1js: primitive, with the
+ * short length form (KeyUsage has at most three content bytes; X.690 §10.1,
+ * §10.2); named bit 0 is the first content byte's most significant bit (X.690 §8.6).
  */
 export function decodeKeyUsage(der: Uint8Array): string[] {
-  if (der.length < 3 || der[0] !== 0x03 || der[1] !== der.length - 2 || der[2]! > 7) {
-    throw new CertificateFormatError('keyUsage is not a DER BIT STRING', 'keyUsage');
-  }
-  const bits = der.subarray(3);
+  const { offset, result } = der.length ? fromBER(der) : { offset: -1, result: null };
+  const isDer =
+    result instanceof BitString && offset === der.length && !result.error && !result.idBlock.isConstructed && !result.lenBlock.longFormUsed;
+  if (!isDer || result.valueBlock.unusedBits > 7) throw new CertificateFormatError('keyUsage is not a DER BIT STRING', 'keyUsage');
+  const bits = result.valueBlock.valueHexView;
   return KEY_USAGE_BITS.filter((_, i) => ((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0);
 }
 

@@ -3,34 +3,48 @@
  * the file digest the kernel measured): RSA PKCS#1 v1.5 by comparing the
  * recovered DigestInfo (RFC 8017 §8.2.2, §9.2), ECDSA per SEC 1 §4.1.4.
  */
+import { Null, ObjectIdentifier, OctetString, Sequence } from 'asn1js';
 import { constants, publicDecrypt, type KeyObject } from 'node:crypto';
 import { verifyEcdsaDigest } from './ecdsa-digest.js';
 
-/** DER contents of the DigestAlgorithm OIDs (RFC 8017 §9.2 note 1, NIST CSOR). */
+/** The DigestAlgorithm OIDs (RFC 8017 §9.2 note 1, NIST CSOR). */
 export const DIGEST_OIDS: Readonly<Record<string, string>> = {
-  sha1: '2b0e03021a',
-  sha224: '608648016503040204',
-  sha256: '608648016503040201',
-  sha384: '608648016503040202',
-  sha512: '608648016503040203',
-  'sha3-256': '608648016503040208',
-  'sha3-384': '608648016503040209',
-  'sha3-512': '60864801650304020a',
+  sha1: '1.3.14.3.2.26',
+  sha224: '2.16.840.1.101.3.4.2.4',
+  sha256: '2.16.840.1.101.3.4.2.1',
+  sha384: '2.16.840.1.101.3.4.2.2',
+  sha512: '2.16.840.1.101.3.4.2.3',
+  'sha3-256': '2.16.840.1.101.3.4.2.8',
+  'sha3-384': '2.16.840.1.101.3.4.2.9',
+  'sha3-512': '2.16.840.1.101.3.4.2.10',
 };
 
-/** Node hash name for a DER OID's contents (hex), or null. */
-export function digestAlgForOid(oidHex: string): string | null {
-  for (const [name, oid] of Object.entries(DIGEST_OIDS)) if (oid === oidHex) return name;
+/** Node hash name for a digest algorithm OID (dotted), or null. */
+export function digestAlgForOid(oid: string): string | null {
+  for (const [name, known] of Object.entries(DIGEST_OIDS)) if (known === oid) return name;
   return null;
 }
 
-/** DigestInfo ::= SEQUENCE { AlgorithmIdentifier { oid, NULL }, OCTET STRING digest }. */
+/**
+ * DigestInfo ::= SEQUENCE { AlgorithmIdentifier { oid, NULL }, OCTET STRING digest }
+ * (RFC 8017 §9.2 step 2). Everything before the digest depends only on the
+ * algorithm and the digest's length (the fixed prefixes of §9.2 note 1), so
+ * it is encoded once per pair: every signed IMA entry needs one.
+ */
+const digestInfoPrefixes = new Map<string, Buffer>();
+
 function digestInfo(alg: string, digest: Buffer): Buffer | null {
   const oid = DIGEST_OIDS[alg];
   if (!oid) return null;
-  const algId = Buffer.from(`06${(oid.length / 2).toString(16).padStart(2, '0')}${oid}0500`, 'hex');
-  const inner = Buffer.concat([Buffer.from([0x30, algId.length]), algId, Buffer.from([0x04, digest.length]), digest]);
-  return Buffer.concat([Buffer.from([0x30, inner.length]), inner]);
+  const key = `${alg}/${digest.length}`;
+  let prefix = digestInfoPrefixes.get(key);
+  if (!prefix) {
+    const algorithm = new Sequence({ value: [new ObjectIdentifier({ value: oid }), new Null()] });
+    const der = Buffer.from(new Sequence({ value: [algorithm, new OctetString({ valueHex: new Uint8Array(digest.length) })] }).toBER());
+    prefix = der.subarray(0, der.length - digest.length);
+    digestInfoPrefixes.set(key, prefix);
+  }
+  return Buffer.concat([prefix, digest]);
 }
 
 /** Whether `signature` by `key` covers `digest` (an `alg` hash). RSA and EC keys only. */

@@ -1,8 +1,10 @@
 /**
  * Big-endian reader and writer for TPM 2.0 marshaling (TPM 2.0 Part 2 §5:
- * all integers are big-endian, TPM2B is a UINT16 size followed by bytes).
- * The reader never reads past its end: it throws MarshalError instead, so
- * every unmarshaler built on it fails with a typed error on truncated input.
+ * all integers are big-endian, TPM2B is a UINT16 size followed by bytes),
+ * with little-endian reads for the logs firmware and the kernel write in
+ * host order. The reader never reads past its end: it throws MarshalError
+ * instead, so every unmarshaler built on it fails with a typed error on
+ * truncated input.
  */
 
 export class MarshalError extends Error {
@@ -11,8 +13,12 @@ export class MarshalError extends Error {
 
 export class BufferReader {
   offset = 0;
+  /** The input as a Buffer, so views of it are cheap subarrays. */
+  readonly buf: Buffer;
 
-  constructor(readonly buf: Uint8Array, private readonly end = buf.length) {}
+  constructor(input: Uint8Array, private readonly end = input.length) {
+    this.buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  }
 
   get remaining(): number {
     return this.end - this.offset;
@@ -66,11 +72,46 @@ export class BufferReader {
     return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + ((b[o + 3] << 24) >>> 0);
   }
 
+  u64le(what = 'UINT64'): bigint {
+    const lo = this.u32le(what);
+    const hi = this.u32le(what);
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  /** A UINT32 `at` bytes ahead, without moving: for a length that follows the bytes it counts. */
+  peekU32(at: number, what = 'UINT32'): number {
+    this.need(at + 4, what);
+    const b = this.buf;
+    const o = this.offset + at;
+    return ((b[o] << 24) >>> 0) + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
+  }
+
+  peekU32le(at: number, what = 'UINT32'): number {
+    this.need(at + 4, what);
+    const b = this.buf;
+    const o = this.offset + at;
+    return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + ((b[o + 3] << 24) >>> 0);
+  }
+
+  /** A view of the next n bytes (no copy). */
   bytes(n: number, what = 'bytes'): Buffer {
     this.need(n, what);
-    const out = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.offset, n);
+    const o = this.offset;
     this.offset += n;
-    return out;
+    return this.buf.subarray(o, o + n);
+  }
+
+  skip(n: number, what = 'bytes'): void {
+    this.need(n, what);
+    this.offset += n;
+  }
+
+  /** The next n bytes as Latin-1 text (names the kernel writes as raw bytes). */
+  latin1(n: number, what = 'string'): string {
+    this.need(n, what);
+    const o = this.offset;
+    this.offset += n;
+    return this.buf.toString('latin1', o, o + n);
   }
 
   /** TPM2B_*: UINT16 size then that many bytes. */

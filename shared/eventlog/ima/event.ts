@@ -15,6 +15,7 @@
  * Events are views into the input (no copies): keep the input alive while
  * events are used.
  */
+import { BufferReader } from '../../tpm/buffer.js';
 import { HASH_ALGS, type HashAlg } from '../../tpm/constants.js';
 import { PCR_COUNT } from '../../tpm/pcr-banks.js';
 import { EventLogError } from '../errors.js';
@@ -68,6 +69,11 @@ export interface ImaRecordFormat {
   hashSize: number;
   littleEndian: boolean;
   maxData: number;
+  /**
+   * The previous record's template name: a log repeats one or two names, and
+   * comparing bytes is cheaper than decoding a new string per record.
+   */
+  lastName: string;
 }
 
 export function imaRecordFormat(opts: ImaParseOptions = {}): ImaRecordFormat {
@@ -75,78 +81,104 @@ export function imaRecordFormat(opts: ImaParseOptions = {}): ImaRecordFormat {
   if (!Number.isInteger(hashSize) || hashSize < 1 || hashSize > 64) {
     throw new EventLogError(`template hash size ${hashSize} is not supported`);
   }
-  return { hashSize, littleEndian: !opts.bigEndian, maxData: opts.maxTemplateDataSize ?? DEFAULT_MAX_DATA };
+  return { hashSize, littleEndian: !opts.bigEndian, maxData: opts.maxTemplateDataSize ?? DEFAULT_MAX_DATA, lastName: '' };
 }
 
-/** Where the record after the last decoded one starts; reused to avoid an allocation per event. */
-export interface ImaCursor {
-  next: number;
+function u32(r: BufferReader, le: boolean, what: string): number {
+  return le ? r.u32le(what) : r.u32(what);
 }
 
-function u32(b: Buffer, off: number, le: boolean): number {
-  return le ? b.readUInt32LE(off) : b.readUInt32BE(off);
+function templateName(r: BufferReader, len: number, f: ImaRecordFormat): string {
+  const b = r.buf;
+  const p = r.offset;
+  const last = f.lastName;
+  let same = last.length === len;
+  for (let i = 0; same && i < len; i++) same = b[p + i] === last.charCodeAt(i);
+  if (same) {
+    r.skip(len, 'template name');
+    return last;
+  }
+  f.lastName = r.latin1(len, 'template name');
+  return f.lastName;
 }
 
 /**
- * Decodes the record at `off`, or returns null when the bytes up to `end` do
- * not hold all of it yet. Throws EventLogError for values no log can have.
+ * Decodes the record at the reader's offset and moves past it, or returns
+ * null (the offset unchanged) when the bytes up to the reader's end do not
+ * hold all of it yet. Throws EventLogError for values no log can have. Each
+ * read is preceded by a length check, so the reader never runs out mid-record.
  */
-export function decodeImaRecord(
-  b: Buffer, off: number, end: number, f: ImaRecordFormat, index: number, cursor: ImaCursor,
-): ImaEvent | null {
+export function decodeImaRecord(r: BufferReader, f: ImaRecordFormat, index: number): ImaEvent | null {
   const le = f.littleEndian;
-  if (end - off < 8 + f.hashSize) return null;
-  const pcrIndex = u32(b, off, le);
+  const off = r.offset;
+  if (r.remaining < 8 + f.hashSize) return null;
+  const pcrIndex = u32(r, le, 'PCR index');
   // A larger index than the platform's PCR count means a wrong byte order or garbage.
   if (pcrIndex >= PCR_COUNT) throw new EventLogError(`PCR index ${pcrIndex} out of range (wrong byte order?)`, off, index);
-  const hashAt = off + 4;
-  let p = hashAt + f.hashSize;
-  const nameLen = u32(b, p, le);
-  p += 4;
+  const templateHash = r.bytes(f.hashSize, 'template hash');
+  const nameLen = u32(r, le, 'template name length');
   if (nameLen === 0 || nameLen > MAX_NAME) throw new EventLogError(`template name length ${nameLen} out of range`, off, index);
-  if (end - p < nameLen) return null;
-  const templateName = b.toString('latin1', p, p + nameLen);
-  p += nameLen;
+  if (r.remaining < nameLen) return rewind(r, off);
+  const name = templateName(r, nameLen, f);
   let dataLen: number;
-  if (templateName === 'ima') {
-    if (end - p < 24) return null;
-    const fileNameLen = u32(b, p + 20, le);
+  if (name === 'ima') {
+    // No data length: digest[20] | u32 file name length | file name.
+    if (r.remaining < 24) return rewind(r, off);
+    const fileNameLen = le ? r.peekU32le(20) : r.peekU32(20);
     if (fileNameLen > MAX_NAME) throw new EventLogError(`'ima' file name length ${fileNameLen} out of range`, off, index);
     dataLen = 24 + fileNameLen;
   } else {
-    if (end - p < 4) return null;
-    dataLen = u32(b, p, le);
-    p += 4;
+    if (r.remaining < 4) return rewind(r, off);
+    dataLen = u32(r, le, 'template data length');
     if (dataLen > f.maxData) throw new EventLogError(`template data length ${dataLen} exceeds ${f.maxData}`, off, index);
   }
-  if (end - p < dataLen) return null;
-  cursor.next = p + dataLen;
-  return {
-    index,
-    pcrIndex,
-    templateHash: b.subarray(hashAt, hashAt + f.hashSize),
-    templateName,
-    templateData: b.subarray(p, p + dataLen),
-    littleEndian: le,
-  };
+  if (r.remaining < dataLen) return rewind(r, off);
+  return { index, pcrIndex, templateHash, templateName: name, templateData: r.bytes(dataLen, 'template data'), littleEndian: le };
+}
+
+function rewind(r: BufferReader, off: number): null {
+  r.offset = off;
+  return null;
 }
 
 export function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
-/** Every event of a binary log held in memory. An empty input has no events. */
-export function* iterateImaBinaryLog(input: Uint8Array, opts: ImaParseOptions = {}): Generator<ImaEvent> {
-  const b = asBuffer(input);
-  const f = imaRecordFormat(opts);
-  const cursor: ImaCursor = { next: 0 };
-  let index = opts.firstIndex ?? 0;
-  for (let off = 0; off < b.length; off = cursor.next) {
-    const ev = decodeImaRecord(b, off, b.length, f, index, cursor);
-    if (!ev) throw new EventLogError(`truncated event: ${b.length - off} bytes left`, off, index);
-    yield ev;
-    index++;
+/**
+ * The events of a log held in memory, one at a time. A plain iterator rather
+ * than a generator: resuming a generator per record costs more than the rest
+ * of the parse.
+ */
+class ImaLogIterator implements IterableIterator<ImaEvent> {
+  private reader: BufferReader | null = null;
+  private format: ImaRecordFormat | null = null;
+  private index: number;
+
+  constructor(private readonly input: Uint8Array, private readonly opts: ImaParseOptions) {
+    this.index = opts.firstIndex ?? 0;
   }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): IteratorResult<ImaEvent> {
+    // Options are checked on the first read, as a generator would.
+    const r = this.reader ?? (this.reader = new BufferReader(asBuffer(this.input)));
+    const f = this.format ?? (this.format = imaRecordFormat(this.opts));
+    if (r.remaining === 0) return { value: undefined, done: true };
+    const off = r.offset;
+    const ev = decodeImaRecord(r, f, this.index);
+    if (!ev) throw new EventLogError(`truncated event: ${r.remaining} bytes left`, off, this.index);
+    this.index++;
+    return { value: ev, done: false };
+  }
+}
+
+/** Every event of a binary log held in memory. An empty input has no events. */
+export function iterateImaBinaryLog(input: Uint8Array, opts: ImaParseOptions = {}): IterableIterator<ImaEvent> {
+  return new ImaLogIterator(input, opts);
 }
 
 export function parseImaBinaryLog(input: Uint8Array, opts: ImaParseOptions = {}): ImaEvent[] {

@@ -5,16 +5,25 @@
  * field. The signer is named by issuer and serial number or by subject key
  * identifier (RFC 5652 §5.3); with signed attributes, the signature covers
  * them and their messageDigest must equal the file digest (§5.4).
+ * The structures are decoded by @peculiar/asn1-cms and @peculiar/asn1-x509:
+ * about 0.25 ms per signature on a loaded 2-core machine, against a few µs
+ * for a hand-written walk, paid once per (file digest, signature) because
+ * ImaKeyring caches verdicts, so a kernel's few hundred modules cost it once.
  */
+import { ContentInfo, SignedData, id_signedData, id_messageDigest } from '@peculiar/asn1-cms';
+import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
+import * as asn1js from 'asn1js';
+import { Certificate, SubjectKeyIdentifier, id_ce_subjectKeyIdentifier } from '@peculiar/asn1-x509';
 import { hash, type KeyObject, type X509Certificate } from 'node:crypto';
-import { derChildren, readDer, type DerNode } from '../../crypto/der.js';
 import { digestAlgForOid, verifyDigestSignature } from '../../crypto/digest-signature.js';
 import type { ImaSignatureStatus } from './signature.js';
 import type { ImaDigest } from './template.js';
 
 /** What names a key: a certificate's issuer and serial, and its subject key identifiers. */
 export interface SignerIdentity {
+  /** The DER of the issuer Name. */
   issuer?: Buffer;
+  /** The serial number INTEGER's contents. */
   serial?: Buffer;
   subjectKeyIds: Buffer[];
 }
@@ -28,76 +37,61 @@ export interface ModsigSigner {
   signature: Buffer;
 }
 
-const OID_SIGNED_DATA = '2a864886f70d010702';
-const OID_MESSAGE_DIGEST = '2a864886f70d010904';
-
-/** The contents of a DER element. */
-const bytes = (b: Buffer, n: DerNode) => b.subarray(n.start, n.end);
-/** A whole DER element, header included. */
-const element = (b: Buffer, n: DerNode) => b.subarray(n.offset, n.end);
-
-function expect(cond: unknown, what: string): asserts cond {
-  if (!cond) throw new RangeError(`malformed PKCS#7: ${what}`);
+/** An appended signature that is not a ContentInfo carrying SignedData with a SignerInfo. */
+export class ModsigFormatError extends RangeError {
+  override name = 'ModsigFormatError';
 }
 
-/** The first SignerInfo of a ContentInfo carrying SignedData. Throws RangeError when malformed. */
-export function parseModsig(der: Buffer): ModsigSigner {
-  const ci = derChildren(der, readDer(der, 0));
-  expect(ci.length === 2 && ci[0].tag === 0x06 && bytes(der, ci[0]).toString('hex') === OID_SIGNED_DATA, 'not SignedData');
-  const sd = derChildren(der, derChildren(der, ci[1])[0]);
-  const signerInfos = sd[sd.length - 1];
-  expect(signerInfos?.tag === 0x31, 'no signerInfos');
-  const first = derChildren(der, signerInfos)[0];
-  expect(first, 'no SignerInfo');
-  const si = derChildren(der, first);
-  expect(si.length >= 5, 'short SignerInfo');
-  const [, sidNode, digestAlgNode] = si;
-  const sid: SignerIdentity = { subjectKeyIds: [] };
-  if (sidNode.tag === 0x80) sid.subjectKeyIds.push(bytes(der, sidNode));
-  else {
-    const [issuer, serial] = derChildren(der, sidNode);
-    expect(issuer && serial?.tag === 0x02, 'bad issuerAndSerialNumber');
-    sid.issuer = element(der, issuer);
-    sid.serial = bytes(der, serial);
+function decode<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new ModsigFormatError(`malformed PKCS#7 ${what}: ${(e as Error).message}`);
   }
-  const digestAlg = digestAlgForOid(bytes(der, derChildren(der, digestAlgNode)[0]).toString('hex'));
+}
+
+/** The first SignerInfo of a ContentInfo carrying SignedData (RFC 5652 §3, §5.1, §5.3). */
+export function parseModsig(der: Buffer): ModsigSigner {
+  const ci = decode('ContentInfo', () => AsnConvert.parse(der, ContentInfo));
+  if (ci.contentType !== id_signedData) throw new ModsigFormatError(`malformed PKCS#7: content type ${ci.contentType} is not SignedData`);
+  const sd = decode('SignedData', () => AsnConvert.parse(ci.content, SignedData));
+  const si = sd.signerInfos[0];
+  if (!si) throw new ModsigFormatError('malformed PKCS#7: no SignerInfo');
+  const sid: SignerIdentity = { subjectKeyIds: [] };
+  if (si.sid.subjectKeyIdentifier) sid.subjectKeyIds.push(Buffer.from(si.sid.subjectKeyIdentifier.buffer));
+  else if (si.sid.issuerAndSerialNumber) {
+    sid.issuer = Buffer.from(AsnConvert.serialize(si.sid.issuerAndSerialNumber.issuer));
+    sid.serial = Buffer.from(si.sid.issuerAndSerialNumber.serialNumber);
+  }
   let signedAttrs: Buffer | null = null;
   let messageDigest: Buffer | null = null;
-  let next = 3;
-  if (si[3].tag === 0xa0) {
-    // The signature covers the attributes DER-encoded as SET OF, not with the [0] tag (RFC 5652 §5.4).
-    const raw = Buffer.from(element(der, si[3]));
-    raw[0] = 0x31;
-    signedAttrs = raw;
-    for (const attr of derChildren(der, si[3])) {
-      const [type, values] = derChildren(der, attr);
-      if (bytes(der, type).toString('hex') === OID_MESSAGE_DIGEST) messageDigest = bytes(der, derChildren(der, values)[0]);
-    }
-    next = 4;
+  if (si.signedAttrs) {
+    // The signature covers the DER encoding of the attributes as a SET OF, not with the [0] IMPLICIT tag
+    // (RFC 5652 §5.4). Each attribute value is kept as received; the SET is encoded in the order received.
+    signedAttrs = Buffer.from(new asn1js.Set({ value: si.signedAttrs.map((a) => AsnSerializer.toASN(a)) }).toBER());
+    const attr = si.signedAttrs.find((a) => a.attrType === id_messageDigest);
+    const value = attr?.attrValues[0];
+    if (value) messageDigest = Buffer.from(decode('messageDigest', () => AsnConvert.parse(value, OctetString)).buffer);
   }
-  const signature = si[next + 1];
-  expect(signature?.tag === 0x04, 'no signature');
-  return { sid, digestAlg, signedAttrs, messageDigest, signature: bytes(der, signature) };
+  return {
+    sid,
+    digestAlg: digestAlgForOid(si.digestAlgorithm.algorithm),
+    signedAttrs,
+    messageDigest,
+    signature: Buffer.from(si.signature.buffer),
+  };
 }
 
-/** Issuer, serial and subject key identifier of a certificate (RFC 5280 §4.1, §4.2.1.2). */
+/** Issuer, serial and subject key identifier of a certificate (RFC 5280 §4.1.2.2, §4.1.2.4, §4.2.1.2). */
 export function certificateIdentity(cert: X509Certificate): SignerIdentity {
-  const der = cert.raw;
-  const tbs = derChildren(der, derChildren(der, readDer(der, 0))[0]);
-  const i = tbs[0].tag === 0xa0 ? 1 : 0;
-  const id: SignerIdentity = {
-    serial: bytes(der, tbs[i]),
-    issuer: element(der, tbs[i + 2]),
-    subjectKeyIds: [],
+  const tbs = AsnConvert.parse(cert.raw, Certificate).tbsCertificate;
+  return {
+    serial: Buffer.from(tbs.serialNumber),
+    issuer: Buffer.from(AsnConvert.serialize(tbs.issuer)),
+    subjectKeyIds: (tbs.extensions ?? [])
+      .filter((e) => e.extnID === id_ce_subjectKeyIdentifier)
+      .map((e) => Buffer.from(AsnConvert.parse(e.extnValue, SubjectKeyIdentifier).buffer)),
   };
-  const exts = tbs.find((n) => n.tag === 0xa3);
-  for (const ext of exts ? derChildren(der, derChildren(der, exts)[0]) : []) {
-    const parts = derChildren(der, ext);
-    if (bytes(der, parts[0]).toString('hex') !== '551d0e') continue;
-    const inner = readDer(der, parts[parts.length - 1].start);
-    id.subjectKeyIds.push(bytes(der, inner));
-  }
-  return id;
 }
 
 export interface IdentifiedKey {

@@ -13,8 +13,9 @@
  */
 import { X509Certificate, createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { derChildren, readDer } from '../../crypto/der.js';
 import { verifyDigestSignature } from '../../crypto/digest-signature.js';
+import { keyBitsSha1 } from '../../crypto/key-bits.js';
+import { BufferReader } from '../../tpm/buffer.js';
 import { EventLogError } from '../errors.js';
 import { certificateIdentity, verifyModsig, type IdentifiedKey } from './modsig.js';
 import type { ImaTemplateInfo } from './template.js';
@@ -56,24 +57,14 @@ const IMA_VERITY_DIGSIG = 6;
 
 export function parseImaSignature(sig: Buffer): ImaSignature {
   if (sig.length < 9) throw new EventLogError(`signature of ${sig.length} bytes is shorter than its header`);
-  const size = sig.readUInt16BE(7);
-  if (sig.length !== 9 + size) throw new EventLogError(`signature size field ${size} does not match ${sig.length - 9} bytes`);
-  return {
-    type: sig[0],
-    version: sig[1],
-    hashAlgo: sig[2],
-    hashAlg: KERNEL_HASH_ALGOS[sig[2]] ?? null,
-    keyId: sig.subarray(3, 7).toString('hex'),
-    signature: sig.subarray(9),
-  };
-}
-
-/** SHA-1 over the SubjectPublicKeyInfo BIT STRING contents (after the unused-bits byte). */
-function keyBitsSha1(key: KeyObject): Buffer {
-  const spki = key.export({ format: 'der', type: 'spki' });
-  const [, bits] = derChildren(spki, readDer(spki, 0));
-  if (!bits || bits.tag !== 0x03) throw new RangeError('SubjectPublicKeyInfo without a BIT STRING');
-  return hash('sha1', spki.subarray(bits.start + 1, bits.end), 'buffer');
+  const r = new BufferReader(sig);
+  const type = r.u8();
+  const version = r.u8();
+  const hashAlgo = r.u8();
+  const keyId = r.bytes(4).toString('hex');
+  const size = r.u16('sig_size');
+  if (r.remaining !== size) throw new EventLogError(`signature size field ${size} does not match ${r.remaining} bytes`);
+  return { type, version, hashAlgo, hashAlg: KERNEL_HASH_ALGOS[hashAlgo] ?? null, keyId, signature: r.bytes(size) };
 }
 
 /** The IMA key id: the last 4 bytes of keyBitsSha1, in hex. */

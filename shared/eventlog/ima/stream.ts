@@ -5,8 +5,9 @@
  * Events are views into the chunks, which the stream does not reuse.
  */
 import { createReadStream } from 'node:fs';
+import { BufferReader } from '../../tpm/buffer.js';
 import { EventLogError } from '../errors.js';
-import { asBuffer, decodeImaRecord, imaRecordFormat, type ImaCursor, type ImaEvent, type ImaParseOptions } from './event.js';
+import { asBuffer, decodeImaRecord, imaRecordFormat, type ImaEvent, type ImaParseOptions } from './event.js';
 
 export class ImaLogReader implements AsyncIterable<ImaEvent> {
   /** Largest number of bytes held at once; lets callers and tests check the memory bound. */
@@ -21,7 +22,6 @@ export class ImaLogReader implements AsyncIterable<ImaEvent> {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ImaEvent> {
     const f = imaRecordFormat(this.opts);
-    const cursor: ImaCursor = { next: 0 };
     let index = this.opts.firstIndex ?? 0;
     let tail: Buffer | null = null;
     let consumed = 0;
@@ -29,11 +29,11 @@ export class ImaLogReader implements AsyncIterable<ImaEvent> {
       if (typeof chunk === 'string') throw new EventLogError('IMA log stream must be binary, not text');
       const b: Buffer = tail ? Buffer.concat([tail, chunk]) : asBuffer(chunk);
       if (b.length > this.peakBufferedBytes) this.peakBufferedBytes = b.length;
-      let off = 0;
+      const r = new BufferReader(b);
       for (;;) {
         let ev: ImaEvent | null;
         try {
-          ev = decodeImaRecord(b, off, b.length, f, index, cursor);
+          ev = decodeImaRecord(r, f, index);
         } catch (e) {
           if (e instanceof EventLogError && e.offset !== undefined) {
             throw new EventLogError(e.detail, consumed + e.offset, index);
@@ -41,13 +41,12 @@ export class ImaLogReader implements AsyncIterable<ImaEvent> {
           throw e;
         }
         if (!ev) break;
-        off = cursor.next;
         index++;
         this.count++;
         yield ev;
       }
-      consumed += off;
-      tail = off < b.length ? b.subarray(off) : null;
+      consumed += r.offset;
+      tail = r.remaining > 0 ? b.subarray(r.offset) : null;
     }
     if (tail) throw new EventLogError(`truncated event: ${tail.length} bytes left`, consumed, index);
   }

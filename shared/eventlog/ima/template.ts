@@ -5,6 +5,7 @@
  * violations. Template data of every template but 'ima' is a sequence of
  * (u32 length, bytes) fields in the log's byte order.
  */
+import { BufferReader } from '../../tpm/buffer.js';
 import { EventLogError } from '../errors.js';
 import type { ImaEvent } from './event.js';
 
@@ -76,12 +77,12 @@ export function templateFields(ev: ImaEvent): ImaTemplateField[] {
   }
   const ids = templateFieldIds(ev.templateName);
   const out: ImaTemplateField[] = [];
-  for (let off = 0; off < d.length;) {
-    if (d.length - off < 4) throw new EventLogError('truncated template field length', undefined, ev.index);
-    const len = ev.littleEndian ? d.readUInt32LE(off) : d.readUInt32BE(off);
-    if (len > d.length - off - 4) throw new EventLogError(`template field length ${len} runs past the data`, undefined, ev.index);
-    out.push({ id: ids ? (ids[out.length] ?? null) : null, data: d.subarray(off + 4, off + 4 + len) });
-    off += 4 + len;
+  const r = new BufferReader(d);
+  while (r.remaining > 0) {
+    if (r.remaining < 4) throw new EventLogError('truncated template field length', undefined, ev.index);
+    const len = ev.littleEndian ? r.u32le() : r.u32();
+    if (len > r.remaining) throw new EventLogError(`template field length ${len} runs past the data`, undefined, ev.index);
+    out.push({ id: ids ? (ids[out.length] ?? null) : null, data: r.bytes(len) });
   }
   if (ids && out.length !== ids.length) {
     throw new EventLogError(`template ${ev.templateName} has ${out.length} fields, expected ${ids.length}`, undefined, ev.index);
