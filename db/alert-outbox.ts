@@ -9,7 +9,7 @@
  * keeps two claims of one row apart. A worker that dies mid-delivery leaves
  * its rows to be claimed again once the lease runs out (at least once).
  */
-import { formatTime, ident, parseTime, type SqlConnection, type SqlDriver, type SqlValue } from './driver.js';
+import { formatTime, ident, parseTime, type SqlDriver, type SqlValue } from './driver.js';
 import { RowCodec } from './rows.js';
 
 export type OutboxState = 'pending' | 'delivered' | 'failed';
@@ -63,7 +63,7 @@ const LAST_ERROR_CHARS = 1000;
  * skipped, so an alert with a deterministic id raised by two servers at once
  * (machine.stale) is stored, and sent, once.
  */
-export async function insertOutboxRows(conn: SqlConnection, driver: SqlDriver, rows: readonly NewOutboxRow[]): Promise<void> {
+export async function insertOutboxRows(write: (sql: string, params: SqlValue[]) => Promise<void> | void, driver: SqlDriver, rows: readonly NewOutboxRow[]): Promise<void> {
   for (const row of rows) {
     const { columns, params } = insertCodec.encode({
       ...row,
@@ -74,7 +74,7 @@ export async function insertOutboxRows(conn: SqlConnection, driver: SqlDriver, r
       lastError: null,
       deliveredAt: null,
     });
-    await conn.run(`${driver.insertIgnore} INTO alert_outbox (${columns.map(ident).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, params);
+    await write(`${driver.insertIgnore} INTO alert_outbox (${columns.map(ident).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, params);
   }
 }
 

@@ -23,6 +23,15 @@ export interface SqlConnection {
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
 }
 
+/**
+ * The connection a transaction runs on. A write whose result is not needed
+ * may be deferred: it travels with the transaction's next statement or with
+ * its COMMIT, in one round trip, and its failure surfaces there.
+ */
+export interface TxConnection extends SqlConnection {
+  defer(sql: string, params?: readonly SqlValue[]): void;
+}
+
 export interface SqlDriver extends SqlConnection {
   readonly dialect: 'mysql' | 'sqlite';
   /** Appended to a SELECT that must lock its rows: " FOR UPDATE", or "" where the transaction already holds the write lock. */
@@ -32,7 +41,7 @@ export interface SqlDriver extends SqlConnection {
   /** Most placeholders one statement may carry. */
   readonly maxParams: number;
   /** Runs fn on one connection inside BEGIN … COMMIT, rolling back when it throws. */
-  transaction<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (conn: TxConnection) => Promise<T>): Promise<T>;
   /** Applies the committed migrations not yet applied. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PoolConnection as CallbackPoolConnection, ResultSetHeader } from 'mysql2';
 import mysql from 'mysql2/promise';
-import type { RunResult, SqlConnection, SqlDriver, SqlRow, SqlValue } from './driver.js';
+import type { RunResult, SqlDriver, SqlRow, SqlValue, TxConnection } from './driver.js';
 import { migrateMysql, migrationCause } from './migrate.js';
 import { isConflict, isNodeFailure, isRefusal, mysqlError } from './mysql-errors.js';
 import { MysqlNodes, type NodeConnection } from './mysql-nodes.js';
@@ -65,13 +65,38 @@ function query(conn: CallbackPoolConnection, sql: string): Promise<void> {
   });
 }
 
+/**
+ * Several statements in one round trip (text protocol; the connections allow
+ * multiple statements): resolves to the last one's result. The server runs
+ * them in order and stops at the first that fails, whose error this rejects
+ * with.
+ */
+function queryMany(conn: CallbackPoolConnection, statements: readonly string[]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    conn.query(statements.join(';\n'), (err, result) => {
+      if (err) return reject(err);
+      resolve(statements.length > 1 ? (result as unknown[])[statements.length - 1] : result);
+    });
+  });
+}
+
+function runResult(header: ResultSetHeader): RunResult {
+  return { insertId: Number(header.insertId), changes: header.affectedRows };
+}
+
+/**
+ * Bytes of deferred statements sent in one round trip at most: well under
+ * max_allowed_packet (16 MiB in MariaDB, 4 MiB in MySQL 5.7), which bounds a
+ * multi-statement query as a whole.
+ */
+const ROUND_TRIP_BYTES = 3 * 1024 * 1024;
+
 async function all(on: CallbackPoolConnection, sql: string, params: readonly SqlValue[]): Promise<SqlRow[]> {
   return (await execute(on, sql, params)) as SqlRow[];
 }
 
 async function run(on: CallbackPoolConnection, sql: string, params: readonly SqlValue[]): Promise<RunResult> {
-  const header = (await execute(on, sql, params)) as ResultSetHeader;
-  return { insertId: Number(header.insertId), changes: header.affectedRows };
+  return runResult((await execute(on, sql, params)) as ResultSetHeader);
 }
 
 /** A transaction's node failed before COMMIT: nothing of it was committed, so it may run again elsewhere. */
@@ -187,7 +212,7 @@ export class MysqlDriver implements SqlDriver {
    * rolled it back to break a conflict, and once more on the next node when
    * its node failed before COMMIT.
    */
-  async transaction<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (conn: TxConnection) => Promise<T>): Promise<T> {
     let failedOver = false;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -204,7 +229,15 @@ export class MysqlDriver implements SqlDriver {
     }
   }
 
-  private async transactionOnce<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
+  /**
+   * One attempt of a transaction, in as few round trips as its statements
+   * allow: START TRANSACTION travels with the first statement, deferred
+   * writes with the next statement or with COMMIT. A node failure before the
+   * round trip that carries COMMIT means nothing was committed (the attempt
+   * may run again elsewhere); a failure of that round trip leaves the outcome
+   * unknown, so it is answered 80000040/80000042 and never run again.
+   */
+  private async transactionOnce<T>(fn: (conn: TxConnection) => Promise<T>): Promise<T> {
     let held: NodeConnection;
     try {
       held = await this.nodes.acquire();
@@ -214,22 +247,44 @@ export class MysqlDriver implements SqlDriver {
       throw mysqlError(e, 'no connection');
     }
     const { conn } = held;
-    try {
-      await query(conn, 'START TRANSACTION');
-    } catch (e) {
-      this.settle(held, e);
-      if (isNodeFailure(e)) throw new NodeFailedBeforeCommit(mysqlError(e, 'begin failed'));
-      throw mysqlError(e, 'begin failed');
-    }
+    let begun = false;
+    const deferred: string[] = [];
     // The first statement that failed because of the node, whatever fn made of its error.
     let nodeFailure: unknown;
     const track = (e: unknown): Promise<never> => {
       if (nodeFailure === undefined && isNodeFailure(e)) nodeFailure = e;
       return Promise.reject(mysqlError(e, 'query failed'));
     };
-    const onConn: SqlConnection = {
-      all: (sql, params = []) => all(conn, sql, params).catch(track),
-      run: (sql, params = []) => run(conn, sql, params).catch(track),
+    /**
+     * What must precede the next statement in its round trip: START
+     * TRANSACTION the first time, then the deferred writes. Writes beyond one
+     * round trip's size are sent ahead in round trips of their own.
+     */
+    const pending = async (): Promise<string[]> => {
+      const head = begun ? [] : ['START TRANSACTION'];
+      begun = true;
+      let bytes = 0;
+      for (const text of deferred) {
+        if (head.length > 0 && bytes + text.length > ROUND_TRIP_BYTES) {
+          await queryMany(conn, head.splice(0));
+          bytes = 0;
+        }
+        head.push(text);
+        bytes += text.length;
+      }
+      deferred.length = 0;
+      return head;
+    };
+    const statement = async (sql: string, params: readonly SqlValue[]): Promise<unknown> => {
+      if (begun && deferred.length === 0) return execute(conn, sql, params);
+      return queryMany(conn, [...(await pending()), conn.format(sql, params as SqlValue[])]);
+    };
+    const onConn: TxConnection = {
+      all: (sql, params = []) => (statement(sql, params) as Promise<SqlRow[]>).catch(track),
+      run: (sql, params = []) => statement(sql, params).then((r) => runResult(r as ResultSetHeader), track),
+      defer: (sql, params = []) => {
+        deferred.push(conn.format(sql, params as SqlValue[]));
+      },
     };
     let result: T;
     try {
@@ -239,25 +294,51 @@ export class MysqlDriver implements SqlDriver {
         this.settle(held, nodeFailure);
         throw new NodeFailedBeforeCommit(mysqlError(nodeFailure, 'query failed'));
       }
-      try {
-        await query(conn, 'ROLLBACK');
-        conn.release();
-      } catch {
-        conn.destroy();
-      }
+      if (begun) await this.rollback(held);
+      else conn.release();
       throw e;
     }
+    if (!begun && deferred.length === 0) {
+      conn.release();
+      return result;
+    }
+    let commit: string[];
     try {
-      await query(conn, 'COMMIT');
+      commit = [...(await pending()), 'COMMIT'];
+    } catch (e) {
+      // A round trip ahead of COMMIT failed: nothing was committed.
+      if (isNodeFailure(e)) {
+        this.settle(held, e);
+        throw new NodeFailedBeforeCommit(mysqlError(e, 'query failed'));
+      }
+      await this.rollback(held);
+      throw mysqlError(e, 'query failed');
+    }
+    try {
+      await queryMany(conn, commit);
       conn.release();
     } catch (e) {
-      // The commit's outcome is unknown to us: never run again, answered 80000040/80000042.
+      if (!isNodeFailure(e) && !isConflict(e)) {
+        // A deferred write failed: the server stopped before COMMIT.
+        await this.rollback(held);
+        throw mysqlError(e, 'query failed');
+      }
+      // The commit's outcome is unknown to us (a conflict is rolled back whole and may run again).
       conn.destroy();
       if (isNodeFailure(e)) this.nodes.markDown(held.node);
       const err = mysqlError(e, 'commit failed');
       throw err.code === 0x80000041 ? new StoreError(err.message, 0x80000042, { cause: e }) : err;
     }
     return result;
+  }
+
+  private async rollback({ conn }: NodeConnection): Promise<void> {
+    try {
+      await query(conn, 'ROLLBACK');
+      conn.release();
+    } catch {
+      conn.destroy();
+    }
   }
 
   /** Migrates through the most preferred node that is up; the lock in migrateMysql holds cluster-wide. */

@@ -70,6 +70,9 @@ export class MysqlNodes {
         connectTimeout: 5000,
         enableKeepAlive: true,
         maxPreparedStatements: 256,
+        // A transaction's deferred writes travel with its COMMIT in one round
+        // trip (db/mysql-driver.ts); every value in them is escaped by mysql2.
+        multipleStatements: true,
       });
     }
   }
@@ -129,6 +132,8 @@ async function prepareSession(conn: PoolConnection): Promise<void> {
   // A connection that dies while idle emits 'error' more than once; the pool's own handler only listens once.
   conn.on('error', () => {});
   await onConnection(conn, 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+  // mysql2 escapes the values of multi-statement queries with backslashes, which NO_BACKSLASH_ESCAPES would turn into literals.
+  await onConnection(conn, "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))");
   await onConnection(conn, 'SET SESSION wsrep_sync_wait = 7').catch((e: { errno?: number }) => {
     if (e.errno !== 1193) throw e;
   });

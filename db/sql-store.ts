@@ -3,24 +3,39 @@
  * Every statement is parameterized; identifiers come only from the schema.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ident, type SqlConnection, type SqlDriver, type SqlValue } from './driver.js';
+import { ident, type SqlConnection, type SqlDriver, type SqlValue, type TxConnection } from './driver.js';
 import { attestationCodec, biosEventCodec, imaEventCodec, issuedNonceCodec, machineCodec, machineWithoutCertsCodec, lastReportCodec, securityEventCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
 import { StoreError } from './store.js';
 import { insertOutboxRows, type NewOutboxRow } from './alert-outbox.js';
 import { assignDefaultPolicies, assignedPolicies, policyBody, type PolicyRef } from './policy-store.js';
+import { readQuoteState, type QuoteState } from './quote-state.js';
 import type {
-  AcceptedFirmwareEvent, AttestationPatch, AttestationRow, BiosEventRow, LastReport, SecurityEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineWithoutCerts, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx,
+  AcceptedFirmwareEvent, AttestationPatch, AttestationRow, BiosEventRow, EnrolledMachine, LastReport, SecurityEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineWithoutCerts, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx, TransactionOptions,
 } from './store.js';
 
-/** Rows per multi-row INSERT; also bounded by the dialect's placeholder limit and BATCH_BYTES. */
-const BATCH_ROWS = 500;
-/** Keeps one INSERT well under MySQL's default max_allowed_packet (16 MiB in MariaDB, 4 MiB in MySQL 5.7). */
-const BATCH_BYTES = 2 * 1024 * 1024;
+/**
+ * Rows per multi-row INSERT at most (the placeholder limit may cut lower). A
+ * full batch always has this many rows, so its statement text repeats and
+ * stays prepared; 10,000 IMA entries travel in 5 statements.
+ */
+const BATCH_ROWS = 2000;
+/**
+ * Characters of values (most of them hex) per INSERT at most: under
+ * max_allowed_packet with room for the statement (16 MiB in MariaDB, 4 MiB in
+ * MySQL 5.7). Only rows far larger than usual (whole certificate databases in
+ * firmware events) cut a batch here.
+ */
+const BATCH_CHARS = 3 * 1024 * 1024;
 
 const MACHINE_SELECT = `SELECT ${machineCodec.select()} FROM machines`;
 const MACHINE_WITHOUT_CERTS_SELECT = `SELECT ${machineWithoutCertsCodec.select()} FROM machines`;
 const ATTESTATION_SELECT = `SELECT ${attestationCodec.select()} FROM attestlog`;
 const ISSUED_NONCE_SELECT = `SELECT ${issuedNonceCodec.select()} FROM attestlog`;
+const enrolledMachineCodec = machineCodec.pick(['id', 'hostname', 'enrolled', 'attestpub', 'imaevents', 'boottime']);
+/** A nonce's read: the machine and how many nonces it holds unanswered (attestlog_pending_idx). */
+const ENROLLED_MACHINE_SELECT = `SELECT ${enrolledMachineCodec.select('m')},
+  (SELECT COUNT(*) FROM attestlog a WHERE a.machine_id = m.id AND a.quoted IS NULL) AS pending_nonces
+FROM machines m WHERE m.hostname = ?`;
 
 function insertSql(table: string, columns: readonly string[], rows: number): string {
   const tuple = `(${columns.map(() => '?').join(', ')})`;
@@ -31,45 +46,74 @@ function updateSql(table: string, columns: readonly string[]): string {
   return `UPDATE ${ident(table)} SET ${columns.map((c) => `${ident(c)} = ?`).join(', ')} WHERE id = ?`;
 }
 
-function rowBytes(params: readonly SqlValue[]): number {
-  let n = params.length * 8;
-  for (const p of params) if (typeof p === 'string') n += p.length;
-  return n;
+async function insertAttestation(conn: SqlConnection, a: NewAttestation): Promise<number> {
+  const { columns, params } = attestationCodec.encode(a);
+  return (await conn.run(insertSql('attestlog', columns, 1), params)).insertId;
 }
 
-/** Inserts rows with multi-row INSERTs, cutting chunks by row count, placeholder count and size. */
-async function insertMany<T>(conn: SqlConnection, driver: SqlDriver, codec: RowCodec<T>, rows: readonly T[]): Promise<void> {
+/** Sends one write: at once, or deferred to the transaction's next round trip. */
+type Write = (sql: string, params: SqlValue[]) => Promise<void> | void;
+
+/** The statement of a full batch per codec and row count: built once, not per batch. */
+const fullBatchSql = new WeakMap<RowCodec<unknown>, Map<number, string>>();
+
+/**
+ * Inserts rows with multi-row INSERTs cut by row count, placeholder count and
+ * size. Rows are encoded straight into the batch's parameter list.
+ */
+async function insertMany<T>(write: Write, driver: SqlDriver, codec: RowCodec<T>, rows: readonly T[]): Promise<void> {
   const width = codec.columns.length;
   const maxRows = Math.min(BATCH_ROWS, Math.floor(driver.maxParams / width));
-  const encoded: SqlValue[] = [];
-  let params: SqlValue[] = [];
-  let count = 0;
-  let bytes = 0;
-  const flush = async () => {
-    if (count === 0) return;
-    await conn.run(insertSql(codec.table, codec.columns, count), params);
-    params = [];
-    count = 0;
-    bytes = 0;
+  const statement = (count: number): string => {
+    if (count !== maxRows) return insertSql(codec.table, codec.columns, count);
+    let byCount = fullBatchSql.get(codec as RowCodec<unknown>);
+    if (byCount === undefined) fullBatchSql.set(codec as RowCodec<unknown>, (byCount = new Map()));
+    let sql = byCount.get(count);
+    if (sql === undefined) byCount.set(count, (sql = insertSql(codec.table, codec.columns, count)));
+    return sql;
   };
+  let params: SqlValue[] = [];
+  let chars = 0;
   for (const row of rows) {
-    encoded.length = 0;
-    codec.encodeRowInto(row, encoded);
-    const size = rowBytes(encoded);
-    if (count > 0 && bytes + size > BATCH_BYTES) await flush();
-    for (const v of encoded) params.push(v);
-    count += 1;
-    bytes += size;
-    if (count === maxRows) await flush();
+    const start = params.length;
+    codec.encodeRowInto(row, params);
+    let size = (params.length - start) * 8;
+    for (let i = start; i < params.length; i++) {
+      const v = params[i];
+      if (typeof v === 'string') size += v.length;
+    }
+    if (start > 0 && chars + size > BATCH_CHARS) {
+      // This row opens the next batch.
+      const carried = params.splice(start);
+      await write(statement(start / width), params);
+      params = carried;
+      chars = 0;
+    }
+    chars += size;
+    if (params.length === maxRows * width) {
+      await write(statement(maxRows), params);
+      params = [];
+      chars = 0;
+    }
   }
-  await flush();
+  if (params.length > 0) await write(statement(params.length / width), params);
 }
 
 class SqlStoreTx implements StoreTx {
+  /** The transaction's writes whose result is not needed (TransactionOptions.deferWrites). */
+  private readonly write: Write;
+
   constructor(
-    private readonly conn: SqlConnection,
+    private readonly conn: TxConnection,
     private readonly driver: SqlDriver,
-  ) {}
+    options: TransactionOptions = {},
+  ) {
+    this.write = options.deferWrites ? (sql, params) => conn.defer(sql, params) : async (sql, params) => void (await conn.run(sql, params));
+  }
+
+  quoteState(hostname: string, nonce: string): Promise<QuoteState | undefined> {
+    return readQuoteState(this.conn, this.driver, hostname, nonce);
+  }
 
   private async one<T>(codec: RowCodec<T>, sql: string, params: SqlValue[]): Promise<T | undefined> {
     const rows = await this.conn.all(sql, params);
@@ -93,16 +137,15 @@ class SqlStoreTx implements StoreTx {
 
   async updateMachine(id: number, patch: MachinePatch): Promise<void> {
     const { columns, params } = machineCodec.encode({ ...patch, updatedAt: new Date() });
-    await this.conn.run(updateSql('machines', columns), [...params, id]);
+    await this.write(updateSql('machines', columns), [...params, id]);
   }
 
   async deleteMachine(id: number): Promise<void> {
     await this.conn.run('DELETE FROM machines WHERE id = ?', [id]);
   }
 
-  async insertAttestation(a: NewAttestation): Promise<number> {
-    const { columns, params } = attestationCodec.encode(a);
-    return (await this.conn.run(insertSql('attestlog', columns, 1), params)).insertId;
+  insertAttestation(a: NewAttestation): Promise<number> {
+    return insertAttestation(this.conn, a);
   }
 
   attestationByNonceForUpdate(machineId: number, nonce: string): Promise<IssuedNonce | undefined> {
@@ -127,7 +170,7 @@ class SqlStoreTx implements StoreTx {
 
   async updateAttestation(id: number, patch: AttestationPatch): Promise<void> {
     const { columns, params } = attestationCodec.encode(patch);
-    if (columns.length) await this.conn.run(updateSql('attestlog', columns), [...params, id]);
+    if (columns.length) await this.write(updateSql('attestlog', columns), [...params, id]);
   }
 
   lastReport(machineId: number, beforeId: number): Promise<LastReport | undefined> {
@@ -139,7 +182,7 @@ class SqlStoreTx implements StoreTx {
   }
 
   insertAlerts(rows: readonly NewOutboxRow[]): Promise<void> {
-    return insertOutboxRows(this.conn, this.driver, rows);
+    return insertOutboxRows(this.write, this.driver, rows);
   }
 
   assignedPolicies(hostname: string): Promise<PolicyRef[]> {
@@ -155,11 +198,11 @@ class SqlStoreTx implements StoreTx {
   }
 
   insertBiosEvents(rows: BiosEventRow[]): Promise<void> {
-    return insertMany(this.conn, this.driver, biosEventCodec, rows);
+    return insertMany(this.write, this.driver, biosEventCodec, rows);
   }
 
   insertImaEvents(rows: ImaEventRow[]): Promise<void> {
-    return insertMany(this.conn, this.driver, imaEventCodec, rows);
+    return insertMany(this.write, this.driver, imaEventCodec, rows);
   }
 
   async acceptedFirmwareEvents(machineId: number, beforeId: number, pcrs: readonly number[]): Promise<AcceptedFirmwareEvent[]> {
@@ -203,7 +246,7 @@ class SqlStoreTx implements StoreTx {
 
 export class SqlStore implements Store {
   /** The connection of the transaction running in the current async context, if any. */
-  private readonly current = new AsyncLocalStorage<SqlConnection>();
+  private readonly current = new AsyncLocalStorage<TxConnection>();
 
   constructor(readonly driver: SqlDriver) {}
 
@@ -216,16 +259,21 @@ export class SqlStore implements Store {
     return this.current.getStore() ?? this.driver;
   }
 
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
     if (this.current.getStore()) {
       return Promise.reject(new StoreError('transactions do not nest', 0x80000042));
     }
-    return this.driver.transaction((conn) => this.current.run(conn, () => fn(new SqlStoreTx(conn, this.driver))));
+    return this.driver.transaction((conn) => this.current.run(conn, () => fn(new SqlStoreTx(conn, this.driver, options))));
   }
 
   async getMachine(hostname: string): Promise<MachineRow | undefined> {
     const rows = await this.conn.all(`${MACHINE_SELECT} WHERE hostname = ?`, [hostname]);
     return rows.length ? machineCodec.decode(rows[0]!) : undefined;
+  }
+
+  async enrolledMachine(hostname: string): Promise<EnrolledMachine | undefined> {
+    const rows = await this.conn.all(ENROLLED_MACHINE_SELECT, [hostname]);
+    return rows.length ? { ...enrolledMachineCodec.decode(rows[0]!), pendingNonces: Number(rows[0]!.pending_nonces) } : undefined;
   }
 
   async machineWithoutCerts(hostname: string): Promise<MachineWithoutCerts | undefined> {
@@ -234,16 +282,16 @@ export class SqlStore implements Store {
   }
 
   insertAttestation(a: NewAttestation): Promise<number> {
-    return new SqlStoreTx(this.conn, this.driver).insertAttestation(a);
+    return insertAttestation(this.conn, a);
   }
 
   async retirePendingNonces(machineId: number, keep: number): Promise<void> {
-    const oldestKept = await this.conn.all(
-      `SELECT id FROM attestlog WHERE machine_id = ? AND quoted IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?`,
-      [machineId, keep - 1],
+    // The oldest kept is found through a derived table: MySQL refuses a DELETE reading its own table directly.
+    await this.conn.run(
+      `DELETE FROM attestlog WHERE machine_id = ? AND quoted IS NULL AND id < (
+         SELECT id FROM (SELECT id FROM attestlog WHERE machine_id = ? AND quoted IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?) AS oldest_kept)`,
+      [machineId, machineId, keep - 1],
     );
-    if (oldestKept.length === 0) return;
-    await this.conn.run('DELETE FROM attestlog WHERE machine_id = ? AND quoted IS NULL AND id < ?', [machineId, Number(oldestKept[0]!.id)]);
   }
 
   async getAttestation(id: number): Promise<AttestationRow | undefined> {

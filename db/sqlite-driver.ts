@@ -9,7 +9,7 @@
  */
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { RunResult, SqlConnection, SqlDriver, SqlRow, SqlValue } from './driver.js';
+import type { RunResult, SqlDriver, SqlRow, SqlValue, TxConnection } from './driver.js';
 import { migrateSqlite, migrationCause } from './migrate.js';
 import { DuplicateKeyError, StoreError } from './store.js';
 
@@ -67,10 +67,15 @@ export class SqliteDriver implements SqlDriver {
   private readonly db: BetterSqlite3.Database;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
   private readonly mutex = new Mutex();
+  /** Writes deferred by the running transaction, run before its next statement or its COMMIT. */
+  private readonly deferred: { sql: string; params: readonly SqlValue[] }[] = [];
   /** Statements issued by the transaction that holds the mutex skip it. */
-  private readonly direct: SqlConnection = {
-    all: async (sql, params = []) => this.allNow(sql, params),
-    run: async (sql, params = []) => this.runNow(sql, params),
+  private readonly direct: TxConnection = {
+    all: async (sql, params = []) => (this.runDeferred(), this.allNow(sql, params)),
+    run: async (sql, params = []) => (this.runDeferred(), this.runNow(sql, params)),
+    defer: (sql, params = []) => {
+      this.deferred.push({ sql, params });
+    },
   };
 
   /** Opens (and with create, creates) the database file; ':memory:' for a private in-memory database. */
@@ -115,6 +120,11 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
+  /** In-process, a deferred write saves no round trip; it only surfaces its failure where MySQL's would. */
+  private runDeferred(): void {
+    for (const { sql, params } of this.deferred.splice(0)) this.runNow(sql, params);
+  }
+
   all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
     return this.mutex.run(() => this.allNow(sql, params));
   }
@@ -123,7 +133,7 @@ export class SqliteDriver implements SqlDriver {
     return this.mutex.run(() => this.runNow(sql, params));
   }
 
-  transaction<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (conn: TxConnection) => Promise<T>): Promise<T> {
     return this.mutex.run(async () => {
       try {
         this.db.exec('BEGIN IMMEDIATE');
@@ -133,7 +143,9 @@ export class SqliteDriver implements SqlDriver {
       let result: T;
       try {
         result = await fn(this.direct);
+        this.runDeferred();
       } catch (e) {
+        this.deferred.length = 0;
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw e;
       }

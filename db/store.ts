@@ -8,6 +8,7 @@
 import type { PcrBanks } from '../shared/tpm/pcr-banks.js';
 import type { NewOutboxRow } from './alert-outbox.js';
 import type { PolicyRef } from './policy-store.js';
+import type { QuoteState } from './quote-state.js';
 
 /** 24 PCRs per bank as lowercase hex; null where not known (shared/tpm/pcr-banks.ts). */
 export type { PcrBanks };
@@ -196,8 +197,23 @@ export type ReportOutcome = Pick<
 /** The newest report with its PCRs: when it was accepted, it is also the last verified attestation. */
 export type LastReport = ReportOutcome & Pick<AttestationRow, 'pcrs'>;
 
+/** A machine as a nonce request reads it: enough to place the logs, and how many nonces it holds. */
+export type EnrolledMachine = Pick<MachineRow, 'id' | 'hostname' | 'enrolled' | 'attestpub' | 'imaevents' | 'boottime'> & { pendingNonces: number };
+
+export interface TransactionOptions {
+  /**
+   * The transaction's writes whose result is not needed (updates, event and
+   * alert inserts) travel with its next statement or its COMMIT in one round
+   * trip; their failures surface there. For transactions that catch no
+   * error of a particular write.
+   */
+  deferWrites?: boolean;
+}
+
 /** Operations inside one transaction. Reads ending in ForUpdate lock the row. */
 export interface StoreTx {
+  /** What a quote is judged against, in one statement, the machine and the nonce's attestation locked (db/quote-state.ts). */
+  quoteState(hostname: string, nonce: string): Promise<QuoteState | undefined>;
   machineForUpdate(hostname: string): Promise<MachineWithoutCerts | undefined>;
   /** Machines (enrolled or pending) whose EK has this fingerprint; needs an index on ek_fingerprint. */
   machinesByEkFingerprint(ekFingerprint: string): Promise<MachineRow[]>;
@@ -262,8 +278,10 @@ export class DuplicateKeyError extends StoreError {
 export interface Store {
   readonly dialect: 'mysql' | 'sqlite';
   /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>, options?: TransactionOptions): Promise<T>;
   getMachine(hostname: string): Promise<MachineRow | undefined>;
+  /** The machine a nonce is issued for, unlocked, with its count of unanswered nonces. */
+  enrolledMachine(hostname: string): Promise<EnrolledMachine | undefined>;
   /** The machine without its certificates, unlocked. */
   machineWithoutCerts(hostname: string): Promise<MachineWithoutCerts | undefined>;
   /** One INSERT on its own, atomic without a transaction around it. */

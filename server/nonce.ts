@@ -45,6 +45,6 @@ export async function issueNonce(req: NonceRequest, ctx: ServerContext): Promise
     imaentry,
     newBoot,
   });
-  await ctx.store.retirePendingNonces(m.id, MAX_PENDING_NONCES);
+  if (m.pendingNonces >= MAX_PENDING_NONCES) await ctx.store.retirePendingNonces(m.id, MAX_PENDING_NONCES);
   return { nonce, pcrselect: Buffer.from(ctx.policy.pcrselectHex, 'hex'), biosentry, imaentry };
 }

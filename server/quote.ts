@@ -66,9 +66,10 @@ export async function verifyQuote(req: QuoteRequest, _raw: JsonObject, ctx: Serv
     const firmware = (refused.firmware = req.events.length > 0 ? checkFirmwareLog(req.events) : null);
     const ima = (refused.ima = checkImaEvents(req.imaevents, req.imaentry ?? 0, req.templatehashalg, ctx.policy.imaKeys));
     const work: QuoteWork = { req, attest, quoteRecord: refused.quoteRecord, firmware, ima, attestpub, ctx, log };
-    const response = await ctx.store.transaction((tx) => judgeAndWrite(tx, work));
-    ctx.notifier.committed();
-    return response;
+    const raised = await ctx.store.transaction((tx) => judgeAndWrite(tx, work), { deferWrites: true });
+    // The delivery worker looks at the outbox at once only when this report wrote to it.
+    if (raised) ctx.notifier.committed();
+    return {};
   } catch (err) {
     if (err instanceof NotTheHostsQuote) return notTheHosts(ctx, req, attest, err.message, log);
     if (err instanceof AcsError) await recordRefusal(ctx, refused, err, err instanceof RefusedQuote ? err.verdict : null, log);
@@ -133,23 +134,25 @@ interface QuoteWork {
   log: Logger;
 }
 
-async function judgeAndWrite(tx: StoreTx, w: QuoteWork): Promise<QuoteResponse> {
+/** Judges the quote and writes an accepted one; resolves to whether it raised alerts, throws a refusal. */
+async function judgeAndWrite(tx: StoreTx, w: QuoteWork): Promise<boolean> {
   const { req, attest, ctx } = w;
-  const m = await tx.machineForUpdate(req.hostname);
-  if (!m || !m.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
+  const s = await tx.quoteState(req.hostname, attest.extraData.toString('hex'));
+  const m = s?.machine;
+  if (!s || !m?.enrolled) throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');
   if (m.attestpub !== w.attestpub) {
     ctx.aks.remember(req.hostname, m.attestpub);
     throw new NotTheHostsQuote();
   }
-  const a = await tx.attestationByNonceForUpdate(m.id, attest.extraData.toString('hex'));
+  const a = s.nonce;
   const nonce: NonceLookup = a
     ? { found: { newBoot: a.newBoot, pcrselect: a.pcrselect, expires: a.nonceExpires, used: a.quoted !== null } }
     : { found: null, pending: (await tx.pendingAttestationForUpdate(m.id)) !== undefined };
   const beforeId = a?.id ?? Number.MAX_SAFE_INTEGER;
-  // The newest report is, as a rule, the last accepted one too: one read instead of two.
-  const last = await tx.lastReport(m.id, beforeId);
+  // The newest report is, as a rule, the last accepted one too: the second read is the exception.
+  const last = s.last;
   const previous = last && last.errorCode === null && last.quoteverified === true ? last : await tx.lastVerifiedAttestation(m.id, beforeId);
-  const policies = await ctx.policies.forMachine(tx, m.hostname);
+  const policies = await ctx.policies.compile(tx, s.policies);
   const evidence: QuoteEvidence = { attest, signatureValid: true, firmware: w.firmware, ima: w.ima, imaentry: req.imaentry };
   const state = acceptedState(m, previous?.pcrs ?? null, policies);
   const policy = policies.ima ? { ...ctx.policy, imaRules: [imaPolicyRule(policies.ima)] } : ctx.policy;
@@ -173,7 +176,7 @@ function acceptedState(m: MachineWithoutCerts, previous: AcceptedState['previous
 async function writeAccepted(
   tx: StoreTx, w: QuoteWork, m: MachineWithoutCerts, a: IssuedNonce, verdict: Verdict, state: AcceptedState, policies: MachinePolicies,
   last: ReportOutcome | undefined,
-): Promise<QuoteResponse> {
+): Promise<boolean> {
   const { ctx } = w;
   const acceptance = verdict.acceptance!;
   const now = ctx.now();
@@ -192,7 +195,7 @@ async function writeAccepted(
   };
   const reference = state.reference?.pcrs ?? state.whitelist;
   const offNews = acceptance.offWhitelist.length > 0 && newDepartures(acceptance.offWhitelist, state.previous, reference, ctx.policy.firmwarePcrs);
-  await ctx.notifier.raise(
+  const raised = await ctx.notifier.raise(
     tx,
     reportAlerts({
       hostname: m.hostname,
@@ -207,7 +210,7 @@ async function writeAccepted(
     { hostname: m.hostname, attestation: a.id, newBoot: a.newBoot, imaAccepted: accepted.length, imaRule: acceptance.imaRule, pcrinvalid: rec.attestation.pcrinvalid },
     'quote verified',
   );
-  return {};
+  return raised;
 }
 
 function structure<T>(what: string, f: () => T): T {

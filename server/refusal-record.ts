@@ -47,11 +47,11 @@ export function reportVerdict(v: Verdict): ReportVerdict {
 /** `verdict` is the core's, when judging got that far; `err` is what the client is answered. */
 export async function recordRefusal(ctx: ServerContext, r: Refused, err: AcsError, verdict: Verdict | null, log: Logger): Promise<void> {
   try {
-    await ctx.store.transaction(async (tx) => {
+    const raised = await ctx.store.transaction(async (tx) => {
       const m = await tx.machineForUpdate(r.hostname);
-      if (!m || m.attestpub !== r.attestpub) return;
+      if (!m || m.attestpub !== r.attestpub) return false;
       const a = await tx.attestationByNonceForUpdate(m.id, r.nonceHex);
-      if (!a || a.quoted) return;
+      if (!a || a.quoted) return false;
       const named = verdict && (await nameFirmwareEvents(tx, m.id, a.id, r.firmware, verdict));
       const stored = named ? reportVerdict(named) : edgeVerdict(err);
       const now = ctx.now();
@@ -76,10 +76,11 @@ export async function recordRefusal(ctx: ServerContext, r: Refused, err: AcsErro
       await tx.pruneRefusedEvidence(m.id, ctx.keepRefused);
       if (named?.refusal?.reason === 'tpm-reset') await tx.updateMachine(m.id, { imaevents: null, imapcr: null, imapcrSha1: null });
       const refusal = { code: patch.errorCode!, message: err.message, diagnosis: stored.diagnosis };
-      await ctx.notifier.raise(tx, reportAlerts({ hostname: m.hostname, report: ctx.notifier.reportRef(a.id), before, after: 'failing', refusal }));
+      const raisedAny = await ctx.notifier.raise(tx, reportAlerts({ hostname: m.hostname, report: ctx.notifier.reportRef(a.id), before, after: 'failing', refusal }));
       log.info({ hostname: m.hostname, attestation: a.id, refused: patch.errorCode, diagnosis: patch.diagnosis }, 'refused quote recorded');
+      return raisedAny;
     });
-    ctx.notifier.committed();
+    if (raised) ctx.notifier.committed();
   } catch (e) {
     log.warn({ err: e }, 'could not record the refused quote');
   }

@@ -2,7 +2,7 @@
  * Each host's AK as last read, so a quote's signature is checked before
  * any SQL.
  */
-import type { MachineWithoutCerts, Store } from '../db/store.js';
+import type { EnrolledMachine, Store } from '../db/store.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
 
 /** Enough for every host of a large fleet; beyond it the host remembered longest ago is dropped. */
@@ -28,8 +28,8 @@ export class RememberedAks {
   }
 
   /** The hostname's machine, read now, if enrolled (its AK is remembered); else 90000023 and the host is forgotten. */
-  async readEnrolled(store: Store, hostname: string): Promise<MachineWithoutCerts> {
-    const m = await store.machineWithoutCerts(hostname);
+  async readEnrolled(store: Store, hostname: string): Promise<EnrolledMachine> {
+    const m = await store.enrolledMachine(hostname);
     if (!m || !m.enrolled) {
       this.forget(hostname);
       throw new AcsError(ACS_ERROR.NOT_ENROLLED, 'hostname not enrolled');

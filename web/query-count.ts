@@ -5,7 +5,7 @@
  * that list pages cost a fixed number of statements, not one per row.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { SqlConnection, SqlDriver, SqlValue } from '../db/driver.js';
+import type { SqlConnection, SqlDriver, SqlValue, TxConnection } from '../db/driver.js';
 
 interface Tally {
   statements: number;
@@ -30,7 +30,7 @@ export class QueryCounter {
       forUpdate: driver.forUpdate,
       insertIgnore: driver.insertIgnore,
       maxParams: driver.maxParams,
-      transaction: (fn) => driver.transaction((conn) => fn(counted(conn))),
+      transaction: (fn) => driver.transaction((conn) => fn({ ...counted(conn), defer: (sql, params) => (tally(), conn.defer(sql, params)) } satisfies TxConnection)),
       migrate: () => driver.migrate(),
       close: () => driver.close(),
     };

@@ -93,10 +93,14 @@ export class Notifier {
     return { id, url: `${this.reportBaseUrl}/reports/${id}` };
   }
 
-  /** Writes the alerts into the outbox of the transaction `tx`; call committed() once it has committed. */
-  async raise(tx: StoreTx, alerts: readonly AlertInput[]): Promise<void> {
-    if (alerts.length === 0) return;
+  /**
+   * Writes the alerts into the outbox of the transaction `tx`; when it wrote
+   * any (true), call committed() once the transaction has committed.
+   */
+  async raise(tx: StoreTx, alerts: readonly AlertInput[]): Promise<boolean> {
+    if (alerts.length === 0) return false;
     await tx.insertAlerts(outboxRows(alerts, this.sinkNames, this.now()));
+    return true;
   }
 
   /** Lets the worker deliver what a committed transaction raised without waiting for its next poll. */

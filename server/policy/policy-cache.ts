@@ -4,6 +4,7 @@
  * not already held (a distribution's runtime policy runs to megabytes).
  */
 import type { StoreTx } from '../../db/store.js';
+import type { PolicyRef } from '../../db/policy-store.js';
 import { compileImaPolicy, type CompiledImaPolicy } from './ima-policy-check.js';
 import { parseReferenceValues, referencePcrBanks } from './reference-values.js';
 import type { PcrBanks } from '../../shared/tpm/pcr-banks.js';
@@ -28,9 +29,10 @@ const MAX_CACHED = 64;
 export class PolicyCache {
   private readonly compiled = new Map<number, { version: number; value: Compiled }>();
 
-  async forMachine(tx: StoreTx, hostname: string): Promise<MachinePolicies> {
+  /** The compiled form of a machine's assigned policies (`refs`, read in its report's transaction). */
+  async compile(tx: StoreTx, refs: readonly PolicyRef[]): Promise<MachinePolicies> {
     const out: MachinePolicies = { ima: null, reference: null };
-    for (const ref of await tx.assignedPolicies(hostname)) {
+    for (const ref of refs) {
       let entry = this.compiled.get(ref.id);
       if (!entry || entry.version !== ref.updatedAt.getTime()) {
         const body = await tx.policyBody(ref.id);

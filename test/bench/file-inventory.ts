@@ -8,7 +8,7 @@
  * indexes its searches would need.
  */
 import { createHash } from 'node:crypto';
-import type { SqlConnection, SqlDriver, SqlValue } from '../../db/driver.js';
+import type { SqlDriver, SqlValue, TxConnection } from '../../db/driver.js';
 import { imaEventCodec } from '../../db/rows.js';
 
 const TABLE = 'bench_file_inventory';
@@ -75,20 +75,31 @@ const WIDTH = imaEventCodec.columns.length;
 const at = (name: string) => imaEventCodec.columns.indexOf(name);
 const [MACHINE, FILENAME, FILEHASH, TIMESTAMP] = [at('machine_id'), at('filename'), at('filehash'), at('timestamp')];
 
+/** The inventory upsert that follows an imalog insert, if `sql` is one. */
+function inventoryUpsert(sql: string, params: readonly SqlValue[], dialect: 'mysql' | 'sqlite'): [string, SqlValue[]] | undefined {
+  if (!INSERT_IMA.test(sql)) return undefined;
+  const values: SqlValue[] = [];
+  for (let i = 0; i + WIDTH <= params.length; i += WIDTH) {
+    const filename = String(params[i + FILENAME]);
+    values.push(params[i + MACHINE]!, pathKey(filename), params[i + FILEHASH] ?? '', filename, params[i + TIMESTAMP]!, params[i + TIMESTAMP]!, 1);
+  }
+  return values.length ? [upsertSql(dialect, values.length / COLUMNS.length), values] : undefined;
+}
+
 /** A connection that upserts the inventory after every imalog insert, on the same transaction. */
-function inventoryConn(conn: SqlConnection, dialect: 'mysql' | 'sqlite'): SqlConnection {
+function inventoryConn(conn: TxConnection, dialect: 'mysql' | 'sqlite'): TxConnection {
   return {
     all: (sql, params) => conn.all(sql, params),
     async run(sql, params = []) {
       const result = await conn.run(sql, params);
-      if (!INSERT_IMA.test(sql)) return result;
-      const values: SqlValue[] = [];
-      for (let i = 0; i + WIDTH <= params.length; i += WIDTH) {
-        const filename = String(params[i + FILENAME]);
-        values.push(params[i + MACHINE]!, pathKey(filename), params[i + FILEHASH] ?? '', filename, params[i + TIMESTAMP]!, params[i + TIMESTAMP]!, 1);
-      }
-      if (values.length) await conn.run(upsertSql(dialect, values.length / COLUMNS.length), values);
+      const upsert = inventoryUpsert(sql, params, dialect);
+      if (upsert) await conn.run(...upsert);
       return result;
+    },
+    defer(sql, params = []) {
+      conn.defer(sql, params);
+      const upsert = inventoryUpsert(sql, params, dialect);
+      if (upsert) conn.defer(...upsert);
     },
   };
 }

@@ -16,6 +16,11 @@ export const TARGETS = {
   incrementalP99Ms: 50,
   imaEventsPerSPerCore: 500_000,
   full10kServerMs: 100,
+  incrementalServerDbCpuMs: 1.5,
+  incrementalSqlStatements: 4,
+  p99NoNewEventsC64Ms: 100,
+  imaRatioToHashFloor: 0.95,
+  rssDriftPct: 10,
 } as const;
 
 export interface DatabaseResults {
@@ -52,6 +57,14 @@ export interface Summary {
   incremental_server_cpu_ms: number | null;
   /** The database server's (when on this machine) and the load generator's CPU per attestation at that concurrency. */
   incremental_database_cpu_ms: number | null;
+  /** Server plus database CPU per attestation; null when the database's could not be measured. */
+  incremental_server_db_cpu_ms: number | null;
+  /** Round trips to the database carrying statements per attestation, nonce and quote (BEGIN and a bare COMMIT not counted). */
+  incremental_sql_statements: number | null;
+  /** Every statement those round trips carried. */
+  incremental_sql_statements_sent: number | null;
+  /** p99 latency with no new IMA entries at concurrency 64. */
+  incremental_p99_ms_no_new_events_c64: number | null;
   incremental_client_cpu_ms: number | null;
   /** CPU of that attestation's two TCP connections and its SQL statements alone, from the I/O floor, ms. */
   incremental_io_floor_cpu_ms: number | null;
@@ -118,12 +131,12 @@ const CONNECTIONS_PER_ATTESTATION = 2;
 
 /**
  * The I/O floor of one run's attestations: its TCP connections and every SQL
- * round trip it made (statements plus BEGIN and COMMIT), each at the cost the
- * floor measured, and the rate `cores` would sustain on that I/O alone.
+ * round trip it made (statements and COMMITs), each at the cost the floor
+ * measured, and the rate `cores` would sustain on that I/O alone.
  */
 export function runIoCeiling(tcp: TcpFloor | undefined, db: DatabaseResults, r: IncrementalRun, cores: number): { cpuUs: number; perS: number } | undefined {
-  if (!tcp || !db.sqlFloor || !Number.isFinite(r.sqlStatementsPerOp)) return undefined;
-  return ioCeiling(tcp, db.sqlFloor, CONNECTIONS_PER_ATTESTATION, r.sqlStatementsPerOp + 2 * r.sqlTransactionsPerOp, cores);
+  if (!tcp || !db.sqlFloor || !Number.isFinite(r.sqlRoundTripsPerOp)) return undefined;
+  return ioCeiling(tcp, db.sqlFloor, CONNECTIONS_PER_ATTESTATION, r.sqlRoundTripsPerOp, cores);
 }
 
 export interface SummaryInput {
@@ -151,6 +164,10 @@ export function buildSummary({ floor, tcpFloor, parsers, databases: dbs, cores }
     incremental_new_events: newEvents,
     incremental_server_cpu_ms: finite(best?.serverCpuMsPerOp),
     incremental_database_cpu_ms: finite(best?.databaseCpuMsPerOp),
+    incremental_server_db_cpu_ms: finite((best?.serverCpuMsPerOp ?? NaN) + (best?.databaseCpuMsPerOp ?? NaN)),
+    incremental_sql_statements: finite(best?.sqlStatementsPerOp),
+    incremental_sql_statements_sent: finite(best?.sqlStatementsSentPerOp),
+    incremental_p99_ms_no_new_events_c64: finite(primary?.incremental.find((r) => r.newEvents === 0 && r.concurrency === 64 && r.load.ok > 0)?.load.latencyMs.p99),
     incremental_client_cpu_ms: finite(best?.clientCpuMsPerOp),
     incremental_io_floor_cpu_ms: ceiling ? ceiling.cpuUs / 1000 : null,
     incremental_io_ceiling_per_s: finite(ceiling?.perS),
@@ -252,13 +269,13 @@ function databaseSection(db: DatabaseResults, tcp: TcpFloor | undefined, cores: 
   }
   if (db.incremental.length > 0) {
     out.push(`  incremental attestation (nonce + quote; target ≥ ${int(TARGETS.incrementalAttestationsPerS)}/s with p99 < ${TARGETS.incrementalP99Ms} ms)`);
-    const ir: string[][] = [['new IMA', 'conc', 'att/s', 'p50', 'p95', 'p99', 'srv nonce p50', 'srv quote p50', 'p99', 'CPU ms/att srv+db+gen', 'SQL/att', 'I/O ms → ceiling/s', 'failures']];
+    const ir: string[][] = [['new IMA', 'conc', 'att/s', 'p50', 'p95', 'p99', 'srv nonce p50', 'srv quote p50', 'p99', 'CPU ms/att srv+db+gen', 'SQL/att (sent)', 'I/O ms → ceiling/s', 'failures']];
     for (const r of db.incremental) {
       const io = runIoCeiling(tcp, db, r, cores);
       ir.push([
         String(r.newEvents), String(r.concurrency), int(r.load.perSecond), ms(r.load.latencyMs.p50), ms(r.load.latencyMs.p95), ms(r.load.latencyMs.p99),
         ms(serverP(r, 'nonce')?.p50), ms(serverP(r, 'quote')?.p50), ms(serverP(r, 'quote')?.p99), cpuSplit(r),
-        `${ms(r.sqlStatementsPerOp)} in ${ms(r.sqlTransactionsPerOp)} tx`, io ? `${ms(io.cpuUs / 1000)} → ${int(io.perS)}` : '—', failuresText(r.load.failures),
+        `${ms(r.sqlStatementsPerOp)} (${ms(r.sqlStatementsSentPerOp)}) in ${ms(r.sqlTransactionsPerOp)} tx`, io ? `${ms(io.cpuUs / 1000)} → ${int(io.perS)}` : '—', failuresText(r.load.failures),
       ]);
     }
     out.push(table(ir, '    '));
@@ -334,13 +351,16 @@ export function formatReport(r: BenchReport): string {
     ['  p99 latency at that concurrency, ms', ms(s.incremental_p99_ms), `< ${TARGETS.incrementalP99Ms}`],
     ['  server CPU per attestation, ms', ms(s.incremental_server_cpu_ms), `< ${ms(1000 / TARGETS.incrementalAttestationsPerS)} (target on 1 core)`],
     ['  database / load generator CPU per attestation, ms', `${ms(s.incremental_database_cpu_ms)} / ${ms(s.incremental_client_cpu_ms)}`, ''],
+    ['  server + database CPU per attestation, ms', ms(s.incremental_server_db_cpu_ms), `≤ ${TARGETS.incrementalServerDbCpuMs}`],
+    ['  SQL round trips with statements per attestation (statements sent)', `${ms(s.incremental_sql_statements)} (${ms(s.incremental_sql_statements_sent)})`, `≤ ${TARGETS.incrementalSqlStatements}`],
+    ['p99 latency, no new IMA entries, concurrency 64, ms', ms(s.incremental_p99_ms_no_new_events_c64), `< ${TARGETS.p99NoNewEventsC64Ms}`],
     ['  I/O floor: its TCP connections and SQL round trips alone, CPU ms', ms(s.incremental_io_floor_cpu_ms), ''],
     [`  ceiling of that I/O on ${m.cpus} cores, att/s`, int(s.incremental_io_ceiling_per_s), ''],
     ['full attestation, 10,000 IMA entries: server ms (p50)', ms(s.full_10k_server_ms), `< ${TARGETS.full10kServerMs}`],
     ['IMA verify + replay, SHA-1 log, events/s/core', int(s.ima_events_per_s), `≥ ${int(TARGETS.imaEventsPerSPerCore)}`],
-    ['  ratio to the hash floor', s.ima_ratio_to_hash_floor === null ? '—' : `${s.ima_ratio_to_hash_floor.toFixed(2)}×`, ''],
+    ['  ratio to the hash floor', s.ima_ratio_to_hash_floor === null ? '—' : `${s.ima_ratio_to_hash_floor.toFixed(2)}×`, `≥ ${TARGETS.imaRatioToHashFloor}×`],
     ['floor: RSA-2048 verify/s', int(s.floor_rsa_verify_per_s), ''],
-    [`server RSS drift over ${s.rss_drift_window_s === null ? '—' : s.rss_drift_window_s.toFixed(0)} s, %`, s.rss_drift_pct === null ? '—' : s.rss_drift_pct.toFixed(1), ''],
+    [`server RSS drift over ${s.rss_drift_window_s === null ? '—' : s.rss_drift_window_s.toFixed(0)} s, %`, s.rss_drift_pct === null ? '—' : s.rss_drift_pct.toFixed(1), `±${TARGETS.rssDriftPct} (--long)`],
     ['server peak RSS, MiB', int(s.server_peak_rss_mb), ''],
     ...frameAttackRows(r.databases[0]?.frameAttack),
   ]));

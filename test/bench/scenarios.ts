@@ -31,8 +31,15 @@ export interface LoadScenario {
   /** The same for the database server process (NaN unless it runs on this machine) and the load generator. */
   databaseCpuMsPerOp: number;
   clientCpuMsPerOp: number;
-  /** SQL statements and transactions per successful operation (failed ones' statements included). */
+  /**
+   * Per successful operation (failed ones' statements included): round trips
+   * that carry statements (a COMMIT carrying deferred writes counts, BEGIN
+   * and a bare COMMIT do not), every statement sent, every round trip, and
+   * transactions.
+   */
   sqlStatementsPerOp: number;
+  sqlStatementsSentPerOp: number;
+  sqlRoundTripsPerOp: number;
   sqlTransactionsPerOp: number;
   serverRssBytes: number;
 }
@@ -59,6 +66,8 @@ async function measured(server: BenchServer, run: () => Promise<LoadResult>): Pr
     databaseCpuMsPerOp: load.ok > 0 ? others.databaseMs / load.ok : NaN,
     clientCpuMsPerOp: load.ok > 0 ? others.clientMs / load.ok : NaN,
     sqlStatementsPerOp: load.ok > 0 ? stats.sqlStatements / load.ok : NaN,
+    sqlStatementsSentPerOp: load.ok > 0 ? stats.sqlStatementsSent / load.ok : NaN,
+    sqlRoundTripsPerOp: load.ok > 0 ? stats.sqlRoundTrips / load.ok : NaN,
     sqlTransactionsPerOp: load.ok > 0 ? stats.sqlTransactions / load.ok : NaN,
     serverRssBytes: stats.rssBytes,
   };

@@ -11,7 +11,7 @@ import { startServer, type RunningServer } from '../../server/app.js';
 import { resolveServerConfig } from '../../server/config.js';
 import { openStore } from '../../db/open.js';
 import { SqlStore } from '../../db/sql-store.js';
-import type { SqlConnection, SqlDriver } from '../../db/driver.js';
+import type { SqlDriver, TxConnection } from '../../db/driver.js';
 import type { Store } from '../../db/store.js';
 import { keepInventory } from './file-inventory.js';
 
@@ -45,6 +45,9 @@ export interface ServerStats {
   cpuMs: number;
   /** SQL statements the store sent (transaction control not counted) and transactions run. */
   sqlStatements: number;
+  /** Every statement sent, those deferred into another's round trip included. */
+  sqlStatementsSent: number;
+  sqlRoundTrips: number;
   sqlTransactions: number;
   uptimeMs: number;
   commands: Record<string, CommandStats>;
@@ -105,34 +108,56 @@ class RequestStats {
   }
 }
 
-/** Counts the statements and transactions the store's driver runs; the server's code is untouched. */
+/**
+ * Counts what the store's driver sends; the server's code is untouched.
+ * `statements` are the round trips that carry statements: each read or
+ * write sent at once, and a COMMIT that carries deferred writes (BEGIN and a
+ * bare COMMIT are transaction control). `sent` counts every statement,
+ * deferred ones one by one.
+ */
 class SqlCounter {
   statements = 0;
+  sent = 0;
   transactions = 0;
+  /** Every round trip: statements, and each transaction's COMMIT (START TRANSACTION travels with its first statement). */
+  roundTrips = 0;
 
   instrument(store: Store): void {
     if (!(store instanceof SqlStore)) return;
     const driver: SqlDriver = store.driver;
     const all = driver.all.bind(driver);
     const run = driver.run.bind(driver);
-    driver.all = (sql, params) => { this.statements++; return all(sql, params); };
-    driver.run = (sql, params) => { this.statements++; return run(sql, params); };
-    // A transaction's connection gets a counting wrapper of its own: SQLite hands every
-    // transaction the same connection object, which must not be wrapped again each time.
-    const counted = (conn: SqlConnection): SqlConnection => ({
-      all: (sql, params) => { this.statements++; return conn.all(sql, params); },
-      run: (sql, params) => { this.statements++; return conn.run(sql, params); },
-    });
+    const now = (): void => {
+      this.statements++;
+      this.sent++;
+      this.roundTrips++;
+    };
+    driver.all = (sql, params) => (now(), all(sql, params));
+    driver.run = (sql, params) => (now(), run(sql, params));
     const transaction = driver.transaction.bind(driver);
     driver.transaction = (fn) => {
       this.transactions++;
-      return transaction((conn) => fn(counted(conn)));
+      return transaction(async (conn) => {
+        // Writes deferred since the last statement travel with the COMMIT.
+        let carried = false;
+        const counted: TxConnection = {
+          all: (sql, params) => ((carried = false), now(), conn.all(sql, params)),
+          run: (sql, params) => ((carried = false), now(), conn.run(sql, params)),
+          defer: (sql, params) => ((carried = true), this.sent++, conn.defer(sql, params)),
+        };
+        const result = await fn(counted);
+        this.roundTrips++;
+        if (carried) this.statements++;
+        return result;
+      });
     };
   }
 
   reset(): void {
     this.statements = 0;
+    this.sent = 0;
     this.transactions = 0;
+    this.roundTrips = 0;
   }
 }
 
@@ -172,6 +197,8 @@ async function main(): Promise<void> {
           heapUsedBytes: mem.heapUsed,
           cpuMs: (cpu.user + cpu.system) / 1000,
           sqlStatements: sql.statements,
+          sqlStatementsSent: sql.sent,
+          sqlRoundTrips: sql.roundTrips,
           sqlTransactions: sql.transactions,
           uptimeMs: performance.now() - timeBase,
           commands: requests.commands,

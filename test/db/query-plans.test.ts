@@ -12,6 +12,7 @@ import { forensicsQueries } from '../../db/forensics-sql.js';
 import { SqlStore } from '../../db/sql-store.js';
 import { BACKENDS, imaEvents, newAttestation, newMachine } from '../helpers/store-fixtures.js';
 import { queryPlans } from '../helpers/query-plans.js';
+import { readQuoteState } from '../../db/quote-state.js';
 
 const BOOT = '2030-01-01 00:00:00';
 
@@ -49,6 +50,19 @@ for (const backend of BACKENDS) {
     t.test('retiring pending nonces reads only the machine\'s pending rows', async (t) => {
       const [plan] = await plans(() => store.retirePendingNonces(machineId, 64));
       t.match(plan, /attestlog_pending_idx/);
+      t.notMatch(plan, /filesort|TEMP B-TREE/, 'no sort');
+    });
+
+    t.test('a nonce counts the machine\'s pending nonces from their index', async (t) => {
+      const [plan] = await plans(() => store.enrolledMachine('plans.example'));
+      t.match(plan, /attestlog_pending_idx/);
+      t.notMatch(plan, /ALL|SCAN a\b/, 'no scan');
+    });
+
+    t.test('a quote\'s one read finds the nonce by its index and the newest report by (machine_id, id)', async (t) => {
+      const [plan] = await plans(() => readQuoteState(driver, driver, 'plans.example', 'plans 19'));
+      t.match(plan, /attestlog_nonce_uq/);
+      t.match(plan, /x: key=attestlog_machine_idx|SEARCH x USING (COVERING )?INDEX attestlog_machine_idx/);
       t.notMatch(plan, /filesort|TEMP B-TREE/, 'no sort');
     });
 

@@ -34,6 +34,16 @@ function connectTo(server: string): Promise<mysql.Connection> {
   return mysql.createConnection({ host: first!.host, port: first!.port, socketPath, user, password });
 }
 
+/** Kills one server connection by its CONNECTION_ID(). */
+export async function killConnection(id: number): Promise<void> {
+  const conn = await connectTo(serverUrl());
+  try {
+    await conn.query('KILL CONNECTION ?', [id]);
+  } finally {
+    await conn.end();
+  }
+}
+
 /** Kills every server connection using the database, as a server restart would; returns how many. */
 export async function killConnections(database: string): Promise<number> {
   const conn = await connectTo(serverUrl());
