@@ -221,6 +221,17 @@ for (const backend of BACKENDS) {
       t.same(stored.map((r) => parseTime(r.timestamp).getTime()), [rows[0]!.timestamp.getTime(), rows[0]!.timestamp.getTime() + 60_000]);
     });
 
+    t.test('batches cut by row count and by size keep every row and its order', async (t) => {
+      const aid = await store.transaction((tx) => tx.insertAttestation(newAttestation(machine.id, machine.hostname, 'batch-cuts')));
+      // 4,500 rows span full batches and a partial one; four 1 MiB entries force cuts by size in between.
+      const rows = imaEvents(machine.id, aid, machine.hostname, 0, 4500).map((r, i) =>
+        i % 1000 === 999 ? { ...r, imaEntry: hex(`large ${i}`, 64).repeat(8192) } : r);
+      await store.transaction((tx) => tx.insertImaEvents(rows));
+      const stored = await storeDriver(store).all('SELECT entrynum, ima_entry FROM imalog WHERE attestation_id = ? ORDER BY id', [aid]);
+      t.equal(stored.length, rows.length);
+      t.ok(stored.every((r, i) => Number(r.entrynum) === i && r.ima_entry === rows[i]!.imaEntry), 'rows stored whole, in id order');
+    });
+
     t.test('refused evidence: kept apart from the accepted chain, pruned to the newest reports', async (t) => {
       const host = 'refusing.example';
       const mid = await store.transaction((tx) => tx.insertMachine(newMachine(host)));
