@@ -231,8 +231,8 @@ export class MysqlDriver implements SqlDriver {
 
   /**
    * One attempt of a transaction, in as few round trips as its statements
-   * allow: START TRANSACTION travels with the first statement, deferred
-   * writes with the next statement or with COMMIT. A node failure before the
+   * allow: deferred writes travel with the next statement or with COMMIT
+   * (and START TRANSACTION with them when nothing came before). A node failure before the
    * round trip that carries COMMIT means nothing was committed (the attempt
    * may run again elsewhere); a failure of that round trip leaves the outcome
    * unknown, so it is answered 80000040/80000042 and never run again.
@@ -257,7 +257,7 @@ export class MysqlDriver implements SqlDriver {
     };
     /**
      * What must precede the next statement in its round trip: START
-     * TRANSACTION the first time, then the deferred writes. Writes beyond one
+     * TRANSACTION if not yet sent, then the deferred writes. Writes beyond one
      * round trip's size are sent ahead in round trips of their own.
      */
     const pending = async (): Promise<string[]> => {
@@ -276,7 +276,10 @@ export class MysqlDriver implements SqlDriver {
       return head;
     };
     const statement = async (sql: string, params: readonly SqlValue[]): Promise<unknown> => {
-      if (begun && deferred.length === 0) return execute(conn, sql, params);
+      // A transaction's first statement goes prepared after its own START TRANSACTION: the server
+      // parses a large text statement each time, which costs it more than the extra round trip.
+      if (!begun && deferred.length === 0) await query(conn, 'START TRANSACTION').then(() => (begun = true));
+      if (deferred.length === 0) return execute(conn, sql, params);
       return queryMany(conn, [...(await pending()), conn.format(sql, params as SqlValue[])]);
     };
     const onConn: TxConnection = {

@@ -1,7 +1,8 @@
 /**
- * Starting acs-server: opens the store, loads the EK trust anchors, the
- * privacy CA and the IMA keys, and listens; maps database failures to their
- * wire codes.
+ * Starting acs-server: loads the EK trust anchors, privacy CA and IMA keys,
+ * opens the store (renaming stored hostnames to the protocol's form where
+ * that is unambiguous), starts alerting and listens; a database failure is
+ * answered with its 8000004x wire code.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

@@ -1,9 +1,10 @@
 /**
- * acs-server configuration: every option of `acs-server` and `acs-server web`
- * is one entry of OPTIONS below — its flag, default, bounds and help text.
+ * acs-server configuration: each option of `serve`, `web`, `init` and
+ * `migrate` is one entry of OPTIONS below (flag, default, bounds, help text).
  * The CLI builds its flags from the table, the server, its listener and the
  * web UI read the resolved ServerConfig, and tests start servers from
- * resolveServerConfig(overrides). Adding an option is adding an entry.
+ * resolveServerConfig(overrides). The user, token and policy commands take
+ * their own few flags, and limits fixed in code are not options.
  *
  * Values are held in the unit the code uses (milliseconds, bytes); an entry
  * with a `unit` is given on the command line in that unit (seconds, hours).

@@ -1,6 +1,7 @@
 /**
- * The shared state every request handler is given: store, trust, CA,
- * policy, caches, limits and the alert notifier.
+ * The shared state every request handler is given: the store, EK trust,
+ * privacy CA, attestation and reference-value policies, the AK cache, the
+ * security-event log, the alert notifier, and the settings handlers read.
  */
 import type { Logger } from 'pino';
 import type { Store } from '../db/store.js';

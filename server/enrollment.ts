@@ -13,10 +13,21 @@ import { ekTemplateForKey, UnknownEkKeyError } from '../shared/tpm/ek-templates.
 import { makeCredential } from '../shared/crypto/make-credential.js';
 import { publicKeyFromTpm } from '../shared/crypto/keys.js';
 import { certificateText, spkiFingerprint } from '../shared/crypto/certificate-info.js';
-import { DuplicateKeyError, type MachinePatch, type StoreTx } from '../db/store.js';
+import { DuplicateKeyError, type MachinePatch, type NewMachine, type StoreTx } from '../db/store.js';
 import { checkAkPublic } from './ak-policy.js';
 import type { ServerContext } from './context.js';
 import { CertificateError, parseDerCertificate } from './trust-store.js';
+
+/** A new machine's attested state: empty until its first accepted quote sets it. */
+export const NOT_YET_ATTESTED = {
+  boottime: null,
+  imaevents: null,
+  imapcr: null,
+  imapcrSha1: null,
+  whitelist: null,
+  resetCount: null,
+  restartCount: null,
+} as const satisfies Partial<NewMachine>;
 
 /** Size of the enrollment challenge: one SHA-256 digest, the most a low-range EK's credential can hold. */
 const CHALLENGE_BYTES = 32;
@@ -80,13 +91,7 @@ export async function enrollRequest(req: EnrollRequest, ctx: ServerContext): Pro
         akcertificatepem: null,
         akcertificatetext: null,
         enrolled: null,
-        boottime: null,
-        imaevents: null,
-        imapcr: null,
-        imapcrSha1: null,
-        whitelist: null,
-        resetCount: null,
-        restartCount: null,
+        ...NOT_YET_ATTESTED,
       });
       return;
     }

@@ -6,7 +6,7 @@
  * first quote on) or else its white list, pcrschanged one that differs from
  * the previous verified attestation.
  */
-import type { AttestationPatch, IssuedNonce, BiosEventRow, ImaEventRow, MachinePatch, MachineWithoutCerts } from '../db/store.js';
+import type { AttestationPatch, IssuedNonce, BiosEventRow, ImaEventRow, MachinePatch, MachineRow } from '../db/store.js';
 import type { TpmAttest } from '../shared/tpm/attest.js';
 import { TPM_ALG } from '../shared/tpm/constants.js';
 import { eventTypeName } from '../shared/eventlog/firmware/event-types.js';
@@ -62,7 +62,7 @@ export function attestationRecord(r: RecordInput): { attestation: AttestationPat
 }
 
 /** The firmware log's rows; `refused` marks the evidence of a refused quote. */
-export function biosRows(m: MachineWithoutCerts, a: IssuedNonce, fw: CheckedFirmwareLog, now: Date, refused: boolean): BiosEventRow[] {
+export function biosRows(m: Pick<MachineRow, 'id' | 'hostname'>, a: IssuedNonce, fw: CheckedFirmwareLog, now: Date, refused: boolean): BiosEventRow[] {
   return fw.log.events.map((ev, i) => ({
     machineId: m.id,
     attestationId: a.id,
@@ -86,7 +86,7 @@ export function acceptedImaEvents(ima: CheckedImaEvents, v: Pick<Acceptance, 'im
     .map((e, i) => (v.templateChecks[i] === 'mismatch' ? { ...e, badevent: true } : e));
 }
 
-export function imaRows(m: MachineWithoutCerts, a: IssuedNonce, events: CheckedImaEvent[], now: Date, refused: boolean): ImaEventRow[] {
+export function imaRows(m: Pick<MachineRow, 'id' | 'hostname'>, a: IssuedNonce, events: CheckedImaEvent[], now: Date, refused: boolean): ImaEventRow[] {
   return events.map((e) => ({
     machineId: m.id,
     attestationId: a.id,

@@ -3,7 +3,8 @@
  * records its outcome.
  */
 import type { Logger } from 'pino';
-import type { IssuedNonce, MachineWithoutCerts, ReportOutcome, StoreTx } from '../db/store.js';
+import type { IssuedNonce, ReportOutcome, StoreTx } from '../db/store.js';
+import type { QuoteMachine } from '../db/quote-state.js';
 import { reportState } from '../db/queries.js';
 import { encodeReportVerdict } from '../db/report-verdict.js';
 import { ACS_ERROR, AcsError } from '../shared/protocol/errors.js';
@@ -161,7 +162,7 @@ async function judgeAndWrite(tx: StoreTx, w: QuoteWork): Promise<boolean> {
   return writeAccepted(tx, w, m, a, await nameFirmwareEvents(tx, m.id, a.id, w.firmware, verdict), state, policies, last);
 }
 
-function acceptedState(m: MachineWithoutCerts, previous: AcceptedState['previous'], policies: MachinePolicies): AcceptedState {
+function acceptedState(m: QuoteMachine, previous: AcceptedState['previous'], policies: MachinePolicies): AcceptedState {
   return {
     imaevents: m.imaevents,
     imapcr: { sha256: m.imapcr, sha1: m.imapcrSha1 },
@@ -174,7 +175,7 @@ function acceptedState(m: MachineWithoutCerts, previous: AcceptedState['previous
 }
 
 async function writeAccepted(
-  tx: StoreTx, w: QuoteWork, m: MachineWithoutCerts, a: IssuedNonce, verdict: Verdict, state: AcceptedState, policies: MachinePolicies,
+  tx: StoreTx, w: QuoteWork, m: QuoteMachine, a: IssuedNonce, verdict: Verdict, state: AcceptedState, policies: MachinePolicies,
   last: ReportOutcome | undefined,
 ): Promise<boolean> {
   const { ctx } = w;

@@ -14,7 +14,7 @@ import { bootTime, defaultUserid } from '../identity.js';
 import { withRetries, AttemptsError } from '../retry.js';
 import { acquireRunLock } from '../run-lock.js';
 import {
-  clientLogger, configOption, explain, hostSettings, jsonOption, requireServer, retriesOption, rootError, stateDirOption, serverOption, tlsCaOption, tlsOption, tpmOption, wholeNumber,
+  clientLogger, configOption, explain, hostSettings, jsonOption, requireServer, retriesOption, rootError, serverAndTpmOptions, stateDirOption, wholeNumber,
   type HostArgs,
 } from './common.js';
 
@@ -61,11 +61,7 @@ export const attestCommand: CommandModule<object, Args> = {
   command: 'attest',
   describe: 'attest this machine to the server (run by the timer or cron)',
   builder: (y) =>
-    y
-      .option('server', serverOption)
-      .option('tls', tlsOption)
-      .option('tls-ca', tlsCaOption)
-      .option('tpm', tpmOption)
+    serverAndTpmOptions(y)
       .option('hostname', { type: 'string', describe: 'name to attest as (client.conf "hostname", default: the enrolled name)' })
       .option('state-dir', stateDirOption)
       .option('config', configOption)

@@ -4,6 +4,7 @@
  * environment and client.conf, and how a failure becomes one stderr line
  * and an exit code.
  */
+import type { Argv } from 'yargs';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { AcsError, formatErrorCode } from '../../shared/protocol/errors.js';
 import { readFile } from 'node:fs/promises';
@@ -31,21 +32,26 @@ export const configOption = stringOption(
   `settings file (env ACS_CONFIG, default ${DEFAULT_CONFIG_FILE}; keys: server, tpm, hostname, state-dir)`,
 );
 
-export const serverOption = stringOption(
+const serverOption = stringOption(
   'HOST[:PORT] of acs-server (port default 2323; client.conf "server")',
 );
 
-export const tlsOption = flagOption(
+const tlsOption = flagOption(
   'speak TLS 1.3 to the server\'s --tls-port, checking its certificate and the name in --server',
 );
 
-export const tlsCaOption = stringOption(
+const tlsCaOption = stringOption(
   'PEM file of the CA the server\'s certificate must chain to, the only one trusted (implies --tls; default: the public roots)',
 );
 
 export const tpmOption = stringOption(
   `TPM: device:/dev/tpmrm0, swtpm:HOST:PORT or mssim:HOST:PORT (env ACS_TPM, client.conf "tpm", default ${DEFAULT_TCTI})`,
 );
+
+/** What every command that speaks to the server with the TPM takes: the server, TLS to it, and the TPM. */
+export function serverAndTpmOptions<T>(y: Argv<T>) {
+  return y.option('server', serverOption).option('tls', tlsOption).option('tls-ca', tlsCaOption).option('tpm', tpmOption);
+}
 
 export const stateDirOption = stringOption(
   `directory for the AK blobs, certificate and last result (env ACS_DIR, client.conf "state-dir", default ${DEFAULT_STATE_DIR})`,

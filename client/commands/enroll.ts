@@ -4,7 +4,7 @@ import { enroll } from '../enroll.js';
 import { defaultHostname } from '../identity.js';
 import { withRetries } from '../retry.js';
 import { acquireRunLock } from '../run-lock.js';
-import { clientLogger, configOption, hostSettings, requireServer, retriesOption, run, serverOption, tlsCaOption, tlsOption, stateDirOption, tpmOption, wholeNumber, type HostArgs } from './common.js';
+import { clientLogger, configOption, hostSettings, requireServer, retriesOption, run, serverAndTpmOptions, stateDirOption, wholeNumber, type HostArgs } from './common.js';
 
 interface Args extends HostArgs {
   alg: string;
@@ -17,11 +17,7 @@ export const enrollCommand: CommandModule<object, Args> = {
   command: 'enroll',
   describe: 'enroll this TPM\'s attestation key with the server (once per machine)',
   builder: (y) =>
-    y
-      .option('server', serverOption)
-      .option('tls', tlsOption)
-      .option('tls-ca', tlsCaOption)
-      .option('tpm', tpmOption)
+    serverAndTpmOptions(y)
       .option('alg', { type: 'string', choices: ['rsa', 'ec', 'ecc'], default: 'rsa', describe: 'AK algorithm: RSA-2048 or ECC P-256' })
       .option('ek', { type: 'string', choices: ['rsa', 'ecc'], describe: 'EK to prove the AK with (default: the first EK certificate found)' })
       .option('hostname', { type: 'string', describe: 'name to enroll as (client.conf "hostname", default: this machine\'s FQDN)' })

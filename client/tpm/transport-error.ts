@@ -6,7 +6,7 @@ export class TpmTransportError extends Error {
     message: string,
     /** The TCTI string the transport was opened with, e.g. "swtpm:127.0.0.1:2321". */
     readonly tcti: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
     super(`${message} (TPM ${tcti})`, options);
   }

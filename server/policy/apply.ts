@@ -5,7 +5,7 @@
  * failing until it reboots), and whether the PCRs off the reference values
  * or white list are news since the previous accepted report.
  */
-import type { MachineWithoutCerts } from '../../db/store.js';
+import type { MachineRow } from '../../db/store.js';
 import { pcrDepartures, type PcrBanks, type PcrDeparture } from '../../shared/tpm/pcr-banks.js';
 import type { CheckedImaEvent } from '../verify/evidence.js';
 import type { ImaEntryRule } from '../verify/state.js';
@@ -27,7 +27,7 @@ export interface ImaPolicyOutcome {
   violations: ImaPolicyViolation[];
 }
 
-export function applyImaPolicy(policy: CompiledImaPolicy | null, accepted: readonly CheckedImaEvent[], m: MachineWithoutCerts, newBoot: boolean): ImaPolicyOutcome {
+export function applyImaPolicy(policy: CompiledImaPolicy | null, accepted: readonly CheckedImaEvent[], m: Pick<MachineRow, 'policyViolations'>, newBoot: boolean): ImaPolicyOutcome {
   if (!policy) return { boot: null, violations: [] };
   const violations = checkImaPolicy(policy, accepted.map(facts));
   return { boot: (newBoot ? 0 : (m.policyViolations ?? 0)) + violations.length, violations };

@@ -1,8 +1,11 @@
-import { X509Certificate, createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
-
-const { asn1 } = forge;
-type Asn1 = forge.asn1.Asn1;
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import {
+  AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, AuthorityKeyIdentifier, BasicConstraints, Certificate, Extension as X509Extension,
+  Extensions, KeyIdentifier, KeyUsage, KeyUsageFlags, Name, RelativeDistinguishedName, SubjectKeyIdentifier, SubjectPublicKeyInfo,
+  TBSCertificate, Validity, Version, id_ce_authorityKeyIdentifier, id_ce_basicConstraints, id_ce_keyUsage, id_ce_subjectKeyIdentifier,
+} from '@peculiar/asn1-x509';
+import { X509Certificate, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { keyBitsSha1 } from './key-bits.js';
 
 /** Attribute short names we put in names, with their OIDs (RFC 5280 §4.1.2.4). */
 const NAME_OIDS: Record<string, string> = { CN: '2.5.4.3', O: '2.5.4.10', OU: '2.5.4.11', C: '2.5.4.6' };
@@ -21,124 +24,98 @@ export interface CertificateSpec {
   subject: [string, string][];
   notBefore: Date;
   notAfter: Date;
-  /** Any key Node can export as SPKI: RSA or EC, which node-forge alone cannot certify. */
+  /** Any key Node can export as SPKI: RSA or EC. */
   publicKey: KeyObject;
   extensions: Extension[];
   /** RSA CA key; the certificate is signed sha256WithRSAEncryption. */
   signingKey: KeyObject;
 }
 
+/** sha256WithRSAEncryption, parameters NULL (RFC 4055 §5). */
+const SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
+
 /**
- * Builds and signs an X.509 v3 certificate (RFC 5280 §4.1). node-forge
- * assembles the DER; Node's crypto supplies the SPKI and the signature so EC
+ * Builds and signs an X.509 v3 certificate (RFC 5280 §4.1). @peculiar/asn1-x509
+ * encodes the DER; Node's crypto supplies the SPKI and the signature so EC
  * AK keys are certified exactly like RSA ones.
  */
 export function buildCertificate(spec: CertificateSpec): Buffer {
-  const sigAlg = algorithmIdentifier('1.2.840.113549.1.1.11'); // sha256WithRSAEncryption
   const spki = spec.publicKey.export({ type: 'spki', format: 'der' });
-  const tbs = seq([
-    ctx(0, [int(Buffer.from([2]))]),
-    int(spec.serial),
-    sigAlg,
-    spec.issuerDer ? subjectOf(spec.issuerDer) : name(spec.issuer ?? []),
-    seq([time(spec.notBefore), time(spec.notAfter)]),
-    name(spec.subject),
-    fromDer(spki),
-    ctx(3, [seq(spec.extensions.map((e) => extension(e, spki)))]),
-  ]);
-  const tbsDer = toDer(tbs);
-  const signature = sign('sha256', tbsDer, spec.signingKey);
-  return toDer(seq([fromDer(tbsDer), algorithmIdentifier('1.2.840.113549.1.1.11'), bitString(signature)]));
+  const tbs = new TBSCertificate({
+    version: Version.v3,
+    serialNumber: positiveInteger(spec.serial),
+    signature: sha256WithRsa(),
+    issuer: spec.issuerDer ? AsnConvert.parse(spec.issuerDer, Certificate).tbsCertificate.subject : name(spec.issuer ?? []),
+    // Time picks UTCTime through 2049 and GeneralizedTime after, whole seconds (RFC 5280 §4.1.2.5).
+    validity: new Validity({ notBefore: spec.notBefore, notAfter: spec.notAfter }),
+    subject: name(spec.subject),
+    subjectPublicKeyInfo: AsnConvert.parse(spki, SubjectPublicKeyInfo),
+    extensions: new Extensions(spec.extensions.map((e) => extension(e, spec.publicKey))),
+  });
+  const tbsDer = AsnConvert.serialize(tbs);
+  const signatureValue = sign('sha256', new Uint8Array(tbsDer), spec.signingKey);
+  return Buffer.from(AsnConvert.serialize(new Certificate({ tbsCertificate: tbs, signatureAlgorithm: sha256WithRsa(), signatureValue: new Uint8Array(signatureValue).buffer })));
 }
 
-function extension(e: Extension, spki: Buffer): Asn1 {
+function sha256WithRsa(): AlgorithmIdentifier {
+  return new AlgorithmIdentifier({ algorithm: SHA256_WITH_RSA, parameters: null });
+}
+
+function extension(e: Extension, publicKey: KeyObject): X509Extension {
   switch (e.name) {
     case 'basicConstraints':
-      return ext('2.5.29.19', e.critical ?? false, seq(e.cA ? [bool(true)] : []));
+      return encoded(id_ce_basicConstraints, e.critical ?? false, new BasicConstraints({ cA: e.cA }));
     case 'keyUsage': {
       // KeyUsage bits (RFC 5280 §4.2.1.3): digitalSignature(0), keyCertSign(5), cRLSign(6).
-      let bits = 0;
-      if (e.digitalSignature) bits |= 0x80;
-      if (e.keyCertSign) bits |= 0x04;
-      if (e.cRLSign) bits |= 0x02;
-      return ext('2.5.29.15', e.critical ?? false, bitString(Buffer.from([bits]), unusedBits(bits)));
+      const flags =
+        (e.digitalSignature ? KeyUsageFlags.digitalSignature : 0) | (e.keyCertSign ? KeyUsageFlags.keyCertSign : 0) | (e.cRLSign ? KeyUsageFlags.cRLSign : 0);
+      return encoded(id_ce_keyUsage, e.critical ?? false, new KeyUsage(flags));
     }
     case 'subjectKeyIdentifier':
-      return ext('2.5.29.14', false, octets(keyIdentifier(spki)));
-    case 'authorityKeyIdentifier': {
-      const issuerSpki = e.issuer.publicKey.export({ type: 'spki', format: 'der' });
-      return ext('2.5.29.35', false, seq([asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, bin(keyIdentifier(issuerSpki)))]));
-    }
+      // RFC 5280 §4.2.1.2 method (1).
+      return encoded(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyBitsSha1(publicKey)));
+    case 'authorityKeyIdentifier':
+      return encoded(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(issuerKeyIdentifier(e.issuer)) }));
   }
 }
 
-/** Method 1 of RFC 5280 §4.2.1.2: SHA-1 of the subjectPublicKey BIT STRING contents. */
-function keyIdentifier(spki: Buffer): Buffer {
-  const parsed = fromDer(spki);
-  const bits = (parsed.value as Asn1[])[1].value as string;
-  return createHash('sha1').update(Buffer.from(bits, 'binary').subarray(1)).digest();
+function encoded(extnID: string, critical: boolean, value: object): X509Extension {
+  return new X509Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
 }
 
-function unusedBits(b: number): number {
-  if (b === 0) return 0;
-  let n = 0;
-  while ((b & (1 << n)) === 0) n++;
-  return n;
+/**
+ * The issuer's subjectKeyIdentifier, which RFC 5280 §4.2.1.1 says the
+ * authority key identifier carries (CA certificates made before key
+ * identifiers were computed from the key bits keep theirs), else method 1
+ * over the issuer's key.
+ */
+function issuerKeyIdentifier(issuer: X509Certificate): Buffer {
+  const ski = AsnConvert.parse(issuer.raw, Certificate).tbsCertificate.extensions?.find((x) => x.extnID === id_ce_subjectKeyIdentifier);
+  if (ski) return Buffer.from(AsnConvert.parse(ski.extnValue, SubjectKeyIdentifier).buffer);
+  return keyBitsSha1(issuer.publicKey);
 }
 
-function subjectOf(certDer: Buffer): Asn1 {
-  const tbs = (fromDer(certDer).value as Asn1[])[0];
-  const fields = tbs.value as Asn1[];
-  // With the explicit version [0] present, subject is the sixth field.
-  return fields[fields[0].tagClass === asn1.Class.CONTEXT_SPECIFIC ? 5 : 4];
-}
-
-function name(attrs: [string, string][]): Asn1 {
-  return seq(
+/** One attribute per RDN, each a UTF8String (RFC 5280 §4.1.2.4). */
+function name(attrs: [string, string][]): Name {
+  return new Name(
     attrs.map(([k, v]) => {
-      const oid = NAME_OIDS[k];
-      if (!oid) throw new RangeError(`unknown name attribute ${k}`);
-      return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SET, true, [
-        seq([oidValue(oid), asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTF8, false, forge.util.encodeUtf8(v))]),
-      ]);
+      const type = NAME_OIDS[k];
+      if (!type) throw new RangeError(`unknown name attribute ${k}`);
+      return new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: v }) })]);
     }),
   );
 }
 
-function time(d: Date): Asn1 {
-  // RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime after.
-  const iso = d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  return d.getUTCFullYear() < 2050
-    ? asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, `${iso.slice(2)}Z`)
-    : asn1.create(asn1.Class.UNIVERSAL, asn1.Type.GENERALIZEDTIME, false, `${iso}Z`);
-}
-
-function ext(oid: string, critical: boolean, value: Asn1): Asn1 {
-  const parts = [oidValue(oid)];
-  if (critical) parts.push(bool(true));
-  parts.push(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, asn1.toDer(value).getBytes()));
-  return seq(parts);
-}
-
-function algorithmIdentifier(oid: string): Asn1 {
-  return seq([oidValue(oid), asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, '')]);
-}
-
-const seq = (v: Asn1[]): Asn1 => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, v);
-const ctx = (tag: number, v: Asn1[]): Asn1 => asn1.create(asn1.Class.CONTEXT_SPECIFIC, tag, true, v);
-const bool = (b: boolean): Asn1 => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BOOLEAN, false, b ? '\xff' : '\x00');
-const oidValue = (oid: string): Asn1 => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(oid).getBytes());
-const octets = (b: Buffer): Asn1 => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, bin(b));
-const bitString = (b: Buffer, unused = 0): Asn1 =>
-  asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, String.fromCharCode(unused) + bin(b));
-const bin = (b: Buffer): string => b.toString('binary');
-const fromDer = (b: Buffer): Asn1 => asn1.fromDer(forge.util.createBuffer(bin(b)));
-const toDer = (a: Asn1): Buffer => Buffer.from(asn1.toDer(a).getBytes(), 'binary');
-
-/** INTEGER from unsigned big-endian bytes (a leading zero keeps it positive). */
-function int(b: Buffer): Asn1 {
-  const v = b[0] & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b;
-  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, bin(v));
+/**
+ * INTEGER contents from unsigned big-endian bytes, in the fewest octets
+ * (X.690 §8.3.2: leading zeros dropped, one kept only to keep the value
+ * positive); OpenSSL refuses a certificate whose serial has a redundant one.
+ */
+function positiveInteger(b: Buffer): ArrayBuffer {
+  let start = 0;
+  while (start < b.length - 1 && b[start] === 0) start++;
+  const v = b.subarray(start);
+  return new Uint8Array(v[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), v]) : v).buffer;
 }
 
 /** 16 random bytes, top bit cleared so the INTEGER stays positive (RFC 5280 §4.1.2.2). */

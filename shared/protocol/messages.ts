@@ -52,23 +52,21 @@ interface Codec<C extends Command> {
   serializeResponse(res: ResponseMap[C]): JsonObject;
 }
 
+/** A command's four functions, in the order request parse and serialize, then response parse and serialize. */
+function codec<C extends Command>(
+  parseRequest: Codec<C>['parseRequest'],
+  serializeRequest: Codec<C>['serializeRequest'],
+  parseResponse: Codec<C>['parseResponse'],
+  serializeResponse: Codec<C>['serializeResponse'],
+): Codec<C> {
+  return { parseRequest, serializeRequest, parseResponse, serializeResponse };
+}
+
 const CODECS: { [C in Command]: Codec<C> } = {
-  enrollrequest: {
-    parseRequest: parseEnrollRequest, serializeRequest: serializeEnrollRequest,
-    parseResponse: parseEnrollResponse, serializeResponse: serializeEnrollResponse,
-  },
-  enrollcert: {
-    parseRequest: parseEnrollCertRequest, serializeRequest: serializeEnrollCertRequest,
-    parseResponse: parseEnrollCertResponse, serializeResponse: serializeEnrollCertResponse,
-  },
-  nonce: {
-    parseRequest: parseNonceRequest, serializeRequest: serializeNonceRequest,
-    parseResponse: parseNonceResponse, serializeResponse: serializeNonceResponse,
-  },
-  quote: {
-    parseRequest: parseQuoteRequest, serializeRequest: serializeQuoteRequest,
-    parseResponse: parseQuoteResponse, serializeResponse: serializeQuoteResponse,
-  },
+  enrollrequest: codec(parseEnrollRequest, serializeEnrollRequest, parseEnrollResponse, serializeEnrollResponse),
+  enrollcert: codec(parseEnrollCertRequest, serializeEnrollCertRequest, parseEnrollCertResponse, serializeEnrollCertResponse),
+  nonce: codec(parseNonceRequest, serializeNonceRequest, parseNonceResponse, serializeNonceResponse),
+  quote: codec(parseQuoteRequest, serializeQuoteRequest, parseQuoteResponse, serializeQuoteResponse),
 };
 
 export const COMMANDS = Object.keys(CODECS) as Command[];

@@ -12,7 +12,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { TPM_ALG, TPM_ECC, TPMA_OBJECT } from './constants.js';
-import type { TpmPublic } from './public.js';
+import type { EccPublic, PublicCommon, RsaPublic, TpmPublic } from './public.js';
 
 /**
  * PolicyA: TPM2_PolicySecret(TPM_RH_ENDORSEMENT), the low-range authPolicy
@@ -68,38 +68,38 @@ function aesCfb(bits: number) {
 
 const NULL_SCHEME = { scheme: TPM_ALG.NULL, hashAlg: TPM_ALG.NULL };
 
-function rsa(id: EkTemplateId, certIndex: number, keyBits: number, nameAlg: number, symBits: number, low: boolean): EkTemplate {
-  return {
-    id,
-    description: `RSA ${keyBits}`,
-    certIndex,
-    template: {
-      type: TPM_ALG.RSA,
-      nameAlg,
-      objectAttributes: low ? LOW_ATTRIBUTES : HIGH_ATTRIBUTES,
-      authPolicy: low ? POLICY_A_SHA256 : policyB(nameAlg),
-      parameters: { symmetric: aesCfb(symBits), scheme: NULL_SCHEME, keyBits, exponent: 0 },
-      unique: { n: Buffer.alloc(low ? keyBits / 8 : 0) },
-    },
-    ekClass: { nameAlg, symKeyBits: symBits },
+/** The key-type part of a template: its type, parameters and unique field. */
+type KeyPart = Omit<RsaPublic, keyof PublicCommon> | Omit<EccPublic, keyof PublicCommon>;
+
+/**
+ * A template around its key part: the range decides the attributes and
+ * policy (low: policy A; high: policy B of the name algorithm, userWithAuth).
+ */
+function ekTemplate(id: EkTemplateId, certIndex: number, description: string, nameAlg: number, symBits: number, low: boolean, key: KeyPart): EkTemplate {
+  const common: PublicCommon = {
+    nameAlg,
+    objectAttributes: low ? LOW_ATTRIBUTES : HIGH_ATTRIBUTES,
+    authPolicy: low ? POLICY_A_SHA256 : policyB(nameAlg),
   };
+  const { type, ...keyFields } = key;
+  return { id, description, certIndex, template: { type, ...common, ...keyFields } as TpmPublic, ekClass: { nameAlg, symKeyBits: symBits } };
+}
+
+function rsa(id: EkTemplateId, certIndex: number, keyBits: number, nameAlg: number, symBits: number, low: boolean): EkTemplate {
+  return ekTemplate(id, certIndex, `RSA ${keyBits}`, nameAlg, symBits, low, {
+    type: TPM_ALG.RSA,
+    parameters: { symmetric: aesCfb(symBits), scheme: NULL_SCHEME, keyBits, exponent: 0 },
+    unique: { n: Buffer.alloc(low ? keyBits / 8 : 0) },
+  });
 }
 
 function ecc(id: EkTemplateId, certIndex: number, curveId: number, size: number, nameAlg: number, symBits: number, low: boolean): EkTemplate {
-  return {
-    id,
-    description: `ECC NIST P-${curveId === TPM_ECC.NIST_P521 ? 521 : size * 8}`,
-    certIndex,
-    template: {
-      type: TPM_ALG.ECC,
-      nameAlg,
-      objectAttributes: low ? LOW_ATTRIBUTES : HIGH_ATTRIBUTES,
-      authPolicy: low ? POLICY_A_SHA256 : policyB(nameAlg),
-      parameters: { symmetric: aesCfb(symBits), scheme: NULL_SCHEME, curveId, kdf: NULL_SCHEME },
-      unique: { x: Buffer.alloc(low ? size : 0), y: Buffer.alloc(low ? size : 0) },
-    },
-    ekClass: { nameAlg, symKeyBits: symBits },
-  };
+  const description = `ECC NIST P-${curveId === TPM_ECC.NIST_P521 ? 521 : size * 8}`;
+  return ekTemplate(id, certIndex, description, nameAlg, symBits, low, {
+    type: TPM_ALG.ECC,
+    parameters: { symmetric: aesCfb(symBits), scheme: NULL_SCHEME, curveId, kdf: NULL_SCHEME },
+    unique: { x: Buffer.alloc(low ? size : 0), y: Buffer.alloc(low ? size : 0) },
+  });
 }
 
 function policyB(nameAlg: number): Buffer {

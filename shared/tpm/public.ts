@@ -58,7 +58,8 @@ export interface EccParms {
   kdf: Scheme;
 }
 
-interface PublicCommon {
+/** The TPMT_PUBLIC fields whose layout does not depend on the object type. */
+export interface PublicCommon {
   nameAlg: number;
   objectAttributes: number;
   authPolicy: Buffer;

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
@@ -15,14 +14,14 @@ import { MarshalError } from '../../shared/tpm/buffer.js';
 import { TPM_ALG } from '../../shared/tpm/constants.js';
 import { objectName } from '../../shared/tpm/name.js';
 import { parseToolsCredential } from '../crypto/tpm2-tools-credential.js';
+import { scratchDir } from '../helpers/scratch-dir.js';
 import { startSwtpm } from '../helpers/swtpm.js';
 
 const run = promisify(execFile);
 const swtpm = await startSwtpm({ t });
 let tpm = await Tpm.open(swtpm.tcti);
 t.teardown(() => tpm.close());
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'acs-ak-'));
-t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = await scratchDir(t, 'acs-ak-');
 
 async function nothingLoaded(t: Test): Promise<void> {
   t.same(await getHandles(tpm, TPM_HR.TRANSIENT), [], 'no transient objects left');

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -14,6 +13,7 @@ import { publicKeyFromTpm } from '../../shared/crypto/keys.js';
 import { BufferReader } from '../../shared/tpm/buffer.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../../shared/tpm/constants.js';
 import { buildPcrSelection, selectionOrder, unmarshalPcrSelection } from '../../shared/tpm/pcr-selection.js';
+import { scratchDir } from '../helpers/scratch-dir.js';
 import { startSwtpm } from '../helpers/swtpm.js';
 import { tpm2ToolsPcrs } from '../helpers/tpm2-tools.js';
 
@@ -21,8 +21,7 @@ const run = promisify(execFile);
 const swtpm = await startSwtpm({ t });
 let tpm = await Tpm.open(swtpm.tcti);
 t.teardown(() => tpm.close());
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'acs-quote-'));
-t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = await scratchDir(t, 'acs-quote-');
 await ensureSrk(tpm);
 
 const ALL = Array.from({ length: 24 }, (_, i) => i);

@@ -12,7 +12,6 @@ import { createSocket } from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { extendLogs } from '../../client/extend.js';
 import { unmarshalPcrSelection } from '../../shared/tpm/pcr-selection.js';
 import type { NonceResponse } from '../../shared/protocol/messages.js';
 import { OutboxSql } from '../../db/alert-outbox.js';
@@ -20,7 +19,8 @@ import { storeDriver } from '../../db/web-queries.js';
 import { startSwtpm } from '../helpers/swtpm.js';
 import { startTestServer } from '../helpers/acs-server.js';
 import { AlertReceiver, hmacMatches, type ReceivedAlert } from '../helpers/alert-receiver.js';
-import { AttestedHost, BIOS_LOG, IMA_KEY, imaWireEvents, refusalCode, scratchDir, writeImaLog } from '../helpers/attested-host.js';
+import { AttestedHost, IMA_KEY, imaWireEvents, refusalCode, scratchDir } from '../helpers/attested-host.js';
+import { GrowingImaLog } from '../helpers/growing-ima-log.js';
 
 const tpm = await startSwtpm({ t });
 const receiver = await AlertReceiver.start(t);
@@ -45,19 +45,11 @@ const server = await startTestServer(t, {
   alertTiming: { pollMs: 100, baseDelayMs: 200, maxDelayMs: 1000 },
 });
 const host = await AttestedHost.enroll(t, tpm, server, 'alerts.test');
-host.imaLog = join(dir, 'ima-growing.bin');
-await writeImaLog(host.imaLog, Infinity, 1);
-let extended = 1083;
-await extendLogs({ tcti: tpm.tcti, biosLog: BIOS_LOG, imaLog: host.imaLog, imaCount: extended });
-
-const grow = async (n: number) => {
-  await extendLogs({ tcti: tpm.tcti, imaLog: host.imaLog, imaFrom: extended, imaCount: n });
-  extended += n;
-};
+const growing = await GrowingImaLog.start(host, dir);
 /** A quote whose IMA template data was altered: signed by the enrolled AK, refused 90000020. */
 const tamperedQuote = async (): Promise<NonceResponse> => {
   const n = await host.nonce();
-  const events = await imaWireEvents(host.imaLog, n.imaentry, extended);
+  const events = await imaWireEvents(host.imaLog, n.imaentry, growing.extended);
   events[0] = Buffer.from(events[0]!);
   events[0][events[0].length - 1]! ^= 1;
   const q = await host.quote(n.nonce, unmarshalPcrSelection(n.pcrselect));
@@ -85,7 +77,7 @@ t.test('the first accepted quote: never → trusted, signed', async (t) => {
 });
 
 t.test('a refusal: attestation.failed and trusted → failing; the next good quote: failing → trusted', async (t) => {
-  await grow(3);
+  await growing.grow(3);
   const n = await tamperedQuote();
   const report = await reportOf(n);
   const [failed] = await receiver.waitFor((r) => r.alert.type === 'attestation.failed');
@@ -105,7 +97,7 @@ t.test('a refusal: attestation.failed and trusted → failing; the next good quo
 
 t.test('a refusal while the receiver is down arrives when it is back', async (t) => {
   await receiver.down();
-  await grow(2);
+  await growing.grow(2);
   const n = await tamperedQuote();
   const report = await reportOf(n);
   // Several seconds of a receiver that refuses connections: deliveries fail and back off.

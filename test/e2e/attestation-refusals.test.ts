@@ -9,8 +9,6 @@
  */
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { extendLogs } from '../../client/extend.js';
 import { TPM_ALG } from '../../shared/tpm/constants.js';
 import { buildPcrSelection, unmarshalPcrSelection } from '../../shared/tpm/pcr-selection.js';
 import { serializeRequest } from '../../shared/protocol/messages.js';
@@ -19,8 +17,9 @@ import type { Quote } from '../../client/tpm/commands/quote.js';
 import { startSwtpm } from '../helpers/swtpm.js';
 import { startTestServer } from '../helpers/acs-server.js';
 import {
-  AttestedHost, BIOS_LOG, IMA_KEY, firmwareWireEvents, imaWireEvents, recordingProxy, refusalCode, scratchDir, writeImaLog,
+  AttestedHost, IMA_KEY, firmwareWireEvents, imaWireEvents, recordingProxy, refusalCode, scratchDir,
 } from '../helpers/attested-host.js';
+import { GrowingImaLog } from '../helpers/growing-ima-log.js';
 
 const FIVE_MINUTES = 5 * 60 * 1000;
 
@@ -47,21 +46,10 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
   });
   const host = await AttestedHost.enroll(t, tpm, server, 'refused.test');
   const other = await AttestedHost.enroll(t, otherTpm, server, 'other.test');
-  // acs_imasig.bin and another copy of it: a log that keeps growing.
-  host.imaLog = join(await scratchDir(t), 'ima-growing.bin');
-  await writeImaLog(host.imaLog, Infinity, 1);
-  let extended = 1083;
-  await extendLogs({ tcti: tpm.tcti, biosLog: BIOS_LOG, imaLog: host.imaLog, imaCount: extended });
+  const growing = await GrowingImaLog.start(host, await scratchDir(t));
   t.match(await host.attest(), { newBoot: true, imaEvents: 2 * 1083 }, 'baseline: full attestation');
-  t.match(await host.machine(), { imaevents: extended });
+  t.match(await host.machine(), { imaevents: growing.extended });
 
-  /** The TPM measures `n` more IMA events. */
-  const grow = async (n: number) => {
-    await extendLogs({ tcti: tpm.tcti, imaLog: host.imaLog, imaFrom: extended, imaCount: n });
-    extended += n;
-  };
-  /** The IMA events a correct request for `nonce` carries: from its imaentry to what the TPM extended. */
-  const imaSince = async (n: NonceResponse) => ({ from: n.imaentry, events: await imaWireEvents(host.imaLog, n.imaentry, extended) });
   const quoteFor = (n: NonceResponse, who = host) => who.quote(n.nonce, unmarshalPcrSelection(n.pcrselect));
   const rowOf = async (who: AttestedHost, nonce: Buffer) => (await who.attestations()).find((a) => a.nonce === nonce.toString('hex'));
 
@@ -70,14 +58,14 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
    * and that the machine rows did not change, then attests normally.
    */
   const refusal = async (t: Test, code: string, refuse: () => Promise<unknown>, hosts: AttestedHost[] = [host]) => {
-    await grow(3);
+    await growing.grow(3);
     const before = await Promise.all(hosts.map((h) => h.machine()));
     t.equal(await refusalCode(refuse()), code, `answered ${code}`);
     t.strictSame(await Promise.all(hosts.map((h) => h.machine())), before, 'machine rows unchanged');
     const r = await host.attest();
     t.match(r, { newBoot: false, retried: false, firmwareEvents: 0, imaEntry: before[0]!.imaevents }, 'next attestation is incremental from the stored position');
-    t.match(await host.lastAttestation(), { errorCode: null, logverified: true, imaentry: before[0]!.imaevents, imaevents: extended });
-    t.equal((await host.machine())!.imaevents, extended, 'and accepts the new events');
+    t.match(await host.lastAttestation(), { errorCode: null, logverified: true, imaentry: before[0]!.imaevents, imaevents: growing.extended });
+    t.equal((await host.machine())!.imaevents, growing.extended, 'and accepts the new events');
   };
 
   t.test('quote without a nonce: 9000001b', (t) =>
@@ -91,14 +79,14 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
     await refusal(t, '9000001a', async () => {
       n = await host.nonce();
       const q = await host.quote(randomBytes(32), unmarshalPcrSelection(n.pcrselect));
-      return host.send(host.request(q, { ima: await imaSince(n) }));
+      return host.send(host.request(q, { ima: await growing.since(n) }));
     });
     t.match(await rowOf(host, n.nonce), { quoted: null, quoteverified: null });
   });
 
   t.test('replayed quote request: 9000001c; the original row is kept', async (t) => {
     const proxy = await recordingProxy(t, server.port);
-    await grow(3);
+    await growing.grow(3);
     await host.attest({ server: { host: '127.0.0.1', port: proxy.port } });
     const captured = proxy.frames.at(-1)!;
     const original = await host.lastAttestation();
@@ -112,7 +100,7 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
       n = await host.nonce();
       const q = await quoteFor(n);
       skewMs += FIVE_MINUTES + 1000;
-      return host.send(host.request(q, { ima: await imaSince(n) }));
+      return host.send(host.request(q, { ima: await growing.since(n) }));
     });
     t.match(await rowOf(host, n.nonce), { errorCode: '90000101', quoteverified: true });
   });
@@ -123,11 +111,11 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
       await host.nonce();
       theirs = await other.nonce();
       const q = await quoteFor(theirs);
-      return host.send(host.request(q, { ima: await imaSince(theirs) }));
+      return host.send(host.request(q, { ima: await growing.since(theirs) }));
     }, [host, other]);
     await refusal(t, '90000010', async () => {
       const q = await quoteFor(theirs);
-      return other.send(other.request(q, { ima: await imaSince(theirs) }));
+      return other.send(other.request(q, { ima: await growing.since(theirs) }));
     }, [host, other]);
     t.match(await rowOf(other, theirs.nonce), { quoted: null, errorCode: null }, 'a quote not signed by the host\'s AK does not use up its nonce');
   });
@@ -137,7 +125,7 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
       let n!: NonceResponse;
       await refusal(t, code, async () => {
         n = await host.nonce();
-        return host.send(host.request(edit(await quoteFor(n)), { ima: await imaSince(n) }));
+        return host.send(host.request(edit(await quoteFor(n)), { ima: await growing.since(n) }));
       });
       t.match(await rowOf(host, n.nonce), { quoted: null, errorCode: null, quoteverified: null }, 'a forged quote does not use up the nonce');
     });
@@ -154,7 +142,7 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
         const separator = log.events.filter((e) => e.pcrIndex === 7).at(-1)!;
         separator.digests = separator.digests.map((d) => ({ ...d, digest: flipped(d.digest, 0) }));
       });
-      return host.send(host.request(await quoteFor(n), { firmware, ima: await imaSince(n) }));
+      return host.send(host.request(await quoteFor(n), { firmware, ima: await growing.since(n) }));
     });
     t.match(await rowOf(host, n.nonce), { errorCode: '90000020', quoteverified: true, logverified: false, newBoot: true });
   });
@@ -163,7 +151,7 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
     let n!: NonceResponse;
     await refusal(t, '90000020', async () => {
       n = await host.nonce();
-      const ima = await imaSince(n);
+      const ima = await growing.since(n);
       ima.events[0] = flipped(ima.events[0]!, -1);
       return host.send(host.request(await quoteFor(n), { ima }));
     });
@@ -175,7 +163,7 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
     await refusal(t, '90000014', async () => {
       n = await host.nonce();
       const q = await host.quote(n.nonce, buildPcrSelection([[TPM_ALG.SHA256, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]], [TPM_ALG.SHA1, [10]]]));
-      return host.send(host.request(q, { ima: await imaSince(n) }));
+      return host.send(host.request(q, { ima: await growing.since(n) }));
     });
     t.match(await rowOf(host, n.nonce), { errorCode: '90000014', quoteverified: true });
   });
@@ -190,22 +178,22 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
   });
 
   t.test('a logged template hash altered alone is accepted and flagged badevent', async (t) => {
-    await grow(3);
+    await growing.grow(3);
     const n = await host.nonce();
-    const ima = await imaSince(n);
+    const ima = await growing.since(n);
     // pcrIndex (4) and the algorithm (2) precede the SHA-1 template hash.
     ima.events[1] = flipped(ima.events[1]!, 6);
     t.same(await host.send(host.request(await quoteFor(n), { ima })), { response: 'quote' });
     const rows = await host.imaRows((await host.lastAttestation()).id);
     t.same(rows.filter((r) => r.badevent).map((r) => r.entrynum), [n.imaentry + 1], 'only the altered event');
-    t.equal((await host.machine())!.imaevents, extended);
+    t.equal((await host.machine())!.imaevents, growing.extended);
   });
 
   t.test('a new-boot nonce answered without the firmware log: 90000005', (t) =>
     refusal(t, '90000005', async () => {
       const n = await host.nonce('2031-01-01 00:00:00');
       t.match(n, { biosentry: 0, imaentry: 0 }, 'another boot time asks for full logs');
-      return host.send(host.request(await quoteFor(n), { ima: await imaSince(n) }));
+      return host.send(host.request(await quoteFor(n), { ima: await growing.since(n) }));
     }));
 
   t.test('IMA events that start past the stored position: 90000020', async (t) => {
@@ -213,7 +201,7 @@ t.test('refused quotes change nothing and never degrade the next attestation', a
     await refusal(t, '90000020', async () => {
       n = await host.nonce();
       const from = n.imaentry + 1;
-      return host.send(host.request(await quoteFor(n), { ima: { from, events: await imaWireEvents(host.imaLog, from, extended) } }));
+      return host.send(host.request(await quoteFor(n), { ima: { from, events: await imaWireEvents(host.imaLog, from, growing.extended) } }));
     });
     t.match(await rowOf(host, n.nonce), { errorCode: '90000020', errorMessage: /IMA events start at \d+, expected \d+/ }, 'the gap is named');
   });

@@ -8,8 +8,6 @@
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { extendLogs } from '../../client/extend.js';
 import { openAttestationTpm } from '../../client/attestation-tpm.js';
 import { storeDriver } from '../../db/web-queries.js';
 import { MAX_PENDING_NONCES } from '../../server/nonce.js';
@@ -25,8 +23,9 @@ import { startSwtpm } from '../helpers/swtpm.js';
 import { startTestServer } from '../helpers/acs-server.js';
 import { startTestWeb, machinePath } from '../helpers/web-server.js';
 import {
-  AttestedHost, BIOS_LOG, IMA_KEY, expectedLog, firmwareWireEvents, framePayload, imaWireEvents, refusalCode, scratchDir, writeImaLog, type ExpectedImaLog,
+  AttestedHost, IMA_KEY, expectedLog, firmwareWireEvents, framePayload, refusalCode, scratchDir, type ExpectedImaLog,
 } from '../helpers/attested-host.js';
+import { GrowingImaLog } from '../helpers/growing-ima-log.js';
 
 const FORGED = 20;
 
@@ -49,16 +48,8 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
   const server = await startTestServer(t, { trust: [tpm.caCertPem, tpm.intermediateCertPem], imaKeyFiles: [IMA_KEY], keepRefused: 2 });
   const web = await startTestWeb(t, server.store);
   const host = await AttestedHost.enroll(t, tpm, server, 'verdicts.test');
-  host.imaLog = join(await scratchDir(t), 'ima-growing.bin');
-  await writeImaLog(host.imaLog, Infinity, 1);
-  let extended = 1083;
-  await extendLogs({ tcti: tpm.tcti, biosLog: BIOS_LOG, imaLog: host.imaLog, imaCount: extended });
-  const grow = async (n: number) => {
-    await extendLogs({ tcti: tpm.tcti, imaLog: host.imaLog, imaFrom: extended, imaCount: n });
-    extended += n;
-  };
+  const growing = await GrowingImaLog.start(host, await scratchDir(t));
   const quoteFor = (n: NonceResponse) => host.quote(n.nonce, unmarshalPcrSelection(n.pcrselect));
-  const imaSince = async (n: NonceResponse) => ({ from: n.imaentry, events: await imaWireEvents(host.imaLog, n.imaentry, extended) });
   const report = async (nonce: Buffer) => (await host.attestations()).find((a) => a.nonce === nonce.toString('hex'))!;
   const verdictOf = async (nonce: Buffer): Promise<ReportVerdict> => decodeReportVerdict((await report(nonce)).verdict)!;
   const countRows = async (table: 'bioslog' | 'imalog', attestationId: number) =>
@@ -87,13 +78,13 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
 
   let rewrittenId = 0;
   await t.test('an IMA log rewritten after entry N: refused, PCR 10 only, its events kept apart', async (t) => {
-    await grow(20);
+    await growing.grow(20);
     const before = (await host.machine())!;
     const n = await host.nonce();
     const N = n.imaentry + 10;
     const events: Buffer[] = [];
     for (const ev of iterateImaBinaryLog(await readFile(host.imaLog))) {
-      if (ev.index >= extended) break;
+      if (ev.index >= growing.extended) break;
       if (ev.index >= n.imaentry) events.push(encodeImaWireEvent(ev.index > N ? rewritten(ev) : ev, 'sha1'));
     }
     t.equal(await refusalCode(host.send(host.request(await quoteFor(n), { ima: { from: n.imaentry, events } }))), '90000020');
@@ -121,7 +112,7 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
     t.notOk(boot.items.some((e: { refused: boolean }) => e.refused), 'the boot\'s IMA log is the accepted chain only');
 
     t.match(await host.attest(), { newBoot: false, imaEntry: before.imaevents }, 'then the true log is accepted from the same position');
-    t.equal((await host.machine())!.imaevents, extended);
+    t.equal((await host.machine())!.imaevents, growing.extended);
   });
 
   let firmwareId = 0;
@@ -134,7 +125,7 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
       edited = ev.index;
       ev.digests = ev.digests.map((d) => ({ ...d, digest: flipped(d.digest, 0) }));
     });
-    t.equal(await refusalCode(host.send(host.request(await quoteFor(n), { firmware, ima: await imaSince(n) }))), '90000020');
+    t.equal(await refusalCode(host.send(host.request(await quoteFor(n), { firmware, ima: await growing.since(n) }))), '90000020');
     const r = await report(n.nonce);
     firmwareId = r.id;
     const v = await verdictOf(n.nonce);
@@ -156,14 +147,14 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
   });
 
   await t.test(`${FORGED} forged quotes carrying issued nonces leave the host untouched`, async (t) => {
-    await grow(3);
+    await growing.grow(3);
     const issued: NonceResponse[] = [];
     for (let i = 0; i < FORGED; i++) issued.push(await host.nonce());
     const machineBefore = await host.machine();
     const reportsBefore = await host.attestations();
     for (const n of issued) {
       const q = await quoteFor(n);
-      t.equal(await refusalCode(host.send(host.request({ ...q, signature: flipped(q.signature, -1) }, { ima: await imaSince(n) }))), '90000010');
+      t.equal(await refusalCode(host.send(host.request({ ...q, signature: flipped(q.signature, -1) }, { ima: await growing.since(n) }))), '90000010');
     }
     t.same(await host.machine(), machineBefore, 'machine state unchanged');
     t.same(await host.attestations(), reportsBefore, 'no report added or changed; every nonce still pending');
@@ -177,11 +168,11 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
     t.notMatch((await web.get(`/reports/${pending.id}`)).text, pending.nonce, 'nor by the report page');
     const last = issued.at(-1)!;
     // With a member the protocol does not define: ignored, and never stored.
-    const genuine = { ...framePayload(Buffer.concat(host.request(await quoteFor(last), { ima: await imaSince(last) }))), padding: 'x'.repeat(100_000) };
+    const genuine = { ...framePayload(Buffer.concat(host.request(await quoteFor(last), { ima: await growing.since(last) }))), padding: 'x'.repeat(100_000) };
     t.same(await host.send(genuine), { response: 'quote' }, 'a forged nonce was not burned: the genuine quote is accepted');
     t.same(Object.keys(JSON.parse((await report(last.nonce)).quote!)).sort(), ['command', 'hostname', 'quoted', 'signature', 'templatehashalg'], 'only the members the protocol defines are stored');
     t.match(await host.attest(), { newBoot: false, retried: false }, 'and the next attestation is normal');
-    t.match(await host.lastAttestation(), { errorCode: null, imaevents: extended });
+    t.match(await host.lastAttestation(), { errorCode: null, imaevents: growing.extended });
 
     for (let i = 0; i < MAX_PENDING_NONCES + 5; i++) await host.nonce();
     const stillPending = (await host.attestations()).filter((a) => a.quoted === null);
@@ -191,8 +182,8 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
 
   await t.test('--keep-refused keeps the newest refused reports\' evidence', async (t) => {
     const n = await host.nonce();
-    await grow(2);
-    const ima = await imaSince(n);
+    await growing.grow(2);
+    const ima = await growing.since(n);
     ima.events[0] = flipped(ima.events[0]!, -1);
     t.equal(await refusalCode(host.send(host.request(await quoteFor(n), { ima }))), '90000020');
     const third = await report(n.nonce);
@@ -219,7 +210,7 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
       log.events.push({ ...model, index: added, digests: [{ alg: TPM_ALG.SHA1, digest: digest.sha1 }, { alg: TPM_ALG.SHA256, digest: digest.sha256 }] });
     });
     const n = await host.nonce('2026-12-02 00:00:00');
-    t.same(await host.send(host.request(await quoteFor(n), { firmware, ima: await imaSince(n) })), { response: 'quote' });
+    t.same(await host.send(host.request(await quoteFor(n), { firmware, ima: await growing.since(n) })), { response: 'quote' });
     const r = await report(n.nonce);
     t.equal(r.pcrinvalid, true);
     const v = await verdictOf(n.nonce);

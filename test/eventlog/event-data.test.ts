@@ -43,6 +43,7 @@ t.test('Windows, OpenPOWER and odd firmware records', async (t) => {
   const rom = described('goatt_option_rom.bin');
   t.equal(rom[11], 'EV_EFI_BOOT_SERVICES_DRIVER PciRoot(0x0)/Pci(0x2,0x0)/Pci(0x0,0x0)/Offset(0xf600,0x207ff) (image at 0xc483a018, 135488 bytes)');
   t.equal(rom[19], 'EV_EFI_VARIABLE_BOOT Boot000F [EFI_GLOBAL_VARIABLE] = "CDROM:  " (inactive) BBS(0xffff)/PciRoot(0x0)/Pci(0x1f,0x2)/Sata(0x0,0x0,0x0)');
+  t.equal(described('acs_tpmbios.bin')[3], 'EV_EFI_BOOT_SERVICES_DRIVER (no device path) (image at 0x7e47f018, 5792 bytes)', 'a link-time address above 2^53 is not read');
   const acs = described('acs_tpm2bios.bin');
   t.equal(acs[1], 'EV_ACTION Security Switches');
   t.equal(acs[19], 'EV_SEPARATOR Skiboot Boot');

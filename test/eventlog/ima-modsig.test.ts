@@ -1,39 +1,44 @@
+import { execFileSync } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync, hash } from 'node:crypto';
-import forge from 'node-forge';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
+import { buildCertificate } from '../../shared/crypto/x509-builder.js';
 import { parseModsig } from '../../shared/eventlog/ima/modsig.js';
 import { ImaKeyring } from '../../shared/eventlog/ima/signature.js';
 import { decodeImaTemplate, type ImaTemplateInfo } from '../../shared/eventlog/ima/template.js';
 import { imaFile, loadIma } from './fixtures.js';
 
-/** A signing certificate and a detached PKCS#7 signature over `content`, as sign-file or openssl cms make them. */
+const work = mkdtempSync(join(tmpdir(), 'modsig-'));
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+let files = 0;
+
+/** A signing certificate and a detached PKCS#7 signature over `content`, made by openssl cms as sign-file makes them. */
 function signer(serial = '0badcafe01') {
   const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const key = forge.pki.privateKeyFromPem(pair.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString());
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(pair.publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  cert.serialNumber = serial;
-  cert.validity.notBefore = new Date();
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
-  const name = [{ name: 'commonName', value: 'module signing key' }];
-  cert.setSubject(name);
-  cert.setIssuer(name);
-  cert.setExtensions([{ name: 'subjectKeyIdentifier' }]);
-  cert.sign(key, forge.md.sha256.create());
-  const x509 = new X509Certificate(forge.pki.certificateToPem(cert));
-  const sign = (content: string, withAttributes: boolean): Buffer => {
-    const p7 = forge.pkcs7.createSignedData();
-    p7.content = forge.util.createBuffer(content);
-    p7.addSigner({
-      key,
-      certificate: cert,
-      digestAlgorithm: forge.pki.oids.sha256,
-      authenticatedAttributes: withAttributes
-        ? [{ type: forge.pki.oids.contentType, value: forge.pki.oids.data }, { type: forge.pki.oids.messageDigest }, { type: forge.pki.oids.signingTime, value: new Date() as unknown as string }]
-        : [],
-    });
-    p7.sign({ detached: true });
-    return Buffer.from(forge.asn1.toDer(p7.toAsn1()).getBytes(), 'binary');
+  const name: [string, string][] = [['CN', 'module signing key']];
+  const x509 = new X509Certificate(buildCertificate({
+    serial: Buffer.from(serial, 'hex'),
+    issuer: name,
+    subject: name,
+    notBefore: new Date(),
+    notAfter: new Date(Date.now() + 86_400_000),
+    publicKey: pair.publicKey,
+    extensions: [{ name: 'subjectKeyIdentifier' }],
+    signingKey: pair.privateKey,
+  }));
+  const base = join(work, String(files++));
+  writeFileSync(`${base}.crt`, x509.toString());
+  writeFileSync(`${base}.key`, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  /** Named by issuer and serial unless `byKeyId` (RFC 5652 §5.3 subjectKeyIdentifier). */
+  const sign = (content: string, withAttributes: boolean, byKeyId = false): Buffer => {
+    writeFileSync(`${base}.in`, content);
+    execFileSync('openssl', [
+      'cms', '-sign', '-binary', '-md', 'sha256', '-signer', `${base}.crt`, '-inkey', `${base}.key`, '-in', `${base}.in`,
+      '-outform', 'DER', '-out', `${base}.p7s`, ...(withAttributes ? [] : ['-noattr']), ...(byKeyId ? ['-keyid'] : []),
+    ], { stdio: 'ignore' });
+    return readFileSync(`${base}.p7s`);
   };
   return { x509, publicKey: pair.publicKey, sign };
 }
@@ -63,6 +68,10 @@ t.test('appended PKCS#7 signatures verify against the d-modsig digest', async (t
   t.equal(new ImaKeyring([signer().x509]).verifyEvent(modsigEvent('module contents', sig)), 'badsig', 'same issuer and serial, other key');
   t.equal(new ImaKeyring([s.publicKey]).verifyEvent(modsigEvent('module contents', sig)), 'nokey', 'a bare key cannot match issuer and serial');
   t.equal(keys.verifyEvent(modsigEvent('module contents', Buffer.from('3003020100', 'hex'))), 'badsig', 'not PKCS#7');
+  const byKeyId = s.sign('module contents', true, true);
+  t.ok(parseModsig(byKeyId).sid.subjectKeyIds.length === 1 && !parseModsig(byKeyId).sid.serial, 'signer named by subject key identifier');
+  t.equal(keys.verifyEvent(modsigEvent('module contents', byKeyId)), 'ok', 'named by key identifier');
+  t.equal(new ImaKeyring([s.publicKey]).verifyEvent(modsigEvent('module contents', byKeyId)), 'ok', 'a bare key matches its key identifier');
   const withSig = { ...modsigEvent('module contents', sig), signature: Buffer.from('030204aabbccdd0000', 'hex') };
   t.equal(keys.verifyEvent(withSig), 'nokey', 'an xattr signature takes precedence');
 });

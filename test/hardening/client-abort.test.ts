@@ -8,9 +8,9 @@
  * before the answer gets its attestation committed whole.
  */
 import t from 'tap';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { refusal } from './outcome.js';
+import { rawConnect } from './raw-socket.js';
 import { attestationByNonce, auditRows, tableCounts } from './row-audit.js';
 import { serverFiles, startInProcess } from './server-setup.js';
 import { SteppedHost, type Issued } from './stepped-host.js';
@@ -18,34 +18,18 @@ import { SteppedHost, type Issued } from './stepped-host.js';
 type Close = 'fin' | 'rst';
 
 /** Writes `bytes` of `frame`, then ends the connection as a killed process's kernel would (FIN), or resets it. */
-function cutUpload(port: number, frame: Buffer, bytes: number, close: Close): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      socket.on('error', () => {});
-      socket.write(frame.subarray(0, bytes), () => {
-        if (close === 'rst') socket.resetAndDestroy();
-        else socket.destroy();
-        resolve();
-      });
-    });
-  });
+async function cutUpload(port: number, frame: Buffer, bytes: number, close: Close): Promise<void> {
+  const socket = await rawConnect(port);
+  await new Promise<void>((written) => socket.write(frame.subarray(0, bytes), () => written()));
+  if (close === 'rst') socket.resetAndDestroy();
+  else socket.destroy();
 }
 
 /** Sends the whole frame and half-closes, then disappears without reading the answer. */
-function uploadAndVanish(port: number, frame: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      socket.on('error', () => {});
-      socket.end(frame, () => {
-        socket.destroy();
-        resolve();
-      });
-    });
-  });
+async function uploadAndVanish(port: number, frame: Buffer): Promise<void> {
+  const socket = await rawConnect(port);
+  await new Promise<void>((sent) => socket.end(frame, () => sent()));
+  socket.destroy();
 }
 
 const files = await serverFiles(t);

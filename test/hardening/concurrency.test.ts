@@ -16,9 +16,8 @@ import { parseResponse, serializeRequest, type QuoteRequest } from '../../shared
 import { createFleet, runPrefix } from '../bench/fleet.js';
 import { syntheticFirmwareLog } from '../bench/firmware-log.js';
 import { refusal, tally } from './outcome.js';
-import { RealHost } from './real-host.js';
 import { attestationByNonce, auditRows, tableCounts } from './row-audit.js';
-import { serverFiles, startInProcess } from './server-setup.js';
+import { realHostAndFiles, startInProcess } from './server-setup.js';
 import { IMA_PROFILE, SteppedHost, type Issued } from './stepped-host.js';
 
 const SAME_MACHINE_CLIENTS = 50;
@@ -28,8 +27,7 @@ const ENROLL_BURSTS = 5;
 const BOOT_IMA_FILES = 10;
 const MORE_IMA_FILES = 3;
 
-const real = await RealHost.start(t, 'real.concurrency.test');
-const files = await serverFiles(t, { trust: real.trust });
+const { real, files } = await realHostAndFiles(t, 'real.concurrency.test');
 const srv = await startInProcess(t, files, { maxConnections: 512 });
 const figures: string[] = [];
 

@@ -11,7 +11,7 @@
 import t from 'tap';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LoadLoop, type Attempt } from './load-loop.js';
+import { interruptTwice, LoadLoop, overlapsAny, type Attempt } from './load-loop.js';
 import { MariaDbInstance } from './mariadb-instance.js';
 import { tally } from './outcome.js';
 import { RealHost } from './real-host.js';
@@ -29,34 +29,22 @@ const files = await serverFiles(t, { trust: real.trust, dbUrl: mariadb.url('acs_
 const srv = await startInProcess(t, files, { maxConnections: 256 });
 const fleet = steppedFleet(files.ekCa, 'outage', MACHINES);
 
-interface Outage {
-  signal: 'SIGKILL' | 'SIGTERM';
-  downAt: number;
-  upAt: number;
-  restartMs: number;
-}
-
 t.test(`MariaDB killed under load, restarted, load resumes`, async (t) => {
   await Promise.all([...fleet.map((h) => h.enroll(srv.ep)), real.enroll(srv.ep)]);
   await real.attest(srv.ep);
   const load = new LoadLoop(fleet, () => ({ nonce: srv.ep, quote: srv.ep }));
-  const outages: Outage[] = [];
-  for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
-    await load.acceptedMore(ACCEPTED_PER_PHASE);
-    const downAt = performance.now();
+  const restartMs: number[] = [];
+  const { interruptions: outages, attempts } = await interruptTwice(load, ACCEPTED_PER_PHASE, async (signal) => {
     await mariadb.stop(signal);
     await sleep(OUTAGE_MS);
     const restarting = performance.now();
     await mariadb.start();
-    const upAt = performance.now();
-    outages.push({ signal, downAt, upAt, restartMs: Math.round(upAt - restarting) });
-  }
-  await load.acceptedMore(ACCEPTED_PER_PHASE);
-  const attempts = await load.stop();
+    restartMs.push(Math.round(performance.now() - restarting));
+  });
   const realAfter = await real.attest(srv.ep);
   t.equal(realAfter.newBoot, false, 'the swtpm host attests again through the same server');
 
-  const during = (a: Attempt) => outages.some((o) => a.endedAt > o.downAt && a.startedAt < o.upAt);
+  const during = (a: Attempt) => overlapsAny(a, outages);
   const failed = attempts.filter((a) => a.outcome !== null);
   const inOutage = attempts.filter(during);
   t.ok(inOutage.some((a) => a.outcome !== null), `requests were refused during the outages (${inOutage.length} attempts overlapped them)`);
@@ -83,7 +71,7 @@ t.test(`MariaDB killed under load, restarted, load resumes`, async (t) => {
   t.same(wrong.map((h) => h.hostname), [], 'each machine\'s stored PCR 10 is its IMA log replayed to imaevents');
 
   const codes = tally(failed.map((a) => a.outcome));
-  t.comment(`db-outage: ${MACHINES} machines + 1 swtpm, ${outages.map((o) => `${o.signal} ${OUTAGE_MS} ms down, restart ${o.restartMs} ms`).join('; ')}; ` +
+  t.comment(`db-outage: ${MACHINES} machines + 1 swtpm, ${outages.map((o, i) => `${o.signal} ${OUTAGE_MS} ms down, restart ${restartMs[i]} ms`).join('; ')}; ` +
     `${attempts.length} attempts: ${accepted.length} accepted, refused ${JSON.stringify(codes)}, ${answeredFailedButCommitted} committed though answered 8000004x; ` +
     `resumed without restarting acs-server; ${audit.attestations.length} rows audited (${audit.imaRows} IMA, ${audit.biosRows} firmware), 0 partial`);
 });

@@ -7,7 +7,6 @@
  * and closes it.
  */
 import t from 'tap';
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodePayload } from '../../shared/protocol/frame.js';
@@ -15,6 +14,7 @@ import { readOneFrame } from '../../client/exchange.js';
 import { createFleet, runPrefix } from '../bench/fleet.js';
 import { ensureOpenFiles } from './fd-limit.js';
 import { refusal, tally } from './outcome.js';
+import { holdOpen, type HeldSocket } from './raw-socket.js';
 import { serverFiles, startInProcess } from './server-setup.js';
 import { IMA_PROFILE } from './stepped-host.js';
 
@@ -24,32 +24,22 @@ const IDLE_MS = 6000;
 /** Connects in flight at once: below the listen backlog (511), so the accept queue never overflows. */
 const CONNECT_WINDOW = 400;
 
-interface IdleClient {
-  socket: net.Socket;
+interface IdleClient extends HeldSocket {
   /** What the server sent before closing: the error code, or null for nothing. */
   answer: Promise<string | null>;
-  /** performance.now() when the socket closed. */
-  closedAt: Promise<number>;
 }
 
-function connectIdle(port: number): Promise<IdleClient> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      socket.on('error', () => {});
-      const closedAt = new Promise<number>((done) => socket.once('close', () => done(performance.now())));
-      const answer = readOneFrame(socket, { timeoutMs: IDLE_MS * 5 }).then(
-        (payload) => {
-          socket.destroy();
-          return String(decodePayload(payload).error);
-        },
-        () => null,
-      );
-      resolve({ socket, answer, closedAt });
-    });
-  });
+async function connectIdle(port: number): Promise<IdleClient> {
+  const held = await holdOpen(port);
+  const { socket } = held;
+  const answer = readOneFrame(socket, { timeoutMs: IDLE_MS * 5 }).then(
+    (payload) => {
+      socket.destroy();
+      return String(decodePayload(payload).error);
+    },
+    () => null,
+  );
+  return { ...held, answer };
 }
 
 /** Opens `count` idle connections, CONNECT_WINDOW at a time; a lost SYN (retried after 1 s) delays only its own slot. */

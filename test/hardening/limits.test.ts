@@ -7,13 +7,14 @@
  * listener.test.ts covers the same codes with stub handlers.)
  */
 import t, { type Test } from 'tap';
-import net from 'node:net';
+import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodePayload, encodeFrame, type JsonObject } from '../../shared/protocol/frame.js';
 import { readOneFrame } from '../../client/exchange.js';
 import { parseResponse, serializeRequest, type QuoteRequest } from '../../shared/protocol/messages.js';
 import type { LogLine } from './log-capture.js';
 import { refusal } from './outcome.js';
+import { rawConnect } from './raw-socket.js';
 import { attestationByNonce, tableCounts } from './row-audit.js';
 import { serverFiles, startInProcess, type InProcessOptions, type InProcessServer } from './server-setup.js';
 import { SteppedHost, type Issued } from './stepped-host.js';
@@ -60,18 +61,6 @@ function warned(lines: LogLine[], outcome: string): LogLine | undefined {
   return lines.find((l) => l.outcome === outcome && l.level === 40);
 }
 
-function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('error', reject);
-    s.once('connect', () => {
-      s.off('error', reject);
-      s.on('error', () => {});
-      resolve(s);
-    });
-  });
-}
-
 /** Writes `frame` on an open connection and reads the one response. */
 async function ask(socket: net.Socket, frame: Buffer): Promise<JsonObject> {
   const reading = readOneFrame(socket, { timeoutMs: 10_000 });
@@ -81,7 +70,7 @@ async function ask(socket: net.Socket, frame: Buffer): Promise<JsonObject> {
 
 /** Sends `frame` `chunk` bytes every `everyMs` ms, or only its first `silentAfter` bytes and then nothing; returns the answer. */
 async function slowUpload(port: number, frame: Buffer, opts: { chunk: number; everyMs: number; silentAfter?: number }): Promise<JsonObject | undefined> {
-  const socket = await connect(port);
+  const socket = await rawConnect(port);
   let answered = false;
   const reading = readOneFrame(socket, { timeoutMs: 10_000 }).then(decodePayload, () => undefined).finally(() => { answered = true; });
   const end = Math.min(frame.length, opts.silentAfter ?? frame.length);
@@ -129,11 +118,11 @@ t.test('max connections: the oldest idle connection makes room, the others then 
   const srv = await strict({ maxConnections: 2 });
   const host = await machine('busy', true);
   host.measureFiles(2);
-  const held = [await connect(srv.ep.port), await connect(srv.ep.port)];
+  const held = [await rawConnect(srv.ep.port), await rawConnect(srv.ep.port)];
   t.teardown(() => held.forEach((s) => s.destroy()));
   const oldestClosed = new Promise<void>((resolve) => held[0]!.once('close', () => resolve()));
   for (let i = 0; i < 200 && srv.running.listener.connections < 2; i++) await sleep(10);
-  const extra = await connect(srv.ep.port);
+  const extra = await rawConnect(srv.ep.port);
   t.teardown(() => extra.destroy());
   await oldestClosed;
   t.match(await srv.log.waitFor((l) => l.outcome === 'closed'), { level: 40, bytesIn: 0, reason: 'closed for a newer connection: 2 connections held (limit 2)' },

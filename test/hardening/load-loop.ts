@@ -63,3 +63,36 @@ export class LoadLoop {
     return this.attempts;
   }
 }
+
+/** A fault the load ran through: from the signal to the service answering again. */
+export interface Interruption {
+  signal: 'SIGKILL' | 'SIGTERM';
+  downAt: number;
+  upAt: number;
+}
+
+/**
+ * Takes the service down under `load` twice, by SIGKILL and then by SIGTERM,
+ * with `perPhase` more accepted attestations before each and after the last.
+ * `interrupt` stops the service with the signal and resolves once it is back.
+ */
+export async function interruptTwice(
+  load: LoadLoop,
+  perPhase: number,
+  interrupt: (signal: Interruption['signal']) => Promise<void>,
+): Promise<{ interruptions: Interruption[]; attempts: Attempt[] }> {
+  const interruptions: Interruption[] = [];
+  for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+    await load.acceptedMore(perPhase);
+    const downAt = performance.now();
+    await interrupt(signal);
+    interruptions.push({ signal, downAt, upAt: performance.now() });
+  }
+  await load.acceptedMore(perPhase);
+  return { interruptions, attempts: await load.stop() };
+}
+
+/** Whether the attempt was in flight during any of the interruptions. */
+export function overlapsAny(a: Attempt, interruptions: readonly Interruption[]): boolean {
+  return interruptions.some((i) => a.endedAt > i.downAt && a.startedAt < i.upAt);
+}

@@ -15,10 +15,9 @@ import { openStore } from '../../db/open.js';
 import { storeDriver } from '../../db/web-queries.js';
 import { LoadLoop } from './load-loop.js';
 import { refusal, tally } from './outcome.js';
-import { RealHost } from './real-host.js';
 import { attestationByNonce, auditRows, tableCounts } from './row-audit.js';
 import { ServerCli, serveArgs } from './server-cli.js';
-import { serverFiles } from './server-setup.js';
+import { realHostAndFiles } from './server-setup.js';
 import { SteppedHost, steppedFleet, type Endpoint, type Issued } from './stepped-host.js';
 
 const SERVERS = 3;
@@ -26,8 +25,7 @@ const MACHINES = 45;
 const LOAD_ACCEPTED = 150;
 const SAME_MACHINE_CLIENTS = 24;
 
-const real = await RealHost.start(t, 'real.scale-out.test');
-const files = await serverFiles(t, { trust: real.trust });
+const { real, files } = await realHostAndFiles(t, 'real.scale-out.test');
 const servers = await Promise.all(Array.from({ length: SERVERS }, () => ServerCli.start(t, serveArgs(files, 0, ['--max-connections', '256']))));
 const eps = servers.map((s) => s.ep);
 const store = await openStore(files.dbUrl);

@@ -16,13 +16,11 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { CA_CERT_FILE, CA_KEY_FILE } from '../../server/privacy-ca.js';
 import { refusal } from './outcome.js';
-import { RealHost } from './real-host.js';
 import { ServerCli, runCli, serveArgs } from './server-cli.js';
-import { serverFiles } from './server-setup.js';
+import { realHostAndFiles } from './server-setup.js';
 import { SteppedHost } from './stepped-host.js';
 
-const real = await RealHost.start(t, 'real.secrets.test');
-const files = await serverFiles(t, { trust: real.trust });
+const { real, files } = await realHostAndFiles(t, 'real.secrets.test');
 const scratch = await mkdtemp(join(tmpdir(), 'acs-secrets-'));
 t.teardown(() => rm(scratch, { recursive: true, force: true }));
 const caDir = join(scratch, 'ca');

@@ -7,8 +7,7 @@
  * has its accepted row, and no row is partial.
  */
 import t from 'tap';
-import { performance } from 'node:perf_hooks';
-import { LoadLoop, type Attempt } from './load-loop.js';
+import { interruptTwice, LoadLoop, overlapsAny, type Attempt } from './load-loop.js';
 import { tally } from './outcome.js';
 import { RealHost } from './real-host.js';
 import { attestationByNonce, auditRows } from './row-audit.js';
@@ -30,35 +29,21 @@ t.teardown(() => store.close());
 const driver = storeDriver(store);
 const fleet = steppedFleet(files.ekCa, 'restart', MACHINES);
 
-interface Restart {
-  signal: 'SIGKILL' | 'SIGTERM';
-  downAt: number;
-  upAt: number;
-  downMs: number;
-}
-
 t.test('acs-server killed mid-load and started again on its port', async (t) => {
   await Promise.all([...fleet.map((h) => h.enroll(server.ep)), real.enroll(server.ep)]);
   await real.attest(server.ep);
   const port = server.port;
   const load = new LoadLoop(fleet, () => ({ nonce: server.ep, quote: server.ep }));
-  const restarts: Restart[] = [];
-  for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
-    await load.acceptedMore(ACCEPTED_PER_PHASE);
-    const downAt = performance.now();
+  const { interruptions: restarts, attempts } = await interruptTwice(load, ACCEPTED_PER_PHASE, async (signal) => {
     await server.stop(signal);
     await server.restart();
-    const upAt = performance.now();
-    restarts.push({ signal, downAt, upAt, downMs: Math.round(upAt - downAt) });
-  }
-  await load.acceptedMore(ACCEPTED_PER_PHASE);
-  const attempts = await load.stop();
+  });
   t.equal(server.port, port, 'restarted on the same port');
   t.same(server.runs.map((r) => r.signal ?? r.code), ['SIGKILL', 0, null], 'SIGKILL ended the first run; SIGTERM the second, with exit code 0');
   const realAfter = await real.attest(server.ep);
   t.equal(realAfter.newBoot, false, 'the swtpm host attests again, incrementally');
 
-  const during = (a: Attempt) => restarts.some((r) => a.endedAt > r.downAt && a.startedAt < r.upAt);
+  const during = (a: Attempt) => overlapsAny(a, restarts);
   const failed = attempts.filter((a) => a.outcome !== null);
   t.same(failed.filter((a) => !TRANSPORT.has(a.outcome!) || !during(a)).map((a) => a.outcome), [],
     'clients saw only connection failures, and only while the server was down');
@@ -74,7 +59,7 @@ t.test('acs-server killed mid-load and started again on its port', async (t) => 
   t.same(fleet.filter((h) => byHost.get(h.hostname)?.imapcr !== h.pcr10After[byHost.get(h.hostname)?.imaevents ?? -1]).map((h) => h.hostname), [],
     'each machine\'s PCR 10 matches its log at imaevents');
   t.comment(`server-restart: ${MACHINES} machines + 1 swtpm against the acs-server CLI on port ${port}; ` +
-    `${restarts.map((r) => `${r.signal} -> serving again after ${r.downMs} ms`).join(', ')}; ${attempts.length} attempts: ` +
+    `${restarts.map((r) => `${r.signal} -> serving again after ${Math.round(r.upAt - r.downAt)} ms`).join(', ')}; ${attempts.length} attempts: ` +
     `${accepted.length} acknowledged, all stored accepted; failures ${JSON.stringify(tally(failed.map((a) => a.outcome)))}, ` +
     `${unacknowledged} committed but unacknowledged; ${audit.attestations.length} rows audited, 0 partial`);
 });

@@ -18,6 +18,7 @@ import { PrivacyCa } from '../../server/privacy-ca.js';
 import { SoftwareEkCa } from '../../client/simulator/software-ek-ca.js';
 import { freshMariaDb } from '../helpers/mariadb.js';
 import { LogCapture } from './log-capture.js';
+import { RealHost } from './real-host.js';
 import { endpoint, type Endpoint } from './stepped-host.js';
 
 export interface ServerFiles {
@@ -51,6 +52,12 @@ export async function serverFiles(t: Test, opts: ServerFilesOptions = {}): Promi
     dbUrl = db.url;
   }
   return { dir, caDir, rootsDir, ekCa, dbUrl };
+}
+
+/** A real swtpm host and server files that trust its EK certificate's CA. */
+export async function realHostAndFiles(t: Test, hostname: string): Promise<{ real: RealHost; files: ServerFiles }> {
+  const real = await RealHost.start(t, hostname);
+  return { real, files: await serverFiles(t, { trust: real.trust }) };
 }
 
 export interface InProcessServer {

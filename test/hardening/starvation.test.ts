@@ -8,11 +8,11 @@
  * 90000102 or, when closed for a newer connection, with a log line saying so.
  */
 import t from 'tap';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
 import { ensureOpenFiles } from './fd-limit.js';
 import { refusal, tally } from './outcome.js';
+import { holdOpen, type HeldSocket } from './raw-socket.js';
 import { serverFiles, startInProcess } from './server-setup.js';
 import { SteppedHost } from './stepped-host.js';
 
@@ -21,37 +21,25 @@ const TRICKLING = 100;
 const ATTESTATIONS = 30;
 const TRICKLE_EVERY_MS = 5000;
 
-interface Parked {
-  socket: net.Socket;
-  closed: Promise<void>;
-}
-
-function park(port: number, trickle: boolean): Promise<Parked> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      socket.on('error', () => {});
-      socket.resume();
-      const closed = new Promise<void>((done) => socket.once('close', () => done()));
-      if (trickle) {
-        // A frame header declaring 1 MiB, one byte at a time.
-        const header = Buffer.from([0, 0x10, 0, 0]);
-        let sent = 0;
-        const drip = (): void => {
-          if (socket.destroyed) return;
-          socket.write(header.subarray(sent % 4, (sent % 4) + 1));
-          sent++;
-          timer.refresh();
-        };
-        const timer = setTimeout(drip, TRICKLE_EVERY_MS);
-        drip();
-        void closed.then(() => clearTimeout(timer));
-      }
-      resolve({ socket, closed });
-    });
-  });
+async function park(port: number, trickle: boolean): Promise<HeldSocket> {
+  const held = await holdOpen(port);
+  const { socket } = held;
+  socket.resume();
+  if (trickle) {
+    // A frame header declaring 1 MiB, one byte at a time.
+    const header = Buffer.from([0, 0x10, 0, 0]);
+    let sent = 0;
+    const drip = (): void => {
+      if (socket.destroyed) return;
+      socket.write(header.subarray(sent % 4, (sent % 4) + 1));
+      sent++;
+      timer.refresh();
+    };
+    const timer = setTimeout(drip, TRICKLE_EVERY_MS);
+    drip();
+    void held.closedAt.then(() => clearTimeout(timer));
+  }
+  return held;
 }
 
 t.test(`${IDLE} idle and ${TRICKLING} trickling sockets from one address do not stop ${ATTESTATIONS} attestations from it`, async (t) => {
@@ -62,7 +50,7 @@ t.test(`${IDLE} idle and ${TRICKLING} trickling sockets from one address do not 
   const host = new SteppedHost('legit.starvation.test', files.ekCa, 7);
   await host.enroll(srv.ep);
 
-  const parked: Parked[] = [];
+  const parked: HeldSocket[] = [];
   for (let i = 0; i < IDLE; i++) parked.push(await park(srv.ep.port, false));
   for (let i = 0; i < TRICKLING; i++) parked.push(await park(srv.ep.port, true));
   t.teardown(() => parked.forEach((p) => p.socket.destroy()));
@@ -80,7 +68,7 @@ t.test(`${IDLE} idle and ${TRICKLING} trickling sockets from one address do not 
   const stillOpen = parked.filter((p) => !p.socket.destroyed).length;
   t.ok(stillOpen >= cap - 2 * ATTESTATIONS, `${stillOpen} parked sockets were still open while the attestations ran`);
 
-  await Promise.all(parked.map((p) => p.closed));
+  await Promise.all(parked.map((p) => p.closedAt));
   for (let i = 0; i < 200 && listener.connections > 0; i++) await sleep(10);
   t.equal(listener.connections, 0, 'the server closed every parked socket itself');
   const parkedLines = srv.log.requests().filter((l) => l.command === undefined);

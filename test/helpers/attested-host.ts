@@ -5,8 +5,7 @@
  * quotes. Rows are read back straight from the database the server wrote.
  */
 import net from 'node:net';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
@@ -34,6 +33,9 @@ import type { PcrSelection } from '../../shared/tpm/pcr-selection.js';
 import { TPM_ALG } from '../../shared/tpm/constants.js';
 import type { Swtpm } from './swtpm.js';
 import type { TestServer } from './acs-server.js';
+import { scratchDir } from './scratch-dir.js';
+
+export { scratchDir };
 
 export const EVENTLOGS = fileURLToPath(new URL('../../../test/fixtures/eventlogs/', import.meta.url));
 export const BIOS_LOG = join(EVENTLOGS, 'bios/acs_tpm2bios.bin');
@@ -71,12 +73,6 @@ export async function expectedImaKeyId(file: string): Promise<string> {
   return key.ima_keyid_v2;
 }
 
-/** A scratch directory removed when the test ends. */
-export async function scratchDir(t: Test): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'acs-attest-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /**
  * Writes an IMA log of acs_imasig.bin's first `count` records, then the whole

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Test } from 'tap';
 import { openStore } from '../../db/open.js';
 import type { BiosEventRow, ImaEventRow, NewAttestation, NewMachine, PcrBanks, Store } from '../../db/store.js';
+import { NOT_YET_ATTESTED } from '../../server/enrollment.js';
 import { freshMariaDb } from './mariadb.js';
 
 export interface Backend {
@@ -72,13 +73,8 @@ export function newMachine(hostname: string, over: Partial<NewMachine> = {}): Ne
     akcertificatepem: null,
     akcertificatetext: null,
     enrolled: null,
+    ...NOT_YET_ATTESTED,
     boottime: '2030-01-01 00:00:00',
-    imaevents: null,
-    imapcr: null,
-    imapcrSha1: null,
-    whitelist: null,
-    resetCount: null,
-    restartCount: null,
     ...over,
   };
 }

@@ -1,8 +1,10 @@
 /**
  * UEFI base types found inside firmware event data (UEFI Specification
- * §2.3.1): EFI_GUID and UCS-2 (UTF-16LE) strings. Decoders here may throw
- * RangeError on short input; event-data.ts turns that into a hex fallback.
+ * §2.3.1): EFI_GUID, UINT64 and UCS-2 (UTF-16LE) strings, all little-endian.
+ * Decoders here throw MarshalError on short input and RangeError on values
+ * out of range; event-data.ts turns either into a text or hex fallback.
  */
+import { BufferReader } from '../../tpm/buffer.js';
 
 /** Names of the GUIDs that event data commonly carries. */
 const GUID_NAMES = new Map<string, string>([
@@ -21,18 +23,24 @@ const GUID_NAMES = new Map<string, string>([
   ['f2fd1544-9794-4a2c-992e-e5bbcf20e394', 'SMBIOS3_TABLE'],
 ]);
 
-/** EFI_GUID: the first three fields are little-endian, the last 8 bytes are as stored. */
+/** A reader over `b` positioned at `offset`, for fields at fixed places in a structure. */
+export function readerAt(b: Buffer, offset: number, what = 'field'): BufferReader {
+  const r = new BufferReader(b);
+  r.skip(offset, what);
+  return r;
+}
+
+/** EFI_GUID: Data1 u32, Data2 u16, Data3 u16 little-endian, then Data4[8] as stored. */
+export function readGuid(r: BufferReader): string {
+  const d1 = r.u32le('EFI_GUID');
+  const d2 = r.u16le('EFI_GUID');
+  const d3 = r.u16le('EFI_GUID');
+  const d4 = r.bytes(8, 'EFI_GUID').toString('hex');
+  return `${d1.toString(16).padStart(8, '0')}-${d2.toString(16).padStart(4, '0')}-${d3.toString(16).padStart(4, '0')}-${d4.slice(0, 4)}-${d4.slice(4)}`;
+}
+
 export function formatGuid(b: Buffer, offset = 0): string {
-  const g = b.subarray(offset, offset + 16);
-  if (g.length !== 16) throw new RangeError('short GUID');
-  const hex = (s: number, e: number) => g.subarray(s, e).toString('hex');
-  return [
-    g.readUInt32LE(0).toString(16).padStart(8, '0'),
-    g.readUInt16LE(4).toString(16).padStart(4, '0'),
-    g.readUInt16LE(6).toString(16).padStart(4, '0'),
-    hex(8, 10),
-    hex(10, 16),
-  ].join('-');
+  return readGuid(readerAt(b, offset, 'EFI_GUID'));
 }
 
 /** The well-known name of a GUID (e.g. "EFI_CERT_X509"), else the GUID itself. */
@@ -52,11 +60,12 @@ export function ucs2(b: Buffer): string {
   return nul < 0 ? s : s.slice(0, nul);
 }
 
-/** Reads a UINT64 that must fit a JS number (lengths, counts, addresses below 2^53). */
-export function u64le(b: Buffer, offset: number): number {
-  const v = b.readBigUInt64LE(offset);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('UINT64 too large');
-  return Number(v);
+/** A UINT64 that must fit a JS number (lengths, counts, addresses below 2^53). */
+export function u64(r: BufferReader, what = 'UINT64'): number {
+  const lo = r.u32le(what);
+  const hi = r.u32le(what);
+  if (hi > 0x1fffff) throw new RangeError(`${what} too large`);
+  return hi * 0x1_0000_0000 + lo;
 }
 
 export function hex64(v: number): string {

@@ -7,7 +7,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { devicePathToText } from './efi-device-path.js';
-import { describeGuid, formatGuid, guidName, u64le, ucs2 } from './efi-types.js';
+import { BufferReader } from '../../tpm/buffer.js';
+import { guidName, readGuid, u64, ucs2 } from './efi-types.js';
 
 export interface UefiVariable {
   vendorGuid: string;
@@ -15,13 +16,15 @@ export interface UefiVariable {
   data: Buffer;
 }
 
-/** Throws RangeError when the data is shorter than its header says. */
+/** Throws MarshalError on a short header, RangeError when the data is shorter than its header says. */
 export function parseUefiVariableData(b: Buffer): UefiVariable {
-  const nameChars = u64le(b, 16);
-  const dataLen = u64le(b, 24);
-  if (32 + nameChars * 2 + dataLen > b.length) throw new RangeError('UEFI_VARIABLE_DATA longer than the event');
-  const name = ucs2(b.subarray(32, 32 + nameChars * 2));
-  return { vendorGuid: formatGuid(b, 0), name, data: b.subarray(32 + nameChars * 2, 32 + nameChars * 2 + dataLen) };
+  const r = new BufferReader(b);
+  const vendorGuid = readGuid(r);
+  const nameChars = u64(r, 'UnicodeNameLength');
+  const dataLen = u64(r, 'VariableDataLength');
+  if (nameChars * 2 + dataLen > r.remaining) throw new RangeError('UEFI_VARIABLE_DATA longer than the event');
+  const name = ucs2(r.bytes(nameChars * 2, 'UnicodeName'));
+  return { vendorGuid, name, data: r.bytes(dataLen, 'VariableData') };
 }
 
 const SECURE_BOOT_DBS = new Set(['PK', 'KEK', 'db', 'dbx', 'dbt', 'dbr', 'PKDefault', 'KEKDefault', 'dbDefault', 'dbxDefault']);
@@ -31,11 +34,13 @@ const MODE_FLAGS = new Set(['SecureBoot', 'SetupMode', 'AuditMode', 'DeployedMod
 function signatureListSummary(d: Buffer): string {
   const counts = new Map<string, number>();
   let total = 0;
+  const r = new BufferReader(d);
   for (let off = 0; off < d.length;) {
-    const type = describeGuid(d, off).replace(/^EFI_CERT_/, '').toLowerCase();
-    const listSize = d.readUInt32LE(off + 16);
-    const headerSize = d.readUInt32LE(off + 20);
-    const sigSize = d.readUInt32LE(off + 24);
+    r.offset = off;
+    const type = guidName(readGuid(r)).replace(/^EFI_CERT_/, '').toLowerCase();
+    const listSize = r.u32le('SignatureListSize');
+    const headerSize = r.u32le('SignatureHeaderSize');
+    const sigSize = r.u32le('SignatureSize');
     if (listSize < 28 + headerSize || sigSize === 0 || off + listSize > d.length) throw new RangeError('bad EFI_SIGNATURE_LIST');
     const n = Math.floor((listSize - 28 - headerSize) / sigSize);
     counts.set(type, (counts.get(type) ?? 0) + n);
@@ -62,25 +67,29 @@ function authoritySummary(d: Buffer): string | null {
   }
   if (d.length > 16 && d[16] === 0x30) {
     const subject = certificateSubject(d.subarray(16));
-    if (subject) return `owner ${describeGuid(d)}, certificate ${subject}`;
+    if (subject) return `owner ${guidName(readGuid(new BufferReader(d)))}, certificate ${subject}`;
   }
   return null;
 }
 
 /** EFI_LOAD_OPTION, UEFI Specification §3.1.3. */
 function loadOptionSummary(d: Buffer): string {
-  const pathLen = d.readUInt16LE(4);
-  let end = 6;
-  while (end + 1 < d.length && d.readUInt16LE(end) !== 0) end += 2;
+  const r = new BufferReader(d);
+  const attributes = r.u32le('Attributes');
+  const pathLen = r.u16le('FilePathListLength');
+  // Description: a NUL-terminated CHAR16 string; `end` stops at its NUL.
+  let end = r.offset;
+  while (r.remaining >= 2 && r.u16le('Description') !== 0) end = r.offset;
   const description = d.subarray(6, end).toString('utf16le');
   const path = d.subarray(end + 2, end + 2 + pathLen);
-  const active = d.readUInt32LE(0) & 1 ? '' : ' (inactive)';
+  const active = attributes & 1 ? '' : ' (inactive)';
   return `"${description}"${active} ${devicePathToText(path)}`;
 }
 
 function u16List(d: Buffer): string {
   const out: string[] = [];
-  for (let i = 0; i + 1 < d.length; i += 2) out.push(d.readUInt16LE(i).toString(16).padStart(4, '0'));
+  const r = new BufferReader(d);
+  while (r.remaining >= 2) out.push(r.u16le().toString(16).padStart(4, '0'));
   return out.join(',');
 }
 

@@ -7,7 +7,8 @@
 import { HASH_ALGS } from '../../tpm/constants.js';
 import { describeUefiVariable, parseUefiVariableData } from './efi-variable.js';
 import { devicePathToText } from './efi-device-path.js';
-import { describeGuid, hex64, u64le, ucs2 } from './efi-types.js';
+import { BufferReader } from '../../tpm/buffer.js';
+import { guidName, hex64, readGuid, readerAt, u64, ucs2 } from './efi-types.js';
 import { EV } from './event-types.js';
 import { parseSpecIdEvent, type FirmwareEvent } from './event.js';
 import { startupLocality } from './replay.js';
@@ -38,14 +39,16 @@ function text(b: Buffer): string {
 }
 
 /** UEFI_PLATFORM_FIRMWARE_BLOB (PFP): base u64, length u64. */
-function firmwareBlob(b: Buffer, off = 0): string {
-  return `base ${hex64(u64le(b, off))} length ${hex64(u64le(b, off + 8))}`;
+function firmwareBlob(r: BufferReader): string {
+  const base = u64(r, 'BlobBase');
+  return `base ${hex64(base)} length ${hex64(u64(r, 'BlobLength'))}`;
 }
 
 /** UEFI_PLATFORM_FIRMWARE_BLOB2: description size u8, description, base, length. */
 function firmwareBlob2(b: Buffer): string {
-  const n = b[0];
-  return `${JSON.stringify(b.subarray(1, 1 + n).toString('latin1'))} ${firmwareBlob(b, 1 + n)}`;
+  const r = new BufferReader(b);
+  const description = r.latin1(r.u8('BlobDescriptionSize'), 'BlobDescription');
+  return `${JSON.stringify(description)} ${firmwareBlob(r)}`;
 }
 
 /**
@@ -55,36 +58,51 @@ function firmwareBlob2(b: Buffer): string {
  * the device path.
  */
 function imageLoad(b: Buffer): string {
-  const wide = 32 + u64le(b, 24) === b.length;
-  const pathLen = wide ? u64le(b, 24) : b.readUInt32LE(16);
-  const start = wide ? 32 : 20;
-  if (start + pathLen !== b.length) throw new RangeError('bad UEFI_IMAGE_LOAD_EVENT');
-  const length = wide ? u64le(b, 8) : b.readUInt32LE(8);
-  const path = pathLen > 0 ? devicePathToText(b.subarray(start, start + pathLen)) : '(no device path)';
-  return `${path} (image at ${hex64(u64le(b, 0))}, ${length} bytes)`;
+  const wide = 32 + u64(readerAt(b, 24), 'LengthOfDevicePath') === b.length;
+  const uintn = (r: BufferReader, what: string) => (wide ? u64(r, what) : r.u32le(what));
+  const r = new BufferReader(b);
+  const location = u64(r, 'ImageLocationInMemory');
+  const length = uintn(r, 'ImageLengthInMemory');
+  r.skip(wide ? 8 : 4, 'ImageLinkTimeAddress'); // not shown, and may exceed 2^53
+  const pathLen = uintn(r, 'LengthOfDevicePath');
+  if (pathLen !== r.remaining) throw new RangeError('bad UEFI_IMAGE_LOAD_EVENT');
+  const path = pathLen > 0 ? devicePathToText(r.bytes(pathLen, 'DevicePath')) : '(no device path)';
+  return `${path} (image at ${hex64(location)}, ${length} bytes)`;
 }
 
 /** UEFI_GPT_DATA (PFP): the GPT header, partition count (u64), entries. */
 function gpt(b: Buffer): string {
-  if (b.toString('latin1', 0, 8) !== 'EFI PART') throw new RangeError('no GPT signature');
-  const headerSize = b.readUInt32LE(12);
-  const entrySize = b.readUInt32LE(84);
-  const count = u64le(b, headerSize);
+  const r = new BufferReader(b);
+  if (r.latin1(8, 'Signature') !== 'EFI PART') throw new RangeError('no GPT signature');
+  r.skip(4, 'Revision');
+  const headerSize = r.u32le('HeaderSize');
+  const entrySize = readerAt(b, 84).u32le('SizeOfPartitionEntry');
+  const count = u64(readerAt(b, headerSize), 'NumberOfPartitions');
   const names: string[] = [];
   for (let i = 0; i < count && i < 128; i++) {
     const e = headerSize + 8 + i * entrySize;
     names.push(JSON.stringify(ucs2(b.subarray(e + 56, e + 128))));
   }
-  return `GPT disk ${describeGuid(b, 56)}, ${count} partitions${names.length ? `: ${names.join(', ')}` : ''}`;
+  return `GPT disk ${guidName(readGuid(readerAt(b, 56)))}, ${count} partitions${names.length ? `: ${names.join(', ')}` : ''}`;
 }
 
 /** UEFI_HANDOFF_TABLE_POINTERS (PFP): count u64, then (VendorGuid, VendorTable u64) pairs. */
-function handoffTables(b: Buffer, off = 0): string {
-  const count = u64le(b, off);
-  if (off + 8 + count * 24 > b.length) throw new RangeError('bad handoff tables');
+function handoffTables(r: BufferReader): string {
+  const count = u64(r, 'NumberOfTables');
+  if (count * 24 > r.remaining) throw new RangeError('bad handoff tables');
   const tables: string[] = [];
-  for (let i = 0; i < count; i++) tables.push(describeGuid(b, off + 8 + i * 24));
+  for (let i = 0; i < count; i++) {
+    tables.push(guidName(readGuid(r)));
+    r.skip(8, 'VendorTable');
+  }
   return `${count} tables: ${tables.join(', ')}`;
+}
+
+/** UEFI_HANDOFF_TABLE_POINTERS2: description size u8, description, then the tables. */
+function handoffTables2(b: Buffer): string {
+  const r = new BufferReader(b);
+  const description = r.latin1(r.u8('TableDescriptionSize'), 'TableDescription');
+  return `${JSON.stringify(description)} ${handoffTables(r)}`;
 }
 
 function noAction(ev: FirmwareEvent): string {
@@ -100,11 +118,18 @@ function noAction(ev: FirmwareEvent): string {
 
 function separator(b: Buffer): string {
   if (b.length === 4) {
-    const v = b.readUInt32LE(0);
+    const v = new BufferReader(b).u32le();
     if (v === 0) return '00000000 (separator)';
     if (v === 0xffffffff || v === 1) return `${b.toString('hex')} (error separator)`;
   }
   return text(b);
+}
+
+/** TCG_PCClientTaggedEvent (PFP): EventID u32, EventDataSize u32, EventData. */
+function eventTag(b: Buffer): string {
+  const r = new BufferReader(b);
+  const id = r.u32le('taggedEventID');
+  return `tag ${hex64(id)}, ${r.u32le('taggedEventDataSize')} bytes`;
 }
 
 function describe(ev: FirmwareEvent): string {
@@ -112,9 +137,9 @@ function describe(ev: FirmwareEvent): string {
   switch (ev.eventType) {
     case EV.NO_ACTION: return noAction(ev);
     case EV.SEPARATOR: return separator(d);
-    case EV.POST_CODE: return asciiText(d) ?? (d.length === 16 ? firmwareBlob(d) : hexPreview(d));
-    case EV.S_CRTM_VERSION: return asciiText(d) ?? utf16Text(d) ?? (d.length === 16 ? describeGuid(d) : hexPreview(d));
-    case EV.EFI_PLATFORM_FIRMWARE_BLOB: return firmwareBlob(d);
+    case EV.POST_CODE: return asciiText(d) ?? (d.length === 16 ? firmwareBlob(new BufferReader(d)) : hexPreview(d));
+    case EV.S_CRTM_VERSION: return asciiText(d) ?? utf16Text(d) ?? (d.length === 16 ? guidName(readGuid(new BufferReader(d))) : hexPreview(d));
+    case EV.EFI_PLATFORM_FIRMWARE_BLOB: return firmwareBlob(new BufferReader(d));
     case EV.EFI_PLATFORM_FIRMWARE_BLOB2: return firmwareBlob2(d);
     case EV.EFI_VARIABLE_DRIVER_CONFIG:
     case EV.EFI_VARIABLE_BOOT:
@@ -126,9 +151,9 @@ function describe(ev: FirmwareEvent): string {
     case EV.EFI_RUNTIME_SERVICES_DRIVER:
       return imageLoad(d);
     case EV.EFI_GPT_EVENT: return gpt(d);
-    case EV.EFI_HANDOFF_TABLES: return handoffTables(d);
-    case EV.EFI_HANDOFF_TABLES2: return `${JSON.stringify(d.subarray(1, 1 + d[0]).toString('latin1'))} ${handoffTables(d, 1 + d[0])}`;
-    case EV.EVENT_TAG: return `tag ${hex64(d.readUInt32LE(0))}, ${d.readUInt32LE(4)} bytes`;
+    case EV.EFI_HANDOFF_TABLES: return handoffTables(new BufferReader(d));
+    case EV.EFI_HANDOFF_TABLES2: return handoffTables2(d);
+    case EV.EVENT_TAG: return eventTag(d);
     default: return text(d);
   }
 }
