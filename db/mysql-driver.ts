@@ -19,6 +19,7 @@ import type { RunResult, SqlDriver, SqlRow, SqlValue, TxConnection } from './dri
 import { migrateMysql, migrationCause } from './migrate.js';
 import { isConflict, isNodeFailure, isRefusal, mysqlError } from './mysql-errors.js';
 import { MysqlNodes, type NodeConnection } from './mysql-nodes.js';
+import { queryMany } from './mysql-batch.js';
 import { StoreError } from './store.js';
 
 export interface MysqlNode {
@@ -62,21 +63,6 @@ function execute(on: CallbackPoolConnection, sql: string, params: readonly SqlVa
 function query(conn: CallbackPoolConnection, sql: string): Promise<void> {
   return new Promise((resolve, reject) => {
     conn.query(sql, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
-/**
- * Several statements in one round trip (text protocol; the connections allow
- * multiple statements): resolves to the last one's result. The server runs
- * them in order and stops at the first that fails, whose error this rejects
- * with.
- */
-function queryMany(conn: CallbackPoolConnection, statements: readonly string[]): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    conn.query(statements.join(';\n'), (err, result) => {
-      if (err) return reject(err);
-      resolve(statements.length > 1 ? (result as unknown[])[statements.length - 1] : result);
-    });
   });
 }
 
