@@ -249,6 +249,13 @@ export class MysqlDriver implements SqlDriver {
     const pending = async (): Promise<string[]> => {
       const head = begun ? [] : ['START TRANSACTION'];
       begun = true;
+      if (held.galera) {
+        // On a Galera node a brute-force abort of the transaction while it waits can let
+        // a multi-statement query run on outside it and answer success: a quote sent to
+        // two nodes at once was accepted by both. There, each write is its own round trip.
+        for (const text of [...head, ...deferred.splice(0)]) await query(conn, text);
+        return [];
+      }
       let bytes = 0;
       for (const text of deferred) {
         if (head.length > 0 && bytes + text.length > ROUND_TRIP_BYTES) {
@@ -265,8 +272,9 @@ export class MysqlDriver implements SqlDriver {
       // A transaction's first statement goes prepared after its own START TRANSACTION: the server
       // parses a large text statement each time, which costs it more than the extra round trip.
       if (!begun && deferred.length === 0) await query(conn, 'START TRANSACTION').then(() => (begun = true));
-      if (deferred.length === 0) return execute(conn, sql, params);
-      return queryMany(conn, [...(await pending()), conn.format(sql, params as SqlValue[])]);
+      const head = deferred.length === 0 ? [] : await pending();
+      if (head.length === 0) return execute(conn, sql, params);
+      return queryMany(conn, [...head, conn.format(sql, params as SqlValue[])]);
     };
     const onConn: TxConnection = {
       all: (sql, params = []) => (statement(sql, params) as Promise<SqlRow[]>).catch(track),
