@@ -11,6 +11,7 @@ import { parseTime, type SqlDriver } from './driver.js';
 import { limitOf, keysetPage, SqlForensics } from './forensics-sql.js';
 import { QueryInputError, type ForensicsQueries, type Page, type StoredBiosEvent } from './queries.js';
 import { biosEventCodec, securityEventCodec } from './rows.js';
+import { refused } from './report-sql.js';
 import type { SearchQueries } from './search-queries.js';
 import { SqlSearch } from './search-sql.js';
 import { SqlStore } from './sql-store.js';
@@ -68,7 +69,7 @@ class SqlWebQueries extends SqlForensics implements WebQueries {
 
   async machineBoots(machineId: number): Promise<MachineBoot[]> {
     const rows = await this.sql.all(
-      `SELECT a.boottime, COUNT(*) AS reports, SUM(CASE WHEN a.error_code IS NOT NULL THEN 1 ELSE 0 END) AS failed,
+      `SELECT a.boottime, COUNT(*) AS reports, SUM(CASE WHEN ${refused('a')} THEN 1 ELSE 0 END) AS failed,
               MIN(a.id) AS first_id, MAX(a.id) AS last_id, MIN(a.quoted) AS first_quoted, MAX(a.quoted) AS last_quoted,
               MAX(b.attestation_id) AS bios_id
        FROM attestlog a
