@@ -15,7 +15,7 @@ import { refused } from './report-sql.js';
 import type { SearchQueries } from './search-queries.js';
 import { SqlSearch } from './search-sql.js';
 import { SqlStore } from './sql-store.js';
-import type { MachineRow, SecurityEventRow, Store } from './store.js';
+import type { MachineRow, SecurityEventRow } from './store.js';
 
 export interface MachineBoot {
   /** Host-reported "YYYY-MM-DD HH:MM:SS"; null for reports that carried none. */
@@ -125,10 +125,4 @@ class SqlWebQueries extends SqlForensics implements WebQueries {
 /** The web's queries over a driver (possibly a counting wrapper around the store's own). */
 export function webQueries(driver: SqlDriver): WebQueries {
   return new SqlWebQueries(driver);
-}
-
-/** The driver under a store from openStore. */
-export function storeDriver(store: Store): SqlDriver {
-  if (!(store instanceof SqlStore)) throw new TypeError('a driver comes only with a store from openStore');
-  return store.driver;
 }
