@@ -222,9 +222,10 @@ for (const backend of BACKENDS) {
 
     t.test('batches cut by row count and by size keep every row and its order', async (t) => {
       const aid = await store.transaction((tx) => tx.insertAttestation(newAttestation(machine.id, machine.hostname, 'batch-cuts')));
-      // 4,500 rows span full batches and a partial one; four 1 MiB entries force cuts by size in between.
+      // The first 2,500 rows fill full batches and start a partial one; from there a 1 MiB entry every
+      // 250 rows makes a batch too large before it is full, so it is cut by size.
       const rows = imaEvents(machine.id, aid, machine.hostname, 0, 4500).map((r, i) =>
-        i % 1000 === 999 ? { ...r, imaEntry: hex(`large ${i}`, 64).repeat(8192) } : r);
+        i >= 2500 && i % 250 === 249 ? { ...r, imaEntry: hex(`large ${i}`, 64).repeat(8192) } : r);
       await store.transaction((tx) => tx.insertImaEvents(rows));
       const stored = await store.driver.all('SELECT entrynum, ima_entry FROM imalog WHERE attestation_id = ? ORDER BY id', [aid]);
       t.equal(stored.length, rows.length);
