@@ -9,6 +9,8 @@
 import { sql } from 'drizzle-orm';
 import { boolean, char, datetime, index, int, mediumtext, mysqlTable, text, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 import { pcrColumns } from './columns.js';
+import type { OutboxState } from '../alert-outbox.js';
+import type { PolicyKind } from '../policy-store.js';
 
 const id = () => int('id', { unsigned: true }).autoincrement().primaryKey();
 const time = (name: string) => datetime(name, { mode: 'string', fsp: 3 });
@@ -259,7 +261,7 @@ export const alert_outbox = mysqlTable(
     hostname: varchar('hostname', { length: 255 }),
     body: mediumtext('body').notNull(),
     createdAt: time('created_at').notNull(),
-    state: varchar('state', { length: 16 }).notNull(),
+    state: varchar('state', { length: 16 }).$type<OutboxState>().notNull(),
     attempts: count('attempts').notNull(),
     nextAttemptAt: time('next_attempt_at').notNull(),
     claimToken: char('claim_token', { length: 36 }),
@@ -275,7 +277,7 @@ export const policies = mysqlTable(
   {
     id: id(),
     name: varchar('name', { length: 128 }).notNull(),
-    kind: varchar('kind', { length: 16 }).notNull(),
+    kind: varchar('kind', { length: 16 }).$type<PolicyKind>().notNull(),
     body: mediumtext('body').notNull(),
     isDefault: boolean('is_default').notNull(),
     createdAt: time('created_at').notNull(),
