@@ -71,11 +71,26 @@ interface Bank {
   last: PcrScratch | null;
 }
 
-/** H(data) written into `out` at `at`; returned for the template-hash check. */
-function digestInto(alg: HashAlg, data: Uint8Array, out: Buffer, at: number): string {
+/** H(data) written into `out` at `at`. */
+function digestInto(alg: HashAlg, data: Uint8Array, out: Buffer, at: number): void {
   const d = hash(alg, data, 'binary');
   for (let i = 0; i < d.length; i++) out[at + i] = d.charCodeAt(i);
-  return d;
+}
+
+/**
+ * H(data) written into `out` at `at`, and whether it equals the logged
+ * template hash: one pass over the digest does both, as the template-hash
+ * bank's extend digest is the template hash itself.
+ */
+function digestIntoMatches(alg: HashAlg, data: Uint8Array, out: Buffer, at: number, logged: Buffer): boolean {
+  const d = hash(alg, data, 'binary');
+  let diff = d.length ^ logged.length;
+  for (let i = 0; i < d.length; i++) {
+    const c = d.charCodeAt(i);
+    out[at + i] = c;
+    diff |= c ^ logged[i];
+  }
+  return diff === 0;
 }
 
 function sameBytes(d: string, b: Buffer): boolean {
@@ -142,7 +157,8 @@ export class ImaReplayer {
     }
     const violation = isViolation(ev);
     const input = violation || this.rule !== 'per_bank_template_data_hash' ? null : templateHashInput(ev);
-    let logBankDigest: string | null = null;
+    // Set when a replayed bank's digest was the template hash (compared while copied).
+    let matched: boolean | null = null;
     for (let i = 0; i < this.banks.length; i++) {
       const bank = this.banks[i];
       const s = this.scratchFor(bank, ev.pcrIndex);
@@ -150,8 +166,8 @@ export class ImaReplayer {
         s.tail.fill(0);
         s.tail.fill(0xff, 0, this.rule === 'sha1_zero_padded' ? 20 : bank.size);
       } else if (input) {
-        const d = digestInto(bank.alg, input, s.both, bank.size);
-        if (bank.alg === this.templateHashAlg) logBankDigest = d;
+        if (bank.alg === this.templateHashAlg) matched = digestIntoMatches(bank.alg, input, s.both, bank.size, logged);
+        else digestInto(bank.alg, input, s.both, bank.size);
       } else {
         s.tail.fill(0);
         s.tail.set(logged);
@@ -161,8 +177,11 @@ export class ImaReplayer {
     }
     this.next++;
     if (violation) return 'violation';
-    if (logBankDigest === null && !this.check) return 'unchecked';
-    return sameBytes(logBankDigest ?? hash(this.templateHashAlg, input ?? templateHashInput(ev), 'binary'), logged) ? 'ok' : 'mismatch';
+    if (matched === null) {
+      if (!this.check) return 'unchecked';
+      matched = sameBytes(hash(this.templateHashAlg, input ?? templateHashInput(ev), 'binary'), logged);
+    }
+    return matched ? 'ok' : 'mismatch';
   }
 
   private scratchFor(bank: Bank, pcr: number): PcrScratch {
