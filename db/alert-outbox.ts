@@ -10,7 +10,8 @@
  * its rows to be claimed again once the lease runs out (at least once).
  */
 import { formatTime, ident, parseTime, type SqlDriver, type SqlValue } from './driver.js';
-import { RowCodec } from './rows.js';
+import { tableCodec } from './rows.js';
+import { alert_outbox } from './schema/mysql.js';
 
 export type OutboxState = 'pending' | 'delivered' | 'failed';
 
@@ -38,21 +39,7 @@ export type NewOutboxRow = Pick<OutboxRow, 'alertId' | 'sink' | 'type' | 'hostna
 /** A row this worker holds: complete it with the same token. */
 export type ClaimedDelivery = Pick<OutboxRow, 'id' | 'alertId' | 'sink' | 'type' | 'body' | 'attempts' | 'createdAt'> & { claimToken: string };
 
-export const outboxCodec = new RowCodec<OutboxRow>('alert_outbox', [
-  ['id', 'id', 'int'],
-  ['alertId', 'alert_id', 'text'],
-  ['sink', 'sink', 'text'],
-  ['type', 'type', 'text'],
-  ['hostname', 'hostname', 'text'],
-  ['body', 'body', 'text'],
-  ['createdAt', 'created_at', 'time'],
-  ['state', 'state', 'text'],
-  ['attempts', 'attempts', 'int'],
-  ['nextAttemptAt', 'next_attempt_at', 'time'],
-  ['claimToken', 'claim_token', 'text'],
-  ['lastError', 'last_error', 'text'],
-  ['deliveredAt', 'delivered_at', 'time'],
-]);
+export const outboxCodec = tableCodec<OutboxRow>()(alert_outbox, {});
 
 const insertCodec = outboxCodec.omit(['id']);
 const claimCodec = outboxCodec.pick(['id', 'alertId', 'sink', 'type', 'body', 'attempts', 'createdAt']);

@@ -5,8 +5,6 @@
  * statement parameterized, in the SQL subset both dialects accept.
  */
 import { formatTime, parseTime, type SqlConnection, type SqlDriver, type SqlRow } from './driver.js';
-import { SqlStore } from './sql-store.js';
-import type { Store } from './store.js';
 
 /** viewer reads everything; admin may also change state. */
 export type Role = 'viewer' | 'admin';
@@ -163,8 +161,7 @@ async function userId(c: SqlConnection, name: string): Promise<number | undefine
   return rows.length ? Number(rows[0]!.id) : undefined;
 }
 
-/** The accounts in a store from openStore. */
-export function authStore(store: Store): AuthStore {
-  if (!(store instanceof SqlStore)) throw new TypeError('accounts need a store from openStore');
-  return new AuthStore(store.driver);
+/** The accounts behind a store's driver. */
+export function authStore(driver: SqlDriver): AuthStore {
+  return new AuthStore(driver);
 }

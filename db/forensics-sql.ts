@@ -5,6 +5,7 @@
  * keyset-paginated (id, or entrynum then id) so deep pages stay cheap.
  */
 import { formatTime, parseTime, type SqlDriver, type SqlRow, type SqlValue } from './driver.js';
+import { notRefused, refused } from './report-sql.js';
 import { attestationCodec, biosEventCodec, imaEventCodec, machineCodec, type RowCodec } from './rows.js';
 import {
   DEFAULT_STALE_AFTER_MS, IMA_SEARCH_WINDOW, IMA_STATUSES, MACHINE_STATES, QueryInputError,
@@ -21,7 +22,7 @@ const LAST_REPORT = '(SELECT x.id FROM attestlog x WHERE x.machine_id = m.id AND
  * Only a report whose quote and logs both verified can make a machine trusted.
  */
 const STATE = `CASE WHEN a.id IS NULL THEN 'never'
-  WHEN a.error_code IS NOT NULL OR a.pcrinvalid = 1 OR COALESCE(a.quoteverified, 0) <> 1 OR COALESCE(a.logverified, 0) <> 1
+  WHEN ${refused('a')} OR a.pcrinvalid = 1 OR COALESCE(a.quoteverified, 0) <> 1 OR COALESCE(a.logverified, 0) <> 1
     OR COALESCE(a.policy_violations, 0) > 0 THEN 'failing'
   WHEN a.quoted < ? THEN 'stale' ELSE 'trusted' END`;
 const machineList = machineCodec.pick(['id', 'hostname', 'tpmvendor', 'ekAlg', 'akAlg', 'enrolled', 'boottime', 'imaevents']);
@@ -122,7 +123,7 @@ export class SqlForensics implements ForensicsQueries {
     if (!filter.includePending && !filter.latestPerHost) where.push('a.quoted IS NOT NULL');
     if (filter.hostname !== undefined) (where.push('a.hostname = ?'), params.push(filter.hostname));
     if (filter.machineId !== undefined) (where.push('a.machine_id = ?'), params.push(filter.machineId));
-    if (filter.failed !== undefined) where.push(filter.failed ? 'a.error_code IS NOT NULL' : 'a.error_code IS NULL');
+    if (filter.failed !== undefined) where.push(filter.failed ? refused('a') : notRefused('a'));
     // `= 1` (not COALESCE) so the (flag, id) indexes answer "newest flagged reports" without a scan.
     if (filter.pcrinvalid !== undefined) where.push(filter.pcrinvalid ? 'a.pcrinvalid = 1' : '(a.pcrinvalid = 0 OR a.pcrinvalid IS NULL)');
     if (filter.pcrschanged !== undefined) where.push(filter.pcrschanged ? 'a.pcrschanged = 1' : '(a.pcrschanged = 0 OR a.pcrschanged IS NULL)');

@@ -3,9 +3,7 @@
  * secondary indexes, and (MySQL) column collations. Used to check that the
  * committed migrations produce the drizzle schema in both dialects.
  */
-import type { SqlRow } from './driver.js';
-import { SqlStore } from './sql-store.js';
-import type { Store } from './store.js';
+import type { SqlDriver, SqlRow } from './driver.js';
 
 export interface TableShape {
   columns: string[];
@@ -34,22 +32,21 @@ const SQL = {
 };
 
 /** The application tables (bookkeeping: drizzle's migrations table, the migration lock, SQLite internals left out). */
-export async function describeSchema(store: Store): Promise<Record<string, TableShape>> {
-  if (!(store instanceof SqlStore)) throw new TypeError('describeSchema needs a store from openStore');
-  const sql = SQL[store.driver.dialect];
+export async function describeSchema(driver: SqlDriver): Promise<Record<string, TableShape>> {
+  const sql = SQL[driver.dialect];
   const tables: Record<string, TableShape> = {};
   const table = (r: SqlRow): TableShape | undefined => {
     const name = String(r.table_name);
     if (name.startsWith('__') || name.startsWith('sqlite_')) return undefined;
     return (tables[name] ??= { columns: [], indexes: {}, collations: {} });
   };
-  for (const r of await store.driver.all(sql.columns)) {
+  for (const r of await driver.all(sql.columns)) {
     const t = table(r);
     if (!t) continue;
     t.columns.push(String(r.column_name));
     if (r.collation_name) t.collations[String(r.column_name)] = String(r.collation_name);
   }
-  for (const r of await store.driver.all(sql.indexes)) {
+  for (const r of await driver.all(sql.indexes)) {
     const t = table(r);
     if (!t) continue;
     const index = (t.indexes[String(r.index_name)] ??= { columns: [], unique: Number(r.is_unique) === 1 });

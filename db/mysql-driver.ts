@@ -19,6 +19,7 @@ import type { RunResult, SqlDriver, SqlRow, SqlValue, TxConnection } from './dri
 import { migrateMysql, migrationCause } from './migrate.js';
 import { isConflict, isNodeFailure, isRefusal, mysqlError } from './mysql-errors.js';
 import { MysqlNodes, type NodeConnection } from './mysql-nodes.js';
+import { queryMany } from './mysql-batch.js';
 import { StoreError } from './store.js';
 
 export interface MysqlNode {
@@ -65,21 +66,6 @@ function query(conn: CallbackPoolConnection, sql: string): Promise<void> {
   });
 }
 
-/**
- * Several statements in one round trip (text protocol; the connections allow
- * multiple statements): resolves to the last one's result. The server runs
- * them in order and stops at the first that fails, whose error this rejects
- * with.
- */
-function queryMany(conn: CallbackPoolConnection, statements: readonly string[]): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    conn.query(statements.join(';\n'), (err, result) => {
-      if (err) return reject(err);
-      resolve(statements.length > 1 ? (result as unknown[])[statements.length - 1] : result);
-    });
-  });
-}
-
 function runResult(header: ResultSetHeader): RunResult {
   return { insertId: Number(header.insertId), changes: header.affectedRows };
 }
@@ -90,6 +76,8 @@ function runResult(header: ResultSetHeader): RunResult {
  * multi-statement query as a whole.
  */
 const ROUND_TRIP_BYTES = 3 * 1024 * 1024;
+/** Statements with this many parameters (bulk inserts) are sent prepared even when deferred writes precede them. */
+const PREPARED_PARAMS = 1000;
 
 async function all(on: CallbackPoolConnection, sql: string, params: readonly SqlValue[]): Promise<SqlRow[]> {
   return (await execute(on, sql, params)) as SqlRow[];
@@ -263,6 +251,13 @@ export class MysqlDriver implements SqlDriver {
     const pending = async (): Promise<string[]> => {
       const head = begun ? [] : ['START TRANSACTION'];
       begun = true;
+      if (held.galera) {
+        // On a Galera node a brute-force abort of the transaction while it waits can let
+        // a multi-statement query run on outside it and answer success: a quote sent to
+        // two nodes at once was accepted by both. There, each write is its own round trip.
+        for (const text of [...head, ...deferred.splice(0)]) await query(conn, text);
+        return [];
+      }
       let bytes = 0;
       for (const text of deferred) {
         if (head.length > 0 && bytes + text.length > ROUND_TRIP_BYTES) {
@@ -279,8 +274,12 @@ export class MysqlDriver implements SqlDriver {
       // A transaction's first statement goes prepared after its own START TRANSACTION: the server
       // parses a large text statement each time, which costs it more than the extra round trip.
       if (!begun && deferred.length === 0) await query(conn, 'START TRANSACTION').then(() => (begun = true));
-      if (deferred.length === 0) return execute(conn, sql, params);
-      return queryMany(conn, [...(await pending()), conn.format(sql, params as SqlValue[])]);
+      const head = deferred.length === 0 ? [] : await pending();
+      if (head.length === 0) return execute(conn, sql, params);
+      if (params.length < PREPARED_PARAMS) return queryMany(conn, [...head, conn.format(sql, params as SqlValue[])]);
+      // A bulk INSERT stays prepared (its text would cost the server more to parse); what was deferred goes ahead of it.
+      await queryMany(conn, head);
+      return execute(conn, sql, params);
     };
     const onConn: TxConnection = {
       all: (sql, params = []) => (statement(sql, params) as Promise<SqlRow[]>).catch(track),

@@ -26,6 +26,8 @@ export interface NodeConnection {
   conn: PoolConnection;
   /** host:port of the node, for logs and tests. */
   node: string;
+  /** The node replicates with Galera (wsrep_on): see db/mysql-driver.ts on COMMIT round trips. */
+  galera: boolean;
 }
 
 function onConnection(conn: PoolConnection, sql: string): Promise<void> {
@@ -36,7 +38,8 @@ function onConnection(conn: PoolConnection, sql: string): Promise<void> {
 
 export class MysqlNodes {
   private readonly cluster: PoolCluster;
-  private readonly ready = new WeakSet<PoolConnection>();
+  /** Connections whose session is prepared, and whether their node is a Galera node. */
+  private readonly ready = new WeakMap<PoolConnection, boolean>();
   private readonly selector: string;
   readonly count: number;
 
@@ -83,17 +86,18 @@ export class MysqlNodes {
       this.cluster.getConnection(ALL, this.selector, (err, c) => (err ? reject(err) : resolve(c)));
     });
     const node = (conn as unknown as { _clusterId: string })._clusterId;
-    if (!this.ready.has(conn)) {
+    let galera = this.ready.get(conn);
+    if (galera === undefined) {
       try {
-        await prepareSession(conn);
+        galera = await prepareSession(conn);
       } catch (e) {
         conn.destroy();
         this.markDown(node);
         throw e;
       }
-      this.ready.add(conn);
+      this.ready.set(conn, galera);
     }
-    return { conn, node };
+    return { conn, node, galera };
   }
 
   /** Passes over `node` for NODE_RETRY_MS: a statement showed it cannot serve. */
@@ -128,13 +132,23 @@ export class MysqlNodes {
  * nothing; MySQL, which has no such variable, refuses it (1193) and is left
  * as it is.
  */
-async function prepareSession(conn: PoolConnection): Promise<void> {
+async function prepareSession(conn: PoolConnection): Promise<boolean> {
   // A connection that dies while idle emits 'error' more than once; the pool's own handler only listens once.
   conn.on('error', () => {});
   await onConnection(conn, 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
   // mysql2 escapes the values of multi-statement queries with backslashes, which NO_BACKSLASH_ESCAPES would turn into literals.
   await onConnection(conn, "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))");
-  await onConnection(conn, 'SET SESSION wsrep_sync_wait = 7').catch((e: { errno?: number }) => {
-    if (e.errno !== 1193) throw e;
+  return onConnection(conn, 'SET SESSION wsrep_sync_wait = 7').then(
+    () => wsrepOn(conn),
+    (e: { errno?: number }) => {
+      if (e.errno !== 1193) throw e;
+      return false;
+    },
+  );
+}
+
+function wsrepOn(conn: PoolConnection): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    conn.query('SELECT @@wsrep_on AS wsrep_on', (err, rows) => (err ? reject(err) : resolve(Number((rows as { wsrep_on: unknown }[])[0]?.wsrep_on) === 1)));
   });
 }

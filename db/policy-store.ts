@@ -7,7 +7,8 @@
  * marked default is assigned to each machine when it first enrolls.
  */
 import { formatTime, parseTime, type SqlConnection, type SqlDriver } from './driver.js';
-import { RowCodec } from './rows.js';
+import { tableCodec } from './rows.js';
+import { policies } from './schema/mysql.js';
 
 export type PolicyKind = 'ima' | 'pcr';
 export const POLICY_KINDS: readonly PolicyKind[] = ['ima', 'pcr'];
@@ -35,15 +36,7 @@ export interface PolicyAssignmentRow {
   createdAt: Date;
 }
 
-export const policyCodec = new RowCodec<PolicyRow>('policies', [
-  ['id', 'id', 'int'],
-  ['name', 'name', 'text'],
-  ['kind', 'kind', 'text'],
-  ['body', 'body', 'text'],
-  ['isDefault', 'is_default', 'bool'],
-  ['createdAt', 'created_at', 'time'],
-  ['updatedAt', 'updated_at', 'time'],
-]);
+export const policyCodec = tableCodec<PolicyRow>()(policies, {});
 const summaryCodec = policyCodec.omit(['body']);
 const refCodec = policyCodec.pick(['id', 'name', 'kind', 'updatedAt']);
 

@@ -1,18 +1,19 @@
 /**
- * Mapping between the store's row types and table columns: which column holds
- * each field, and how values are encoded for binding and decoded from either
- * driver (booleans as 0/1, times as UTC text, PcrBanks as 48 columns).
+ * Mapping between the store's row types and table columns, derived from the
+ * MySQL tables (db/row-fields.ts): how values are encoded for binding and
+ * decoded from either driver (booleans as 0/1, times as UTC text, PcrBanks as
+ * 48 columns).
  */
 import { ident, parseTime, sqlValue, type SqlRow, type SqlValue } from './driver.js';
-import { getTableConfig } from 'drizzle-orm/mysql-core';
+import { getTableConfig, type MySqlTable } from 'drizzle-orm/mysql-core';
 import { PCR_BANK_NAMES, PCR_COUNT, type PcrBankName } from '../shared/tpm/pcr-banks.js';
 import { pcrColumn } from './schema/columns.js';
+import { tableFields, type DerivedRow, type Field, type FieldOptions, type Same } from './row-fields.js';
 import * as mysqlSchema from './schema/mysql.js';
 import { StoreError } from './store.js';
 import type { AttestationRow, BiosEventRow, ImaEventRow, IssuedNonce, MachineRow, MachineWithoutCerts, PcrBanks, LastReport, SecurityEventRow, VerifiedPcrs } from './store.js';
 
-export type Kind = 'text' | 'int' | 'bool' | 'time' | 'boottime' | 'pcrs';
-export type Field = readonly [key: string, column: string, kind: Kind];
+export type { Field, Kind } from './row-fields.js';
 
 /**
  * Size limits of the text columns, read from the MySQL schema (characters for
@@ -65,27 +66,35 @@ const PCR_COLUMNS = Object.fromEntries(PCR_BANK_NAMES.map((bank) => [bank, Array
 
 function decodePcrs(row: SqlRow, prefix: string): PcrBanks | null {
   let any = false;
-  const read = (bank: PcrBankName) =>
-    PCR_COLUMNS[bank].map((column) => {
-      const v = (row[prefix ? prefix + column : column] as string | null) ?? null;
+  const read = (columns: readonly string[]): (string | null)[] => {
+    const values = new Array<string | null>(columns.length);
+    for (let i = 0; i < columns.length; i++) {
+      const v = (row[prefix ? prefix + columns[i]! : columns[i]!] as string | null | undefined) ?? null;
       if (v !== null) any = true;
-      return v;
-    });
-  const banks = { sha256: read('sha256'), sha1: read('sha1') };
+      values[i] = v;
+    }
+    return values;
+  };
+  const banks = { sha256: read(PCR_COLUMNS.sha256), sha1: read(PCR_COLUMNS.sha1) };
   return any ? banks : null;
 }
 
-function decode(kind: Kind, v: unknown): unknown {
-  if (v === null || v === undefined) return null;
+/** Reads one field from a row; built once per codec so decoding a row does no dispatch on kinds. */
+type FieldDecoder = (row: SqlRow, prefix: string) => unknown;
+
+function fieldDecoder([, column, kind]: Field): FieldDecoder {
+  const read = (row: SqlRow, prefix: string): unknown => row[prefix ? prefix + column : column];
   switch (kind) {
+    case 'pcrs':
+      return decodePcrs;
     case 'int':
-      return Number(v);
+      return (row, prefix) => { const v = read(row, prefix); return v === null || v === undefined ? null : Number(v); };
     case 'bool':
-      return Number(v) !== 0;
+      return (row, prefix) => { const v = read(row, prefix); return v === null || v === undefined ? null : Number(v) !== 0; };
     case 'time':
-      return parseTime(v);
+      return (row, prefix) => { const v = read(row, prefix); return v === null || v === undefined ? null : parseTime(v); };
     default:
-      return String(v);
+      return (row, prefix) => { const v = read(row, prefix); return v === null || v === undefined ? null : String(v); };
   }
 }
 
@@ -132,6 +141,8 @@ export class RowCodec<T> {
   readonly columns: readonly string[];
 
   private readonly encoders: readonly FieldEncoder[];
+  private readonly decoders: readonly FieldDecoder[];
+  private readonly keys: readonly string[];
 
   constructor(
     readonly table: string,
@@ -139,6 +150,8 @@ export class RowCodec<T> {
   ) {
     this.columns = fields.flatMap(physical);
     this.encoders = fields.map((f) => fieldEncoder(table, f));
+    this.decoders = fields.map(fieldDecoder);
+    this.keys = fields.map(([key]) => key);
   }
 
   /** The SELECT list for this table: `alias`.`col` [AS `prefix+col`]. */
@@ -177,81 +190,29 @@ export class RowCodec<T> {
 
   decode(row: SqlRow, prefix = ''): T {
     const out: Record<string, unknown> = {};
-    for (const [key, column, kind] of this.fields) {
-      out[key] = kind === 'pcrs' ? decodePcrs(row, prefix) : decode(kind, row[prefix + column]);
-    }
+    for (let i = 0; i < this.keys.length; i++) out[this.keys[i]!] = this.decoders[i]!(row, prefix);
     return out as T;
   }
 }
 
-export const machineCodec = new RowCodec<MachineRow>('machines', [
-  ['id', 'id', 'int'],
-  ['hostname', 'hostname', 'text'],
-  ['tpmvendor', 'tpmvendor', 'text'],
-  ['challenge', 'challenge', 'text'],
-  ['ekcertificatepem', 'ekcertificatepem', 'text'],
-  ['ekcertificatetext', 'ekcertificatetext', 'text'],
-  ['attestpub', 'attestpub', 'text'],
-  ['akcertificatepem', 'akcertificatepem', 'text'],
-  ['akcertificatetext', 'akcertificatetext', 'text'],
-  ['enrolled', 'enrolled', 'time'],
-  ['boottime', 'boottime', 'boottime'],
-  ['imaevents', 'imaevents', 'int'],
-  ['imapcr', 'imapcr', 'text'],
-  ['whitelist', 'pcr', 'pcrs'],
-  ['challengeExpires', 'challenge_expires', 'time'],
-  ['ekFingerprint', 'ek_fingerprint', 'text'],
-  ['ekAlg', 'ek_alg', 'text'],
-  ['akName', 'ak_name', 'text'],
-  ['akAlg', 'ak_alg', 'text'],
-  ['pendingAttestpub', 'pending_attestpub', 'text'],
-  ['pendingAkName', 'pending_ak_name', 'text'],
-  ['pendingAkAlg', 'pending_ak_alg', 'text'],
-  ['imapcrSha1', 'imapcr_sha1', 'text'],
-  ['resetCount', 'reset_count', 'int'],
-  ['restartCount', 'restart_count', 'int'],
-  ['createdAt', 'created_at', 'time'],
-  ['updatedAt', 'updated_at', 'time'],
-  ['pendingEkcertificatepem', 'pending_ekcertificatepem', 'text'],
-  ['pendingTpmvendor', 'pending_tpmvendor', 'text'],
-  ['policyViolations', 'policy_violations', 'int'],
-]);
+/**
+ * The codec of a drizzle table whose decoded row is exactly T: the fields come
+ * from the table, and a row type that drifts from it (a key missing, extra or
+ * renamed, a nullability or value type that differs) fails to compile here.
+ */
+export function tableCodec<T>() {
+  return <Tb extends MySqlTable, P extends string = never, O extends string = never>(
+    table: Tb,
+    options: FieldOptions<P, O>,
+    ..._mismatch: Same<T, DerivedRow<Tb, P, O>> extends true ? [] : [expected: DerivedRow<Tb, P, O>]
+  ): RowCodec<T> => new RowCodec<T>(getTableConfig(table).name, tableFields(table, options));
+}
+
+export const machineCodec = tableCodec<MachineRow>()(mysqlSchema.machines, { pcrs: 'whitelist', omit: ['enrolledEkFingerprint'] });
 
 export const machineWithoutCertsCodec: RowCodec<MachineWithoutCerts> = machineCodec.omit(['ekcertificatepem', 'ekcertificatetext', 'akcertificatepem', 'akcertificatetext']);
 
-export const attestationCodec: RowCodec<AttestationRow> = new RowCodec<AttestationRow>('attestlog', [
-  ['id', 'id', 'int'],
-  ['userid', 'userid', 'text'],
-  ['hostname', 'hostname', 'text'],
-  ['boottime', 'boottime', 'boottime'],
-  ['timestamp', 'timestamp', 'time'],
-  ['nonce', 'nonce', 'text'],
-  ['pcrselect', 'pcrselect', 'text'],
-  ['quote', 'quote', 'text'],
-  ['pcrs', 'pcr', 'pcrs'],
-  ['pcrschanged', 'pcrschanged', 'bool'],
-  ['pcrinvalid', 'pcrinvalid', 'bool'],
-  ['quoteverified', 'quoteverified', 'bool'],
-  ['logverified', 'logverified', 'bool'],
-  ['logentries', 'logentries', 'int'],
-  ['imaevents', 'imaevents', 'int'],
-  ['imaver', 'imaver', 'bool'],
-  ['imasigver', 'imasigver', 'bool'],
-  ['badimalog', 'badimalog', 'bool'],
-  ['machineId', 'machine_id', 'int'],
-  ['nonceExpires', 'nonce_expires', 'time'],
-  ['biosentry', 'biosentry', 'int'],
-  ['imaentry', 'imaentry', 'int'],
-  ['newBoot', 'new_boot', 'bool'],
-  ['quoted', 'quoted', 'time'],
-  ['resetCount', 'reset_count', 'int'],
-  ['restartCount', 'restart_count', 'int'],
-  ['errorCode', 'error_code', 'text'],
-  ['errorMessage', 'error_message', 'text'],
-  ['diagnosis', 'diagnosis', 'text'],
-  ['verdict', 'verdict', 'text'],
-  ['policyViolations', 'policy_violations', 'int'],
-]);
+export const attestationCodec = tableCodec<AttestationRow>()(mysqlSchema.attestlog, { pcrs: 'pcrs' });
 
 export const lastReportCodec: RowCodec<LastReport> = attestationCodec.pick([
   'id', 'quoted', 'errorCode', 'pcrinvalid', 'quoteverified', 'logverified', 'policyViolations', 'boottime', 'pcrs',
@@ -259,43 +220,8 @@ export const lastReportCodec: RowCodec<LastReport> = attestationCodec.pick([
 export const verifiedPcrsCodec: RowCodec<VerifiedPcrs> = attestationCodec.pick(['id', 'pcrs']);
 export const issuedNonceCodec: RowCodec<IssuedNonce> = attestationCodec.pick(['id', 'boottime', 'nonceExpires', 'pcrselect', 'biosentry', 'imaentry', 'newBoot', 'quoted']);
 
-export const biosEventCodec = new RowCodec<BiosEventRow>('bioslog', [
-  ['hostname', 'hostname', 'text'],
-  ['timestamp', 'timestamp', 'time'],
-  ['entrynum', 'entrynum', 'int'],
-  ['biosEntry', 'bios_entry', 'text'],
-  ['pcrindex', 'pcrindex', 'int'],
-  ['pcrsha1', 'pcrsha1', 'text'],
-  ['pcrsha256', 'pcrsha256', 'text'],
-  ['eventtype', 'eventtype', 'text'],
-  ['event', 'event', 'text'],
-  ['machineId', 'machine_id', 'int'],
-  ['attestationId', 'attestation_id', 'int'],
-  ['refused', 'refused', 'bool'],
-]);
+/** Event rows are written in bulk and read by attestation; their ids are never read. */
+export const biosEventCodec = tableCodec<BiosEventRow>()(mysqlSchema.bioslog, { omit: ['id'] });
+export const imaEventCodec = tableCodec<ImaEventRow>()(mysqlSchema.imalog, { omit: ['id'] });
 
-export const imaEventCodec = new RowCodec<ImaEventRow>('imalog', [
-  ['hostname', 'hostname', 'text'],
-  ['boottime', 'boottime', 'boottime'],
-  ['timestamp', 'timestamp', 'time'],
-  ['entrynum', 'entrynum', 'int'],
-  ['imaEntry', 'ima_entry', 'text'],
-  ['filename', 'filename', 'text'],
-  ['badevent', 'badevent', 'bool'],
-  ['nosig', 'nosig', 'bool'],
-  ['nokey', 'nokey', 'bool'],
-  ['badsig', 'badsig', 'bool'],
-  ['machineId', 'machine_id', 'int'],
-  ['attestationId', 'attestation_id', 'int'],
-  ['template', 'template', 'text'],
-  ['filehash', 'filehash', 'text'],
-  ['refused', 'refused', 'bool'],
-]);
-
-export const securityEventCodec = new RowCodec<SecurityEventRow & { id: number }>('security_events', [
-  ['id', 'id', 'int'],
-  ['timestamp', 'timestamp', 'time'],
-  ['kind', 'kind', 'text'],
-  ['hostname', 'hostname', 'text'],
-  ['detail', 'detail', 'text'],
-]);
+export const securityEventCodec = tableCodec<SecurityEventRow & { id: number }>()(mysqlSchema.security_events, {});

@@ -9,6 +9,7 @@
  */
 import { formatTime, ident, parseTime, type SqlDriver, type SqlRow, type SqlValue } from './driver.js';
 import { cursorOf, limitOf, page } from './forensics-sql.js';
+import { notRefused } from './report-sql.js';
 import { pcrColumn } from './schema/columns.js';
 import type {
   BootRef, FileHistory, FirmwareDigestSearch, FirmwareHit, ImaChange, ImaHit, ImaSearch, PcrHit, PcrSearch, SearchPage, SearchQueries,
@@ -19,7 +20,7 @@ const CURSOR = /^(\d{1,10})\.(\d{1,15})$/;
 const TOP = '\u{10FFFF}';
 /** A machine's newest accepted report: the PCRs it last proved. */
 const LAST_VERIFIED =
-  '(SELECT x.id FROM attestlog x WHERE x.machine_id = m.id AND x.quoted IS NOT NULL AND x.error_code IS NULL ORDER BY x.id DESC LIMIT 1)';
+  `(SELECT x.id FROM attestlog x WHERE x.machine_id = m.id AND x.quoted IS NOT NULL AND ${notRefused('x')} ORDER BY x.id DESC LIMIT 1)`;
 
 /** SQL conditions and their parameters, built up clause by clause. */
 class Where {
@@ -186,7 +187,7 @@ export class SqlSearch implements SearchQueries {
   }
 
   async lastVerifiedReportId(boot: BootRef): Promise<number | undefined> {
-    const w = bootIs('a', boot, new Where()).add('a.quoted IS NOT NULL AND a.error_code IS NULL');
+    const w = bootIs('a', boot, new Where()).add(`a.quoted IS NOT NULL AND ${notRefused('a')}`);
     const rows = await this.db.all(`SELECT a.id FROM attestlog a WHERE ${w.sql} ORDER BY a.id DESC LIMIT 1`, w.params);
     return rows.length ? Number(rows[0]!.id) : undefined;
   }

@@ -11,10 +11,11 @@ import { parseTime, type SqlDriver } from './driver.js';
 import { limitOf, keysetPage, SqlForensics } from './forensics-sql.js';
 import { QueryInputError, type ForensicsQueries, type Page, type StoredBiosEvent } from './queries.js';
 import { biosEventCodec, securityEventCodec } from './rows.js';
+import { refused } from './report-sql.js';
 import type { SearchQueries } from './search-queries.js';
 import { SqlSearch } from './search-sql.js';
 import { SqlStore } from './sql-store.js';
-import type { MachineRow, SecurityEventRow, Store } from './store.js';
+import type { MachineRow, SecurityEventRow } from './store.js';
 
 export interface MachineBoot {
   /** Host-reported "YYYY-MM-DD HH:MM:SS"; null for reports that carried none. */
@@ -68,7 +69,7 @@ class SqlWebQueries extends SqlForensics implements WebQueries {
 
   async machineBoots(machineId: number): Promise<MachineBoot[]> {
     const rows = await this.sql.all(
-      `SELECT a.boottime, COUNT(*) AS reports, SUM(CASE WHEN a.error_code IS NOT NULL THEN 1 ELSE 0 END) AS failed,
+      `SELECT a.boottime, COUNT(*) AS reports, SUM(CASE WHEN ${refused('a')} THEN 1 ELSE 0 END) AS failed,
               MIN(a.id) AS first_id, MAX(a.id) AS last_id, MIN(a.quoted) AS first_quoted, MAX(a.quoted) AS last_quoted,
               MAX(b.attestation_id) AS bios_id
        FROM attestlog a
@@ -124,10 +125,4 @@ class SqlWebQueries extends SqlForensics implements WebQueries {
 /** The web's queries over a driver (possibly a counting wrapper around the store's own). */
 export function webQueries(driver: SqlDriver): WebQueries {
   return new SqlWebQueries(driver);
-}
-
-/** The driver under a store from openStore. */
-export function storeDriver(store: Store): SqlDriver {
-  if (!(store instanceof SqlStore)) throw new TypeError('a driver comes only with a store from openStore');
-  return store.driver;
 }

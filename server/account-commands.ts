@@ -48,7 +48,7 @@ async function newPassword(fromStdin: boolean, name: string): Promise<string> {
 async function withAccounts(db: string | undefined, create: boolean, fn: (accounts: AuthStore) => Promise<void>): Promise<void> {
   const store = await openStore(db, process.env, { create });
   try {
-    await fn(authStore(store));
+    await fn(authStore(store.driver));
   } catch (e) {
     if (!(e instanceof AccountError)) throw e;
     console.error(`acs-server: ${e.message}`);

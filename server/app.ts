@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { auditHostnames, describeHostnameReport } from '../db/hostname-audit.js';
 import { openStore } from '../db/open.js';
-import { storeDriver } from '../db/web-queries.js';
-import { StoreError, type Store } from '../db/store.js';
+import { StoreError } from '../db/store.js';
+import type { SqlStore } from '../db/sql-store.js';
+import type { SqlDriver } from '../db/driver.js';
 import { AcsError } from '../shared/protocol/errors.js';
 import { defaultAttestationPolicy } from './attestation-policy.js';
 import type { ServerContext } from './context.js';
@@ -38,7 +39,7 @@ export interface ServerOptions {
   /** From resolveServerConfig or configFromArgv (server/config.ts). */
   config: ServerConfig;
   /** An open store to use instead of opening `config.db`; the caller closes it. */
-  store?: Store;
+  store?: SqlStore;
   /** Leave out the shipped vendor roots (tests that need an exact trust store). */
   noVendorRoots?: boolean;
   /** Alert delivery timing beyond --notify-timeout (tests retry faster). */
@@ -50,6 +51,8 @@ export interface ServerOptions {
 export interface RunningServer {
   port: number;
   context: ServerContext;
+  /** The store's SQL driver, for the web UI's queries. */
+  driver: SqlDriver;
   listener: Listener;
   close(): Promise<void>;
 }
@@ -58,8 +61,8 @@ export interface RunningServer {
  * Rows written before the hostname rule: renamed to their normal form where
  * that is unambiguous, reported where it is not (db/hostname-audit.ts).
  */
-async function auditStoredHostnames(store: Store, logger: Logger): Promise<void> {
-  const report = await auditHostnames(storeDriver(store), true);
+async function auditStoredHostnames(driver: SqlDriver, logger: Logger): Promise<void> {
+  const report = await auditHostnames(driver, true);
   const lines = describeHostnameReport(report);
   if (lines.length === 0) return;
   const unresolved = report.collisions.length + report.invalid.length;
@@ -75,9 +78,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ca = await PrivacyCa.load(config.caDir);
   const imaKeys = await ImaKeyring.fromFiles(config.imaKeyFiles);
   const store = opts.store ?? (await openStore(config.db, process.env, { create: true }));
-  await auditStoredHostnames(store, opts.logger);
+  await auditStoredHostnames(store.driver, opts.logger);
   const now = opts.now ?? (() => new Date());
-  const notifier = await Notifier.create(store, config, opts.alertTiming ?? {}, opts.logger, now).catch(async (e) => {
+  const notifier = await Notifier.create(store, store.driver, config, opts.alertTiming ?? {}, opts.logger, now).catch(async (e) => {
     if (!opts.store) await store.close();
     throw e;
   });
@@ -113,6 +116,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   return {
     port: listener.port,
     context,
+    driver: store.driver,
     listener,
     async close() {
       await listener.close();

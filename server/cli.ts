@@ -8,7 +8,6 @@ import { hideBin } from 'yargs/helpers';
 import { createLogger } from '../shared/log.js';
 import { auditHostnames, describeHostnameReport } from '../db/hostname-audit.js';
 import { openStore } from '../db/open.js';
-import { storeDriver } from '../db/web-queries.js';
 import { PrivacyCa } from './privacy-ca.js';
 import { startServer } from './app.js';
 import { cliOptions, configFromArgv, type OptionGroup } from './config.js';
@@ -47,7 +46,7 @@ await yargs(hideBin(process.argv))
       const webOptions = config.webPort === 0 ? undefined : webServerOptions(config);
       const logger = createLogger({ name: 'acs-server', level: config.verbose ? 'debug' : undefined });
       const server = await startServer({ config, logger });
-      const web = webOptions && (await startWebServer({ ...webOptions, driver: storeDriver(server.context.store), logger }));
+      const web = webOptions && (await startWebServer({ ...webOptions, driver: server.driver, logger }));
       if (web) logger.info({ url: web.url }, 'web UI ready');
       stopOnSignal(async () => {
         logger.info('shutting down');

@@ -2,11 +2,15 @@
  * MySQL/MariaDB schema: IBM ACS's dbinit.sql tables and columns (same names,
  * same order), followed by our columns in snake_case. Times are DATETIME(3)
  * in UTC; the host-reported boottime stays a plain DATETIME as IBM has it.
+ * Property names are the store's row keys: db/rows.ts derives each table's
+ * row codec from them, so a column is named here and nowhere else.
  * sqlite.ts mirrors this file column for column (test/db/schema-parity).
  */
 import { sql } from 'drizzle-orm';
 import { boolean, char, datetime, index, int, mediumtext, mysqlTable, text, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 import { pcrColumns } from './columns.js';
+import type { OutboxState } from '../alert-outbox.js';
+import type { PolicyKind } from '../policy-store.js';
 
 const id = () => int('id', { unsigned: true }).autoincrement().primaryKey();
 const time = (name: string) => datetime(name, { mode: 'string', fsp: 3 });
@@ -31,35 +35,35 @@ export const machines = mysqlTable(
     imaevents: count('imaevents'),
     imapcr: hex64('imapcr'),
     ...pcrColumns(hex64),
-    challenge_expires: time('challenge_expires'),
-    ek_fingerprint: hex64('ek_fingerprint').notNull(),
-    ek_alg: varchar('ek_alg', { length: 32 }).notNull(),
-    ak_name: varchar('ak_name', { length: 200 }).notNull(),
-    ak_alg: varchar('ak_alg', { length: 16 }).notNull(),
-    pending_attestpub: text('pending_attestpub'),
-    pending_ak_name: varchar('pending_ak_name', { length: 200 }),
-    pending_ak_alg: varchar('pending_ak_alg', { length: 16 }),
-    imapcr_sha1: hex64('imapcr_sha1'),
-    reset_count: count('reset_count'),
-    restart_count: count('restart_count'),
-    created_at: time('created_at').notNull(),
-    updated_at: time('updated_at').notNull(),
-    pending_ekcertificatepem: text('pending_ekcertificatepem'),
-    pending_tpmvendor: varchar('pending_tpmvendor', { length: 64 }),
+    challengeExpires: time('challenge_expires'),
+    ekFingerprint: hex64('ek_fingerprint').notNull(),
+    ekAlg: varchar('ek_alg', { length: 32 }).notNull(),
+    akName: varchar('ak_name', { length: 200 }).notNull(),
+    akAlg: varchar('ak_alg', { length: 16 }).notNull(),
+    pendingAttestpub: text('pending_attestpub'),
+    pendingAkName: varchar('pending_ak_name', { length: 200 }),
+    pendingAkAlg: varchar('pending_ak_alg', { length: 16 }),
+    imapcrSha1: hex64('imapcr_sha1'),
+    resetCount: count('reset_count'),
+    restartCount: count('restart_count'),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+    pendingEkcertificatepem: text('pending_ekcertificatepem'),
+    pendingTpmvendor: varchar('pending_tpmvendor', { length: 64 }),
     // One EK, one enrolled hostname (DESIGN.md "Who may do what"): the EK of an
     // enrolled row, NULL otherwise, under a unique index. MariaDB has no
     // partial indexes; a unique index admits any number of NULLs. rtrim: MariaDB
     // refuses a CHAR column's raw value here (it depends on PAD_CHAR_TO_FULL_LENGTH).
-    enrolled_ek_fingerprint: hex64('enrolled_ek_fingerprint').generatedAlwaysAs(
+    enrolledEkFingerprint: hex64('enrolled_ek_fingerprint').generatedAlwaysAs(
       sql`(case when \`enrolled\` is null then null else rtrim(\`ek_fingerprint\`) end)`,
       { mode: 'stored' },
     ),
-    policy_violations: count('policy_violations'),
+    policyViolations: count('policy_violations'),
   },
   (t) => [
     uniqueIndex('machines_hostname_uq').on(t.hostname),
-    index('machines_ek_fingerprint_idx').on(t.ek_fingerprint),
-    uniqueIndex('machines_enrolled_ek_uq').on(t.enrolled_ek_fingerprint),
+    index('machines_ek_fingerprint_idx').on(t.ekFingerprint),
+    uniqueIndex('machines_enrolled_ek_uq').on(t.enrolledEkFingerprint),
   ],
 );
 
@@ -84,33 +88,33 @@ export const attestlog = mysqlTable(
     imaver: boolean('imaver'),
     imasigver: boolean('imasigver'),
     badimalog: boolean('badimalog'),
-    machine_id: int('machine_id', { unsigned: true })
+    machineId: int('machine_id', { unsigned: true })
       .notNull()
       .references(() => machines.id, { onDelete: 'cascade' }),
-    nonce_expires: time('nonce_expires').notNull(),
+    nonceExpires: time('nonce_expires').notNull(),
     biosentry: int('biosentry').notNull(),
     imaentry: int('imaentry').notNull(),
-    new_boot: boolean('new_boot').notNull(),
+    newBoot: boolean('new_boot').notNull(),
     quoted: time('quoted'),
-    reset_count: count('reset_count'),
-    restart_count: count('restart_count'),
-    error_code: char('error_code', { length: 8 }),
-    error_message: text('error_message'),
+    resetCount: count('reset_count'),
+    restartCount: count('restart_count'),
+    errorCode: char('error_code', { length: 8 }),
+    errorMessage: text('error_message'),
     /** The verdict's one-sentence diagnosis, for lists. */
     diagnosis: text('diagnosis'),
     /** The verdict as JSON: every check, the diagnosis, the replayed PCRs of a refused quote. */
     verdict: mediumtext('verdict'),
-    policy_violations: count('policy_violations'),
+    policyViolations: count('policy_violations'),
   },
   (t) => [
     uniqueIndex('attestlog_nonce_uq').on(t.nonce),
-    index('attestlog_machine_idx').on(t.machine_id, t.id),
+    index('attestlog_machine_idx').on(t.machineId, t.id),
     index('attestlog_hostname_idx').on(t.hostname, t.id),
-    index('attestlog_error_idx').on(t.error_code, t.id),
+    index('attestlog_error_idx').on(t.errorCode, t.id),
     index('attestlog_pcrinvalid_idx').on(t.pcrinvalid, t.id),
     index('attestlog_pcrschanged_idx').on(t.pcrschanged, t.id),
     // A machine's pending nonces, newest first, without reading its answered ones (server/nonce.ts retires beyond a cap).
-    index('attestlog_pending_idx').on(t.machine_id, t.quoted, t.id),
+    index('attestlog_pending_idx').on(t.machineId, t.quoted, t.id),
   ],
 );
 
@@ -121,28 +125,28 @@ export const bioslog = mysqlTable(
     hostname: varchar('hostname', { length: 255 }).notNull(),
     timestamp: time('timestamp').notNull(),
     entrynum: count('entrynum').notNull(),
-    bios_entry: mediumtext('bios_entry').notNull(),
+    biosEntry: mediumtext('bios_entry').notNull(),
     pcrindex: count('pcrindex').notNull(),
     pcrsha1: hex64('pcrsha1'),
     pcrsha256: hex64('pcrsha256'),
     eventtype: varchar('eventtype', { length: 64 }).notNull(),
     event: mediumtext('event').notNull(),
-    machine_id: int('machine_id', { unsigned: true })
+    machineId: int('machine_id', { unsigned: true })
       .notNull()
       .references(() => machines.id, { onDelete: 'cascade' }),
-    attestation_id: int('attestation_id', { unsigned: true })
+    attestationId: int('attestation_id', { unsigned: true })
       .notNull()
       .references(() => attestlog.id, { onDelete: 'cascade' }),
     /** Evidence of a refused quote, kept apart from the accepted chain. */
     refused: boolean('refused').notNull().default(false),
   },
   (t) => [
-    index('bioslog_attestation_idx').on(t.attestation_id, t.entrynum),
+    index('bioslog_attestation_idx').on(t.attestationId, t.entrynum),
     // The accepted chain's firmware logs (refused = 0) per machine, by attestation.
-    index('bioslog_machine_idx').on(t.machine_id, t.refused, t.attestation_id),
+    index('bioslog_machine_idx').on(t.machineId, t.refused, t.attestationId),
     // Fleet search by event digest (a bootloader's hash, a firmware volume's).
-    index('bioslog_sha256_idx').on(t.pcrsha256, t.machine_id, t.id),
-    index('bioslog_sha1_idx').on(t.pcrsha1, t.machine_id, t.id),
+    index('bioslog_sha256_idx').on(t.pcrsha256, t.machineId, t.id),
+    index('bioslog_sha1_idx').on(t.pcrsha1, t.machineId, t.id),
   ],
 );
 
@@ -154,16 +158,16 @@ export const imalog = mysqlTable(
     boottime: boottime(),
     timestamp: time('timestamp').notNull(),
     entrynum: count('entrynum').notNull(),
-    ima_entry: mediumtext('ima_entry').notNull(),
+    imaEntry: mediumtext('ima_entry').notNull(),
     filename: text('filename').notNull(),
     badevent: boolean('badevent').notNull(),
     nosig: boolean('nosig').notNull(),
     nokey: boolean('nokey').notNull(),
     badsig: boolean('badsig').notNull(),
-    machine_id: int('machine_id', { unsigned: true })
+    machineId: int('machine_id', { unsigned: true })
       .notNull()
       .references(() => machines.id, { onDelete: 'cascade' }),
-    attestation_id: int('attestation_id', { unsigned: true })
+    attestationId: int('attestation_id', { unsigned: true })
       .notNull()
       .references(() => attestlog.id, { onDelete: 'cascade' }),
     template: varchar('template', { length: 64 }).notNull(),
@@ -172,15 +176,15 @@ export const imalog = mysqlTable(
     refused: boolean('refused').notNull().default(false),
   },
   (t) => [
-    index('imalog_attestation_idx').on(t.attestation_id, t.entrynum),
+    index('imalog_attestation_idx').on(t.attestationId, t.entrynum),
     // A boot's log in (entrynum, id) order, the IMA page's keyset; the status flags and time ride along so
     // status filters skip rows from the index alone and the per-boot counts (imaBoots) never read a row.
-    index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.refused, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
+    index('imalog_boot_entry_idx').on(t.machineId, t.boottime, t.refused, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
     // Fleet search: every entry of one file digest, or of one path, machine by machine in (machine_id, id) order.
     // The path index carries the digest so "this path with another digest" and its machine count read no rows;
     // the digest index carries the time received, so a digest search bounded by since/until reads none either.
-    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id, t.timestamp),
-    index('imalog_path_idx').on(t.filename, t.machine_id, t.id, t.filehash),
+    index('imalog_filehash_idx').on(t.filehash, t.machineId, t.id, t.timestamp),
+    index('imalog_path_idx').on(t.filename, t.machineId, t.id, t.filehash),
   ],
 );
 
@@ -191,9 +195,9 @@ export const web_users = mysqlTable(
     id: id(),
     name: varchar('name', { length: 64 }).notNull(),
     role: varchar('role', { length: 16 }).notNull(),
-    password_hash: varchar('password_hash', { length: 255 }).notNull(),
-    created_at: time('created_at').notNull(),
-    updated_at: time('updated_at').notNull(),
+    passwordHash: varchar('password_hash', { length: 255 }).notNull(),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
   },
   (t) => [uniqueIndex('web_users_name_uq').on(t.name)],
 );
@@ -203,14 +207,14 @@ export const web_sessions = mysqlTable(
   'web_sessions',
   {
     id: id(),
-    token_hash: hex64('token_hash').notNull(),
-    user_id: int('user_id', { unsigned: true })
+    tokenHash: hex64('token_hash').notNull(),
+    userId: int('user_id', { unsigned: true })
       .notNull()
       .references(() => web_users.id, { onDelete: 'cascade' }),
-    created_at: time('created_at').notNull(),
-    expires_at: time('expires_at').notNull(),
+    createdAt: time('created_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
   },
-  (t) => [uniqueIndex('web_sessions_token_uq').on(t.token_hash), index('web_sessions_user_idx').on(t.user_id), index('web_sessions_expires_idx').on(t.expires_at)],
+  (t) => [uniqueIndex('web_sessions_token_uq').on(t.tokenHash), index('web_sessions_user_idx').on(t.userId), index('web_sessions_expires_idx').on(t.expiresAt)],
 );
 
 /** Bearer tokens for the JSON API: only their SHA-256 is stored; a revoked token's name stays taken. */
@@ -220,11 +224,11 @@ export const api_tokens = mysqlTable(
     id: id(),
     name: varchar('name', { length: 64 }).notNull(),
     role: varchar('role', { length: 16 }).notNull(),
-    token_hash: hex64('token_hash').notNull(),
-    created_at: time('created_at').notNull(),
-    revoked_at: time('revoked_at'),
+    tokenHash: hex64('token_hash').notNull(),
+    createdAt: time('created_at').notNull(),
+    revokedAt: time('revoked_at'),
   },
-  (t) => [uniqueIndex('api_tokens_name_uq').on(t.name), uniqueIndex('api_tokens_token_uq').on(t.token_hash)],
+  (t) => [uniqueIndex('api_tokens_name_uq').on(t.name), uniqueIndex('api_tokens_token_uq').on(t.tokenHash)],
 );
 
 /**
@@ -251,20 +255,20 @@ export const alert_outbox = mysqlTable(
   'alert_outbox',
   {
     id: id(),
-    alert_id: char('alert_id', { length: 36 }).notNull(),
+    alertId: char('alert_id', { length: 36 }).notNull(),
     sink: varchar('sink', { length: 255 }).notNull(),
     type: varchar('type', { length: 64 }).notNull(),
     hostname: varchar('hostname', { length: 255 }),
     body: mediumtext('body').notNull(),
-    created_at: time('created_at').notNull(),
-    state: varchar('state', { length: 16 }).notNull(),
+    createdAt: time('created_at').notNull(),
+    state: varchar('state', { length: 16 }).$type<OutboxState>().notNull(),
     attempts: count('attempts').notNull(),
-    next_attempt_at: time('next_attempt_at').notNull(),
-    claim_token: char('claim_token', { length: 36 }),
-    last_error: text('last_error'),
-    delivered_at: time('delivered_at'),
+    nextAttemptAt: time('next_attempt_at').notNull(),
+    claimToken: char('claim_token', { length: 36 }),
+    lastError: text('last_error'),
+    deliveredAt: time('delivered_at'),
   },
-  (t) => [uniqueIndex('alert_outbox_alert_sink_uq').on(t.alert_id, t.sink), index('alert_outbox_due_idx').on(t.state, t.next_attempt_at)],
+  (t) => [uniqueIndex('alert_outbox_alert_sink_uq').on(t.alertId, t.sink), index('alert_outbox_due_idx').on(t.state, t.nextAttemptAt)],
 );
 
 /** Reference values: IMA runtime policies (kind ima) and measured-boot PCR values (kind pcr). */
@@ -273,11 +277,11 @@ export const policies = mysqlTable(
   {
     id: id(),
     name: varchar('name', { length: 128 }).notNull(),
-    kind: varchar('kind', { length: 16 }).notNull(),
+    kind: varchar('kind', { length: 16 }).$type<PolicyKind>().notNull(),
     body: mediumtext('body').notNull(),
-    is_default: boolean('is_default').notNull(),
-    created_at: time('created_at').notNull(),
-    updated_at: time('updated_at').notNull(),
+    isDefault: boolean('is_default').notNull(),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
   },
   (t) => [uniqueIndex('policies_name_uq').on(t.name)],
 );
@@ -289,10 +293,10 @@ export const policy_assignments = mysqlTable(
     id: id(),
     hostname: varchar('hostname', { length: 255 }).notNull(),
     kind: varchar('kind', { length: 16 }).notNull(),
-    policy_id: int('policy_id', { unsigned: true })
+    policyId: int('policy_id', { unsigned: true })
       .notNull()
       .references(() => policies.id, { onDelete: 'cascade' }),
-    created_at: time('created_at').notNull(),
+    createdAt: time('created_at').notNull(),
   },
-  (t) => [uniqueIndex('policy_assignments_host_kind_uq').on(t.hostname, t.kind), index('policy_assignments_policy_idx').on(t.policy_id)],
+  (t) => [uniqueIndex('policy_assignments_host_kind_uq').on(t.hostname, t.kind), index('policy_assignments_policy_idx').on(t.policyId)],
 );

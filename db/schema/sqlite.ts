@@ -27,32 +27,32 @@ export const machines = sqliteTable(
     imaevents: integer('imaevents'),
     imapcr: text('imapcr'),
     ...pcrColumns((name) => text(name)),
-    challenge_expires: text('challenge_expires'),
-    ek_fingerprint: text('ek_fingerprint').notNull(),
-    ek_alg: text('ek_alg').notNull(),
-    ak_name: text('ak_name').notNull(),
-    ak_alg: text('ak_alg').notNull(),
-    pending_attestpub: text('pending_attestpub'),
-    pending_ak_name: text('pending_ak_name'),
-    pending_ak_alg: text('pending_ak_alg'),
-    imapcr_sha1: text('imapcr_sha1'),
-    reset_count: integer('reset_count'),
-    restart_count: integer('restart_count'),
-    created_at: text('created_at').notNull(),
-    updated_at: text('updated_at').notNull(),
-    pending_ekcertificatepem: text('pending_ekcertificatepem'),
-    pending_tpmvendor: text('pending_tpmvendor'),
+    challengeExpires: text('challenge_expires'),
+    ekFingerprint: text('ek_fingerprint').notNull(),
+    ekAlg: text('ek_alg').notNull(),
+    akName: text('ak_name').notNull(),
+    akAlg: text('ak_alg').notNull(),
+    pendingAttestpub: text('pending_attestpub'),
+    pendingAkName: text('pending_ak_name'),
+    pendingAkAlg: text('pending_ak_alg'),
+    imapcrSha1: text('imapcr_sha1'),
+    resetCount: integer('reset_count'),
+    restartCount: integer('restart_count'),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+    pendingEkcertificatepem: text('pending_ekcertificatepem'),
+    pendingTpmvendor: text('pending_tpmvendor'),
     // One EK, one enrolled hostname, as in mysql.ts. VIRTUAL: SQLite adds no STORED column to an existing table.
-    enrolled_ek_fingerprint: text('enrolled_ek_fingerprint').generatedAlwaysAs(
+    enrolledEkFingerprint: text('enrolled_ek_fingerprint').generatedAlwaysAs(
       sql`(case when "enrolled" is null then null else rtrim("ek_fingerprint") end)`,
       { mode: 'virtual' },
     ),
-    policy_violations: integer('policy_violations'),
+    policyViolations: integer('policy_violations'),
   },
   (t) => [
     uniqueIndex('machines_hostname_uq').on(t.hostname),
-    index('machines_ek_fingerprint_idx').on(t.ek_fingerprint),
-    uniqueIndex('machines_enrolled_ek_uq').on(t.enrolled_ek_fingerprint),
+    index('machines_ek_fingerprint_idx').on(t.ekFingerprint),
+    uniqueIndex('machines_enrolled_ek_uq').on(t.enrolledEkFingerprint),
   ],
 );
 
@@ -77,33 +77,33 @@ export const attestlog = sqliteTable(
     imaver: flag('imaver'),
     imasigver: flag('imasigver'),
     badimalog: flag('badimalog'),
-    machine_id: integer('machine_id')
+    machineId: integer('machine_id')
       .notNull()
       .references(() => machines.id, { onDelete: 'cascade' }),
-    nonce_expires: text('nonce_expires').notNull(),
+    nonceExpires: text('nonce_expires').notNull(),
     biosentry: integer('biosentry').notNull(),
     imaentry: integer('imaentry').notNull(),
-    new_boot: flag('new_boot').notNull(),
+    newBoot: flag('new_boot').notNull(),
     quoted: text('quoted'),
-    reset_count: integer('reset_count'),
-    restart_count: integer('restart_count'),
-    error_code: text('error_code'),
-    error_message: text('error_message'),
+    resetCount: integer('reset_count'),
+    restartCount: integer('restart_count'),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
     /** The verdict's one-sentence diagnosis, for lists. */
     diagnosis: text('diagnosis'),
     /** The verdict as JSON: every check, the diagnosis, the replayed PCRs of a refused quote. */
     verdict: text('verdict'),
-    policy_violations: integer('policy_violations'),
+    policyViolations: integer('policy_violations'),
   },
   (t) => [
     uniqueIndex('attestlog_nonce_uq').on(t.nonce),
-    index('attestlog_machine_idx').on(t.machine_id, t.id),
+    index('attestlog_machine_idx').on(t.machineId, t.id),
     index('attestlog_hostname_idx').on(t.hostname, t.id),
-    index('attestlog_error_idx').on(t.error_code, t.id),
+    index('attestlog_error_idx').on(t.errorCode, t.id),
     index('attestlog_pcrinvalid_idx').on(t.pcrinvalid, t.id),
     index('attestlog_pcrschanged_idx').on(t.pcrschanged, t.id),
     // A machine's pending nonces, newest first, without reading its answered ones (server/nonce.ts retires beyond a cap).
-    index('attestlog_pending_idx').on(t.machine_id, t.quoted, t.id),
+    index('attestlog_pending_idx').on(t.machineId, t.quoted, t.id),
   ],
 );
 
@@ -114,28 +114,28 @@ export const bioslog = sqliteTable(
     hostname: text('hostname').notNull(),
     timestamp: text('timestamp').notNull(),
     entrynum: integer('entrynum').notNull(),
-    bios_entry: text('bios_entry').notNull(),
+    biosEntry: text('bios_entry').notNull(),
     pcrindex: integer('pcrindex').notNull(),
     pcrsha1: text('pcrsha1'),
     pcrsha256: text('pcrsha256'),
     eventtype: text('eventtype').notNull(),
     event: text('event').notNull(),
-    machine_id: integer('machine_id')
+    machineId: integer('machine_id')
       .notNull()
       .references(() => machines.id, { onDelete: 'cascade' }),
-    attestation_id: integer('attestation_id')
+    attestationId: integer('attestation_id')
       .notNull()
       .references(() => attestlog.id, { onDelete: 'cascade' }),
     /** Evidence of a refused quote, kept apart from the accepted chain. */
     refused: flag('refused').notNull().default(false),
   },
   (t) => [
-    index('bioslog_attestation_idx').on(t.attestation_id, t.entrynum),
+    index('bioslog_attestation_idx').on(t.attestationId, t.entrynum),
     // The accepted chain's firmware logs (refused = 0) per machine, by attestation.
-    index('bioslog_machine_idx').on(t.machine_id, t.refused, t.attestation_id),
+    index('bioslog_machine_idx').on(t.machineId, t.refused, t.attestationId),
     // Fleet search by event digest (a bootloader's hash, a firmware volume's).
-    index('bioslog_sha256_idx').on(t.pcrsha256, t.machine_id, t.id),
-    index('bioslog_sha1_idx').on(t.pcrsha1, t.machine_id, t.id),
+    index('bioslog_sha256_idx').on(t.pcrsha256, t.machineId, t.id),
+    index('bioslog_sha1_idx').on(t.pcrsha1, t.machineId, t.id),
   ],
 );
 
@@ -147,16 +147,16 @@ export const imalog = sqliteTable(
     boottime: text('boottime'),
     timestamp: text('timestamp').notNull(),
     entrynum: integer('entrynum').notNull(),
-    ima_entry: text('ima_entry').notNull(),
+    imaEntry: text('ima_entry').notNull(),
     filename: text('filename').notNull(),
     badevent: flag('badevent').notNull(),
     nosig: flag('nosig').notNull(),
     nokey: flag('nokey').notNull(),
     badsig: flag('badsig').notNull(),
-    machine_id: integer('machine_id')
+    machineId: integer('machine_id')
       .notNull()
       .references(() => machines.id, { onDelete: 'cascade' }),
-    attestation_id: integer('attestation_id')
+    attestationId: integer('attestation_id')
       .notNull()
       .references(() => attestlog.id, { onDelete: 'cascade' }),
     template: text('template').notNull(),
@@ -165,15 +165,15 @@ export const imalog = sqliteTable(
     refused: flag('refused').notNull().default(false),
   },
   (t) => [
-    index('imalog_attestation_idx').on(t.attestation_id, t.entrynum),
+    index('imalog_attestation_idx').on(t.attestationId, t.entrynum),
     // A boot's log in (entrynum, id) order, the IMA page's keyset; the status flags and time ride along so
     // status filters skip rows from the index alone and the per-boot counts (imaBoots) never read a row.
-    index('imalog_boot_entry_idx').on(t.machine_id, t.boottime, t.refused, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
+    index('imalog_boot_entry_idx').on(t.machineId, t.boottime, t.refused, t.entrynum, t.id, t.badevent, t.nosig, t.nokey, t.badsig, t.timestamp),
     // Fleet search: every entry of one file digest, or of one path, machine by machine in (machine_id, id) order.
     // The path index carries the digest so "this path with another digest" and its machine count read no rows;
     // the digest index carries the time received, so a digest search bounded by since/until reads none either.
-    index('imalog_filehash_idx').on(t.filehash, t.machine_id, t.id, t.timestamp),
-    index('imalog_path_idx').on(t.filename, t.machine_id, t.id, t.filehash),
+    index('imalog_filehash_idx').on(t.filehash, t.machineId, t.id, t.timestamp),
+    index('imalog_path_idx').on(t.filename, t.machineId, t.id, t.filehash),
   ],
 );
 
@@ -183,9 +183,9 @@ export const web_users = sqliteTable(
     id: id(),
     name: text('name').notNull(),
     role: text('role').notNull(),
-    password_hash: text('password_hash').notNull(),
-    created_at: text('created_at').notNull(),
-    updated_at: text('updated_at').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
   },
   (t) => [uniqueIndex('web_users_name_uq').on(t.name)],
 );
@@ -194,14 +194,14 @@ export const web_sessions = sqliteTable(
   'web_sessions',
   {
     id: id(),
-    token_hash: text('token_hash').notNull(),
-    user_id: integer('user_id')
+    tokenHash: text('token_hash').notNull(),
+    userId: integer('user_id')
       .notNull()
       .references(() => web_users.id, { onDelete: 'cascade' }),
-    created_at: text('created_at').notNull(),
-    expires_at: text('expires_at').notNull(),
+    createdAt: text('created_at').notNull(),
+    expiresAt: text('expires_at').notNull(),
   },
-  (t) => [uniqueIndex('web_sessions_token_uq').on(t.token_hash), index('web_sessions_user_idx').on(t.user_id), index('web_sessions_expires_idx').on(t.expires_at)],
+  (t) => [uniqueIndex('web_sessions_token_uq').on(t.tokenHash), index('web_sessions_user_idx').on(t.userId), index('web_sessions_expires_idx').on(t.expiresAt)],
 );
 
 export const api_tokens = sqliteTable(
@@ -210,11 +210,11 @@ export const api_tokens = sqliteTable(
     id: id(),
     name: text('name').notNull(),
     role: text('role').notNull(),
-    token_hash: text('token_hash').notNull(),
-    created_at: text('created_at').notNull(),
-    revoked_at: text('revoked_at'),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: text('created_at').notNull(),
+    revokedAt: text('revoked_at'),
   },
-  (t) => [uniqueIndex('api_tokens_name_uq').on(t.name), uniqueIndex('api_tokens_token_uq').on(t.token_hash)],
+  (t) => [uniqueIndex('api_tokens_name_uq').on(t.name), uniqueIndex('api_tokens_token_uq').on(t.tokenHash)],
 );
 
 /**
@@ -241,20 +241,20 @@ export const alert_outbox = sqliteTable(
   'alert_outbox',
   {
     id: id(),
-    alert_id: text('alert_id').notNull(),
+    alertId: text('alert_id').notNull(),
     sink: text('sink').notNull(),
     type: text('type').notNull(),
     hostname: text('hostname'),
     body: text('body').notNull(),
-    created_at: text('created_at').notNull(),
+    createdAt: text('created_at').notNull(),
     state: text('state').notNull(),
     attempts: integer('attempts').notNull(),
-    next_attempt_at: text('next_attempt_at').notNull(),
-    claim_token: text('claim_token'),
-    last_error: text('last_error'),
-    delivered_at: text('delivered_at'),
+    nextAttemptAt: text('next_attempt_at').notNull(),
+    claimToken: text('claim_token'),
+    lastError: text('last_error'),
+    deliveredAt: text('delivered_at'),
   },
-  (t) => [uniqueIndex('alert_outbox_alert_sink_uq').on(t.alert_id, t.sink), index('alert_outbox_due_idx').on(t.state, t.next_attempt_at)],
+  (t) => [uniqueIndex('alert_outbox_alert_sink_uq').on(t.alertId, t.sink), index('alert_outbox_due_idx').on(t.state, t.nextAttemptAt)],
 );
 
 /** Reference values: IMA runtime policies (kind ima) and measured-boot PCR values (kind pcr). */
@@ -265,9 +265,9 @@ export const policies = sqliteTable(
     name: text('name').notNull(),
     kind: text('kind').notNull(),
     body: text('body').notNull(),
-    is_default: flag('is_default').notNull(),
-    created_at: text('created_at').notNull(),
-    updated_at: text('updated_at').notNull(),
+    isDefault: flag('is_default').notNull(),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
   },
   (t) => [uniqueIndex('policies_name_uq').on(t.name)],
 );
@@ -279,10 +279,10 @@ export const policy_assignments = sqliteTable(
     id: id(),
     hostname: text('hostname').notNull(),
     kind: text('kind').notNull(),
-    policy_id: integer('policy_id')
+    policyId: integer('policy_id')
       .notNull()
       .references(() => policies.id, { onDelete: 'cascade' }),
-    created_at: text('created_at').notNull(),
+    createdAt: text('created_at').notNull(),
   },
-  (t) => [uniqueIndex('policy_assignments_host_kind_uq').on(t.hostname, t.kind), index('policy_assignments_policy_idx').on(t.policy_id)],
+  (t) => [uniqueIndex('policy_assignments_host_kind_uq').on(t.hostname, t.kind), index('policy_assignments_policy_idx').on(t.policyId)],
 );

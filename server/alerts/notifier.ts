@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { OutboxSql } from '../../db/alert-outbox.js';
+import type { SqlDriver } from '../../db/driver.js';
 import type { Store, StoreTx } from '../../db/store.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { outboxRows, type AlertInput, type AlertReport } from './alert.js';
 import { DeliveryWorker, type DeliveryTiming } from './delivery-worker.js';
 import { checkWebhookUrl, logSink, syslogSink, webhookSink, type Sink } from './sinks.js';
@@ -36,13 +36,13 @@ export class Notifier {
 
   private constructor(
     store: Store,
+    driver: SqlDriver,
     private readonly sinks: Sink[],
     config: AlertConfig,
     timing: Partial<DeliveryTiming>,
     logger: Logger,
     private readonly now: () => Date,
   ) {
-    const driver = storeDriver(store);
     this.worker = new DeliveryWorker(new OutboxSql(driver), sinks, logger, { ...timing, timeoutMs: config.notifyTimeoutMs }, now);
     const raise = async (alerts: AlertInput[]) => {
       await store.transaction((tx) => this.raise(tx, alerts));
@@ -56,7 +56,7 @@ export class Notifier {
   private readonly reportBaseUrl: string;
 
   /** Checks the configuration (URLs, syslog target, secret file) and builds the sinks; nothing runs until start(). */
-  static async create(store: Store, config: AlertConfig, timing: Partial<DeliveryTiming>, logger: Logger, now: () => Date): Promise<Notifier> {
+  static async create(store: Store, driver: SqlDriver, config: AlertConfig, timing: Partial<DeliveryTiming>, logger: Logger, now: () => Date): Promise<Notifier> {
     const timeoutMs = config.notifyTimeoutMs;
     const sinks: Sink[] = [logSink(logger)];
     let urls: URL[];
@@ -71,7 +71,7 @@ export class Notifier {
       const secret = await readSecret(config.notifySecret);
       for (const url of urls) sinks.push(webhookSink(url, secret, timeoutMs));
     }
-    return new Notifier(store, sinks, config, timing, logger, now);
+    return new Notifier(store, driver, sinks, config, timing, logger, now);
   }
 
   get sinkNames(): string[] {

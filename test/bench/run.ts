@@ -214,8 +214,7 @@ try {
     parsers = await phase('event-log parsers', () => measureParsers(config.parserEvents, config.parserSignedEvents, signer, config.microMs));
     if (floor) {
       const again = measureImaHashFloors(sampleTemplateData(), config.microMs);
-      floor.imaHashFloorSha1LogPerS = Math.max(floor.imaHashFloorSha1LogPerS, again.imaHashFloorSha1LogPerS);
-      floor.imaHashFloorSha256LogPerS = Math.max(floor.imaHashFloorSha256LogPerS, again.imaHashFloorSha256LogPerS);
+      for (const key of Object.keys(again) as (keyof typeof again)[]) floor[key] = Math.max(floor[key], again[key]);
     }
   }
   if (want('enroll') || want('full') || want('incremental') || want('memory') || want('frame-attack')) {

@@ -22,7 +22,6 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { authStore } from '../../db/auth-store.js';
 import { openStore } from '../../db/open.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
 import { startWebServer, type RequestInfo } from '../../web/server.js';
 import { freshMariaDb } from '../helpers/mariadb.js';
@@ -57,7 +56,7 @@ const size = { machines: argv.machines, boots: argv.boots, entriesPerBoot: argv.
 const fresh = argv.db ? null : await freshMariaDb();
 const url = argv.db ?? `${fresh!.url}`;
 const store = await openStore(url, process.env, { create: true });
-const driver = storeDriver(store);
+const driver = store.driver;
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const now = new Date(Date.UTC(2030, 0, 1));
 
@@ -208,7 +207,7 @@ if (argv.json) {
 }
 
 await web.close();
-await authStore(store).removeUser(reader.name);
+await authStore(store.driver).removeUser(reader.name);
 await store.close();
 if (fresh && !argv.keep) await fresh.drop();
 else if (fresh) console.log(`kept ${fresh.url}`);

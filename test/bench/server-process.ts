@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   const logger = pino({ name: 'acs-server', level: 'info' }, { write: (line: string) => requests.record(line) });
   const sql = new SqlCounter();
   let server: RunningServer;
-  let store: Store;
+  let store: SqlStore;
   try {
     store = await openStore(config.db, process.env, { create: true });
     sql.instrument(store);

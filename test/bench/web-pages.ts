@@ -18,7 +18,6 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { authStore } from '../../db/auth-store.js';
 import { openStore } from '../../db/open.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { startWebServer, type RequestInfo } from '../../web/server.js';
 import { addTestUser, logIn } from '../helpers/web-server.js';
 import { DEFAULT_SERVER_CONFIG } from '../../server/config.js';
@@ -41,7 +40,7 @@ const argv = await yargs(hideBin(process.argv))
 const tmp = argv.db ? null : await mkdtemp(join(os.tmpdir(), 'acs-web-bench-'));
 const url = argv.db ?? `sqlite:${join(tmp!, 'acs.db')}`;
 const store = await openStore(url, process.env, { create: true });
-const driver = storeDriver(store);
+const driver = store.driver;
 const now = new Date();
 
 const existing = Number((await driver.all('SELECT COUNT(*) AS n FROM machines'))[0]!.n);
@@ -141,7 +140,7 @@ const missed = figures.filter((f) => f.status !== 200 || f.median > TARGET_MS);
 console.log(`\n${figures.length} routes, ${missed.length} over the target (median) or failing`);
 
 await web.close();
-await authStore(store).removeUser(reader.name);
+await authStore(store.driver).removeUser(reader.name);
 await store.close();
 if (tmp && !argv.keep) await rm(tmp, { recursive: true, force: true });
 else if (tmp) console.log(`kept ${url}`);

@@ -7,7 +7,6 @@
  */
 import t from 'tap';
 import { OutboxSql, skipLockedSupported, type NewOutboxRow } from '../../db/alert-outbox.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { BACKENDS } from '../helpers/store-fixtures.js';
 
 const T0 = new Date('2026-12-04T08:00:00.000Z');
@@ -30,7 +29,7 @@ t.test('SKIP LOCKED is used from MariaDB 10.6 and MySQL 8.0.1 on', async (t) => 
 for (const backend of BACKENDS) {
   t.test(backend.name, async (t) => {
     const store = await backend.open(t);
-    const outbox = new OutboxSql(storeDriver(store));
+    const outbox = new OutboxSql(store.driver);
     const sinks = ['log', 'webhook:http://a.test/'];
 
     t.test('rows exist only when their transaction commits; duplicates are skipped', async (t) => {

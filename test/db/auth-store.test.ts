@@ -13,7 +13,7 @@ import { BACKENDS } from '../helpers/store-fixtures.js';
 for (const backend of BACKENDS) {
   t.test(backend.name, async (t) => {
     const store = await backend.open(t);
-    const accounts = authStore(store);
+    const accounts = authStore(store.driver);
     const sql = (store as SqlStore).driver;
     const now = new Date('2026-03-01T10:00:00.000Z');
     const later = new Date('2026-03-01T22:00:00.000Z');

@@ -15,7 +15,6 @@ import t from 'tap';
 import { auditHostnames, describeHostnameReport } from '../../db/hostname-audit.js';
 import { openStore } from '../../db/open.js';
 import type { Store } from '../../db/store.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { BACKENDS, biosEvents, imaEvents, newAttestation, newMachine } from '../helpers/store-fixtures.js';
 
 const XSS = `<img src=x onerror=alert(1)>\r\n`;
@@ -39,7 +38,7 @@ for (const backend of BACKENDS) {
   t.test(backend.name, async (t) => {
     const store = await backend.open(t);
     const ids = await seed(store);
-    const driver = storeDriver(store);
+    const driver = store.driver;
     // A policy assignment names its machine by hostname alone.
     const now = '2026-01-01 00:00:00.000';
     const policy = (await driver.run(`INSERT INTO policies (name, kind, body, is_default, created_at, updated_at) VALUES ('p', 'ima', '{}', 0, ?, ?)`, [now, now])).insertId;

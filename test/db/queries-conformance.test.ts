@@ -3,7 +3,6 @@
  * report filters and cursor paging, firmware log lookup, IMA log paging.
  */
 import t from 'tap';
-import { storeDriver } from '../../db/web-queries.js';
 import { forensicsQueries } from '../../db/forensics-sql.js';
 import { QueryInputError } from '../../db/queries.js';
 import { SqlStore } from '../../db/sql-store.js';
@@ -43,7 +42,7 @@ async function machineWith(store: Store, hostname: string, reports: Report[]): P
 for (const backend of BACKENDS) {
   t.test(backend.name, async (t) => {
     const store = await backend.open(t);
-    const q = forensicsQueries(storeDriver(store));
+    const q = forensicsQueries(store.driver);
     const driver = (store as SqlStore).driver;
     let statements = 0;
     const all = driver.all.bind(driver);

@@ -7,7 +7,6 @@
  * the ones the queries issue, captured from the driver and explained.
  */
 import t from 'tap';
-import { storeDriver } from '../../db/web-queries.js';
 import { forensicsQueries } from '../../db/forensics-sql.js';
 import { SqlStore } from '../../db/sql-store.js';
 import { BACKENDS, imaEvents, newAttestation, newMachine } from '../helpers/store-fixtures.js';
@@ -31,7 +30,7 @@ for (const backend of BACKENDS) {
     });
 
     const plans = (run: () => Promise<unknown>): Promise<string[]> => queryPlans(driver, run);
-    const q = forensicsQueries(storeDriver(store));
+    const q = forensicsQueries(store.driver);
 
     t.test('imaBoots reads the covering index only', async (t) => {
       const [plan] = await plans(() => q.imaBoots(machineId));

@@ -125,7 +125,7 @@ t.test('the row codecs map every column', async (t) => {
 for (const backend of BACKENDS) {
   t.test(`migrations build the schema in ${backend.name}`, async (t) => {
     const store = await backend.open(t);
-    const actual = await describeSchema(store);
+    const actual = await describeSchema(store.driver);
     t.same(Object.keys(actual).sort(), [...ALL_TABLES].sort());
     for (const name of ALL_TABLES) {
       const shape: TableShape = actual[name]!;

@@ -4,7 +4,6 @@
 import t from 'tap';
 import { forensicsQueries } from '../../db/forensics-sql.js';
 import { parseTime } from '../../db/driver.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { DuplicateKeyError, StoreError, type MachineRow } from '../../db/store.js';
 import { BACKENDS, at, biosEvents, hex, imaEvents, newAttestation, newMachine, pcrBanks } from '../helpers/store-fixtures.js';
 
@@ -24,7 +23,7 @@ const HOSTILE_HOSTNAMES = [
 for (const backend of BACKENDS) {
   t.test(backend.name, async (t) => {
     const store = await backend.open(t);
-    const queries = forensicsQueries(storeDriver(store));
+    const queries = forensicsQueries(store.driver);
     t.equal(store.dialect, backend.name === 'sqlite' ? 'sqlite' : 'mysql');
 
     let machine: MachineRow;
@@ -217,17 +216,18 @@ for (const backend of BACKENDS) {
         moving.setTime(moving.getTime() + 60_000);
         await tx.insertImaEvents([{ ...rows[1]!, timestamp: moving }]);
       });
-      const stored = await storeDriver(store).all('SELECT timestamp FROM imalog WHERE attestation_id = ? ORDER BY entrynum', [aid]);
+      const stored = await store.driver.all('SELECT timestamp FROM imalog WHERE attestation_id = ? ORDER BY entrynum', [aid]);
       t.same(stored.map((r) => parseTime(r.timestamp).getTime()), [rows[0]!.timestamp.getTime(), rows[0]!.timestamp.getTime() + 60_000]);
     });
 
     t.test('batches cut by row count and by size keep every row and its order', async (t) => {
       const aid = await store.transaction((tx) => tx.insertAttestation(newAttestation(machine.id, machine.hostname, 'batch-cuts')));
-      // 4,500 rows span full batches and a partial one; four 1 MiB entries force cuts by size in between.
+      // The first 2,500 rows fill full batches and start a partial one; from there a 1 MiB entry every
+      // 250 rows makes a batch too large before it is full, so it is cut by size.
       const rows = imaEvents(machine.id, aid, machine.hostname, 0, 4500).map((r, i) =>
-        i % 1000 === 999 ? { ...r, imaEntry: hex(`large ${i}`, 64).repeat(8192) } : r);
+        i >= 2500 && i % 250 === 249 ? { ...r, imaEntry: hex(`large ${i}`, 64).repeat(8192) } : r);
       await store.transaction((tx) => tx.insertImaEvents(rows));
-      const stored = await storeDriver(store).all('SELECT entrynum, ima_entry FROM imalog WHERE attestation_id = ? ORDER BY id', [aid]);
+      const stored = await store.driver.all('SELECT entrynum, ima_entry FROM imalog WHERE attestation_id = ? ORDER BY id', [aid]);
       t.equal(stored.length, rows.length);
       t.ok(stored.every((r, i) => Number(r.entrynum) === i && r.ima_entry === rows[i]!.imaEntry), 'rows stored whole, in id order');
     });
@@ -236,7 +236,7 @@ for (const backend of BACKENDS) {
       const host = 'refusing.example';
       const mid = await store.transaction((tx) => tx.insertMachine(newMachine(host)));
       const count = async (table: string, aid: number) =>
-        Number((await storeDriver(store).all(`SELECT COUNT(*) AS n FROM ${table} WHERE attestation_id = ?`, [aid]))[0]!.n);
+        Number((await store.driver.all(`SELECT COUNT(*) AS n FROM ${table} WHERE attestation_id = ?`, [aid]))[0]!.n);
       const accepted = await store.transaction(async (tx) => {
         const aid = await tx.insertAttestation(newAttestation(mid, host, 'ok'));
         await tx.updateAttestation(aid, { quoted: at('2030-01-02T03:04:06Z'), quoteverified: true, logverified: true });
@@ -285,7 +285,7 @@ for (const backend of BACKENDS) {
       for (let i = 0; i < 5; i++) {
         await store.transaction((tx) => tx.insertSecurityEvent({ timestamp: at('2030-01-02T03:04:06Z'), kind: 'forged_quote', hostname: 'x', detail: `event ${i}` }, 3));
       }
-      const rows = await storeDriver(store).all('SELECT detail FROM security_events ORDER BY id');
+      const rows = await store.driver.all('SELECT detail FROM security_events ORDER BY id');
       t.same(rows.map((r) => r.detail), ['event 2', 'event 3', 'event 4']);
     });
 

@@ -6,7 +6,6 @@ import t from 'tap';
 import { setImmediate as tick } from 'node:timers/promises';
 import { forensicsQueries } from '../../db/forensics-sql.js';
 import { StoreError } from '../../db/store.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { BACKENDS, biosEvents, imaEvents, newAttestation, newMachine } from '../helpers/store-fixtures.js';
 
 const BOOT = '2030-01-01 00:00:00';
@@ -20,7 +19,7 @@ function latch(): { open: () => void; opened: Promise<void> } {
 for (const backend of BACKENDS) {
   t.test(backend.name, async (t) => {
     const store = await backend.open(t);
-    const queries = forensicsQueries(storeDriver(store));
+    const queries = forensicsQueries(store.driver);
     const machineId = await store.transaction((tx) => tx.insertMachine(newMachine('tx.example', { imaevents: 0 })));
 
     t.test('a failure thrown mid-transaction leaves nothing behind', async (t) => {
@@ -85,7 +84,7 @@ for (const backend of BACKENDS) {
       t.equal((await store.getMachine('tx.example'))?.tpmvendor, 'inside');
     });
 
-    t.test('two enrollments of new hostnames interleaved: neither waits for the other nor runs again', { skip: storeDriver(store).dialect !== 'mysql' && 'SQLite runs one transaction at a time' }, async (t) => {
+    t.test('two enrollments of new hostnames interleaved: neither waits for the other nor runs again', { skip: store.driver.dialect !== 'mysql' && 'SQLite runs one transaction at a time' }, async (t) => {
       // Each locking read of a missing hostname, then each INSERT: under
       // REPEATABLE READ both reads take the same gap lock and the INSERTs
       // deadlock, so one transaction is rolled back and run again.
@@ -118,7 +117,7 @@ for (const backend of BACKENDS) {
       // 1,200 rows of ~6 KB: over 7 MB of values, several 2 MiB chunks, each ended by size, not row count.
       const rows = imaEvents(machineId, id, 'tx.example', 0, 1200).map((r) => ({ ...r, boottime: '2030-02-01 00:00:00', imaEntry: 'ab'.repeat(2000), filename: `/wide/${r.entrynum}/${'f'.repeat(2000)}` }));
       await store.transaction((tx) => tx.insertImaEvents(rows));
-      const stored = await storeDriver(store).all('SELECT entrynum, filename FROM imalog WHERE attestation_id = ? ORDER BY entrynum', [id]);
+      const stored = await store.driver.all('SELECT entrynum, filename FROM imalog WHERE attestation_id = ? ORDER BY entrynum', [id]);
       t.same(stored.map((r) => Number(r.entrynum)), rows.map((r) => r.entrynum), 'every row once, in order');
       t.ok(stored.every((r, i) => r.filename === rows[i]!.filename), 'values bound to their own rows');
     });

@@ -15,7 +15,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { unmarshalPcrSelection } from '../../shared/tpm/pcr-selection.js';
 import type { NonceResponse } from '../../shared/protocol/messages.js';
 import { OutboxSql } from '../../db/alert-outbox.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { startSwtpm } from '../helpers/swtpm.js';
 import { startTestServer } from '../helpers/acs-server.js';
 import { AlertReceiver, hmacMatches, type ReceivedAlert } from '../helpers/alert-receiver.js';
@@ -149,5 +148,5 @@ t.test('syslog got each alert as an RFC 5424 message', async (t) => {
 });
 
 function troubled() {
-  return new OutboxSql(storeDriver(server.store)).troubled(50);
+  return new OutboxSql(server.store.driver).troubled(50);
 }

@@ -9,7 +9,6 @@
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { openAttestationTpm } from '../../client/attestation-tpm.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { MAX_PENDING_NONCES } from '../../server/nonce.js';
 import { decodeReportVerdict, type ReportVerdict } from '../../db/report-verdict.js';
 import { iterateImaBinaryLog, type ImaEvent } from '../../shared/eventlog/ima/event.js';
@@ -53,7 +52,7 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
   const report = async (nonce: Buffer) => (await host.attestations()).find((a) => a.nonce === nonce.toString('hex'))!;
   const verdictOf = async (nonce: Buffer): Promise<ReportVerdict> => decodeReportVerdict((await report(nonce)).verdict)!;
   const countRows = async (table: 'bioslog' | 'imalog', attestationId: number) =>
-    Number((await storeDriver(server.store).all(`SELECT COUNT(*) AS n FROM ${table} WHERE attestation_id = ?`, [attestationId]))[0]!.n);
+    Number((await server.store.driver.all(`SELECT COUNT(*) AS n FROM ${table} WHERE attestation_id = ?`, [attestationId]))[0]!.n);
 
   t.match(await host.attest(), { newBoot: true, imaEvents: 2 * 1083 }, 'baseline: a full attestation');
   const baseline = await host.lastAttestation();
@@ -158,7 +157,7 @@ t.test('refusals name their PCR and events and keep their evidence; forgeries ch
     }
     t.same(await host.machine(), machineBefore, 'machine state unchanged');
     t.same(await host.attestations(), reportsBefore, 'no report added or changed; every nonce still pending');
-    const events = await storeDriver(server.store).all('SELECT kind, hostname, detail FROM security_events ORDER BY id');
+    const events = await server.store.driver.all('SELECT kind, hostname, detail FROM security_events ORDER BY id');
     t.equal(events.length, FORGED, 'each is a security event');
     t.ok(events.every((e) => e.kind === 'forged_quote' && e.hostname === host.hostname));
     t.equal((await web.get('/api/security-events')).json.items.length, FORGED, 'visible through the API');

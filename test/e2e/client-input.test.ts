@@ -7,7 +7,6 @@
  * answer 8000xxxx instead.
  */
 import t from 'tap';
-import { storeDriver } from '../../db/web-queries.js';
 import { exchange } from '../../client/exchange.js';
 import { startTestServer } from '../helpers/acs-server.js';
 import { AttestedHost } from '../helpers/attested-host.js';
@@ -19,7 +18,7 @@ const swtpm = await startSwtpm({ t });
 const log = new LogCapture();
 const server = await startTestServer(t, { trust: [swtpm.caCertPem, swtpm.intermediateCertPem], logger: log.logger() });
 const host = await AttestedHost.enroll(t, swtpm, server, 'edge.test');
-const attestations = async () => storeDriver(server.store).all('SELECT * FROM attestlog ORDER BY id');
+const attestations = async () => server.store.driver.all('SELECT * FROM attestlog ORDER BY id');
 
 const refusals: [string, Record<string, string>][] = [
   ['31 February', { boottime: '2026-02-31 00:00:00' }],

@@ -15,7 +15,6 @@ import { subjectCommonName } from '../../shared/crypto/certificate-info.js';
 import { type JsonObject } from '../../shared/protocol/frame.js';
 import { exchange } from '../../client/exchange.js';
 import { parseResponse, serializeRequest } from '../../shared/protocol/messages.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { startTestServer } from '../helpers/acs-server.js';
 import { refusedWithoutChange } from '../helpers/machines-table.js';
 import { enrollingTpm } from '../helpers/enrolling-tpm.js';
@@ -39,9 +38,9 @@ t.test('one machine under any case and with or without one trailing dot', async 
   const { akcert } = parseResponse('enrollcert', await send(serializeRequest({ command: 'enrollcert', hostname: 'HOSTA.EXAMPLE', challenge })));
   t.equal(subjectCommonName(new X509Certificate(akcert)), 'hosta.example', 'the AK certificate names the normal form');
   t.match(await server.store.getMachine('hosta.example'), { enrolled: Date }, 'stored under the normal form');
-  t.same((await storeDriver(server.store).all('SELECT hostname FROM machines')).map((r) => r.hostname), ['hosta.example'], 'one row');
+  t.same((await server.store.driver.all('SELECT hostname FROM machines')).map((r) => r.hostname), ['hosta.example'], 'one row');
   t.ok(parseResponse('nonce', await send(nonce('hostA.example.'))).nonce.length === 32, 'a nonce for another spelling');
-  t.same((await storeDriver(server.store).all('SELECT hostname FROM attestlog')).map((r) => r.hostname), ['hosta.example']);
+  t.same((await server.store.driver.all('SELECT hostname FROM attestlog')).map((r) => r.hostname), ['hosta.example']);
   await refusedWithoutChange(t, server.store, '90000109', () => send(nonce('hostA.example ')));
 });
 
@@ -72,7 +71,7 @@ t.test('a name that is no DNS host name is refused by every command (90000109), 
       t.equal(line.level, 40, `${what}, ${command}: logged at warn`);
     }
   }
-  t.equal((await storeDriver(server.store).all('SELECT COUNT(*) AS n FROM attestlog'))[0]?.n, 1, 'no attestation row was added');
+  t.equal((await server.store.driver.all('SELECT COUNT(*) AS n FROM attestlog'))[0]?.n, 1, 'no attestation row was added');
 });
 
 t.test('acs-client refuses a bad name before reaching the server and prints it escaped', async (t) => {

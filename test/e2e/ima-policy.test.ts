@@ -15,7 +15,6 @@ import { extendLogs } from '../../client/extend.js';
 import { PolicySql } from '../../db/policy-store.js';
 import { decodeReportVerdict } from '../../db/report-verdict.js';
 import { SqlForensics } from '../../db/forensics-sql.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { iterateImaBinaryLog } from '../../shared/eventlog/ima/event.js';
 import { decodeImaTemplate } from '../../shared/eventlog/ima/template.js';
 import { startSwtpm } from '../helpers/swtpm.js';
@@ -61,7 +60,7 @@ const server = await startTestServer(t, {
   notifySecret: join(dir, 'secret'),
   alertTiming: { pollMs: 100 },
 });
-const driver = storeDriver(server.store);
+const driver = server.store.driver;
 const policies = new PolicySql(driver);
 const forensics = new SqlForensics(driver);
 const now = new Date();

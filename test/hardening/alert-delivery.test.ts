@@ -13,7 +13,6 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutboxSql } from '../../db/alert-outbox.js';
 import { openStore } from '../../db/open.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { AlertReceiver, hmacMatches } from '../helpers/alert-receiver.js';
 import { ServerCli, serveArgs } from './server-cli.js';
 import { serverFiles } from './server-setup.js';
@@ -25,7 +24,7 @@ const secretFile = join(files.dir, 'notify-secret');
 await writeFile(secretFile, `${secret}\n`);
 const store = await openStore(files.dbUrl, process.env, { create: true });
 t.teardown(() => store.close());
-const outbox = new OutboxSql(storeDriver(store));
+const outbox = new OutboxSql(store.driver);
 
 const notifyArgs = (receiver: AlertReceiver) => ['--notify-webhook', receiver.url, '--notify-secret', secretFile, '--notify-timeout', '2'];
 

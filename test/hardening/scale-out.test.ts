@@ -12,7 +12,6 @@ import t from 'tap';
 import { exchange } from '../../client/exchange.js';
 import { parseResponse, serializeRequest } from '../../shared/protocol/messages.js';
 import { openStore } from '../../db/open.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { LoadLoop } from './load-loop.js';
 import { refusal, tally } from './outcome.js';
 import { attestationByNonce, auditRows, tableCounts } from './row-audit.js';
@@ -30,7 +29,7 @@ const servers = await Promise.all(Array.from({ length: SERVERS }, () => ServerCl
 const eps = servers.map((s) => s.ep);
 const store = await openStore(files.dbUrl);
 t.teardown(() => store.close());
-const driver = storeDriver(store);
+const driver = store.driver;
 const figures: string[] = [];
 
 /** enrollrequest to one server, enrollcert (with the activated challenge) to another. */

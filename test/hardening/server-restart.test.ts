@@ -15,7 +15,6 @@ import { ServerCli, serveArgs } from './server-cli.js';
 import { serverFiles } from './server-setup.js';
 import { steppedFleet } from './stepped-host.js';
 import { openStore } from '../../db/open.js';
-import { storeDriver } from '../../db/web-queries.js';
 
 const MACHINES = 30;
 const ACCEPTED_PER_PHASE = 40;
@@ -26,7 +25,7 @@ const files = await serverFiles(t, { trust: real.trust });
 const server = await ServerCli.start(t, serveArgs(files, 0, ['--max-connections', '256']));
 const store = await openStore(files.dbUrl);
 t.teardown(() => store.close());
-const driver = storeDriver(store);
+const driver = store.driver;
 const fleet = steppedFleet(files.ekCa, 'restart', MACHINES);
 
 t.test('acs-server killed mid-load and started again on its port', async (t) => {

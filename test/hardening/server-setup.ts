@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { openStore } from '../../db/open.js';
 import type { SqlDriver } from '../../db/driver.js';
-import type { Store } from '../../db/store.js';
-import { storeDriver } from '../../db/web-queries.js';
+import type { SqlStore } from '../../db/sql-store.js';
 import { startServer, type RunningServer } from '../../server/app.js';
 import { resolveServerConfig, type ServerConfig } from '../../server/config.js';
 import { PrivacyCa } from '../../server/privacy-ca.js';
@@ -64,7 +63,7 @@ export interface InProcessServer {
   running: RunningServer;
   ep: Endpoint;
   log: LogCapture;
-  store: Store;
+  store: SqlStore;
   /** Plain SQL on the server's database, for reading rows back. */
   driver: SqlDriver;
 }
@@ -72,7 +71,7 @@ export interface InProcessServer {
 /** Options that differ from the defaults; the rest come from resolveServerConfig. */
 export type InProcessOptions = Partial<ServerConfig> & {
   /** Share a store with other servers (the caller closes it); default a store of its own. */
-  store?: Store;
+  store?: SqlStore;
 };
 
 /** acs-server in this process on a free loopback port, logging into a LogCapture. */
@@ -88,5 +87,5 @@ export async function startInProcess(t: Test, files: ServerFiles, opts: InProces
     logger: log.logger(opts.verbose ? 'debug' : 'info'),
   });
   t.teardown(() => running.close());
-  return { running, ep: endpoint(running.port), log, store, driver: storeDriver(store) };
+  return { running, ep: endpoint(running.port), log, store, driver: store.driver };
 }

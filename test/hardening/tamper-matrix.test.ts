@@ -25,7 +25,6 @@ import { shutdown } from '../../client/tpm/commands/startup.js';
 import { Tpm } from '../../client/tpm/tpm.js';
 import type { SqlRow } from '../../db/driver.js';
 import type { MachineRow } from '../../db/store.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { FIRMWARE_PCRS, IMA_PCR } from '../../shared/tpm/pcr-roles.js';
 import { EV, eventTypeName } from '../../shared/eventlog/firmware/event-types.js';
 import { parseFirmwareLog, type FirmwareLog } from '../../shared/eventlog/firmware/event.js';
@@ -328,7 +327,7 @@ interface Snapshot {
 }
 async function snapshot(): Promise<Snapshot> {
   // The accepted chain: a refused quote's events are kept as evidence apart from it (refused = 1).
-  const [counts] = await storeDriver(server.store).all('SELECT (SELECT COUNT(*) FROM bioslog WHERE refused = 0) AS bios, (SELECT COUNT(*) FROM imalog WHERE refused = 0) AS ima');
+  const [counts] = await server.store.driver.all('SELECT (SELECT COUNT(*) FROM bioslog WHERE refused = 0) AS bios, (SELECT COUNT(*) FROM imalog WHERE refused = 0) AS ima');
   return { machines: await machineRows(server.store), bios: Number(counts!.bios), ima: Number(counts!.ima) };
 }
 const othersOf = (s: Snapshot) => s.machines.filter((m) => m.hostname !== host.hostname);

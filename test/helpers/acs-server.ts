@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Test } from 'tap';
 import { openStore } from '../../db/open.js';
-import type { Store } from '../../db/store.js';
+import type { SqlStore } from '../../db/sql-store.js';
 import { PrivacyCa } from '../../server/privacy-ca.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../server/app.js';
 import { resolveServerConfig, type ServerConfig } from '../../server/config.js';
 import { freshMariaDb } from './mariadb.js';
 
 export interface TestServer extends RunningServer {
-  store: Store;
+  store: SqlStore;
   address: string;
   caDir: string;
 }

@@ -6,12 +6,11 @@
  */
 import type { Test } from 'tap';
 import type { SqlRow } from '../../db/driver.js';
-import type { Store } from '../../db/store.js';
-import { storeDriver } from '../../db/web-queries.js';
+import type { SqlStore } from '../../db/sql-store.js';
 import { AcsError, formatErrorCode } from '../../shared/protocol/errors.js';
 
-export function machineRows(store: Store): Promise<SqlRow[]> {
-  return storeDriver(store).all('SELECT * FROM machines ORDER BY id');
+export function machineRows(store: SqlStore): Promise<SqlRow[]> {
+  return store.driver.all('SELECT * FROM machines ORDER BY id');
 }
 
 /**
@@ -19,7 +18,7 @@ export function machineRows(store: Store): Promise<SqlRow[]> {
  * it to reject with the ACS error `code` (8 hex digits, as on the wire) and
  * the machines table to be unchanged; returns the error for further checks.
  */
-export async function refusedWithoutChange(t: Test, store: Store, code: string, action: () => Promise<unknown>): Promise<AcsError> {
+export async function refusedWithoutChange(t: Test, store: SqlStore, code: string, action: () => Promise<unknown>): Promise<AcsError> {
   const before = await machineRows(store);
   const outcome = await action().then(
     (value) => ({ value }),

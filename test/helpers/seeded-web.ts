@@ -4,14 +4,14 @@
  * against SQLite and MariaDB alike.
  */
 import type { Test } from 'tap';
-import type { Store } from '../../db/store.js';
+import type { SqlStore } from '../../db/sql-store.js';
 import { BACKENDS, type Backend } from './store-fixtures.js';
 import { seedFleet, type SeededFleet } from './web-seed.js';
 import { startTestWeb, type TestWeb } from './web-server.js';
 
 export interface SeededWeb {
   backend: Backend;
-  store: Store;
+  store: SqlStore;
   fleet: SeededFleet;
   web: TestWeb;
 }

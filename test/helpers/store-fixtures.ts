@@ -5,14 +5,15 @@
 import { createHash } from 'node:crypto';
 import type { Test } from 'tap';
 import { openStore } from '../../db/open.js';
-import type { BiosEventRow, ImaEventRow, NewAttestation, NewMachine, PcrBanks, Store } from '../../db/store.js';
+import type { SqlStore } from '../../db/sql-store.js';
+import type { BiosEventRow, ImaEventRow, NewAttestation, NewMachine, PcrBanks } from '../../db/store.js';
 import { NOT_YET_ATTESTED } from '../../server/enrollment.js';
 import { freshMariaDb } from './mariadb.js';
 
 export interface Backend {
   name: 'sqlite' | 'mariadb';
   /** Opens a migrated store on an empty database; closed and dropped at the test's teardown. */
-  open(t: Test): Promise<Store>;
+  open(t: Test): Promise<SqlStore>;
 }
 
 export const BACKENDS: Backend[] = [

@@ -7,8 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
 import { authStore } from '../../db/auth-store.js';
-import type { Store } from '../../db/store.js';
-import { storeDriver } from '../../db/web-queries.js';
+import type { SqlStore } from '../../db/sql-store.js';
 import type { Logger } from '../../shared/log.js';
 import { hashPassword } from '../../web/auth/password.js';
 import type { WebAuthOptions } from '../../web/auth/web-auth.js';
@@ -45,9 +44,9 @@ export interface TestWeb {
 }
 
 /** Adds a user with a random password. */
-export async function addTestUser(store: Store, name: string, role: 'viewer' | 'admin'): Promise<Credentials> {
+export async function addTestUser(store: SqlStore, name: string, role: 'viewer' | 'admin'): Promise<Credentials> {
   const password = randomBytes(12).toString('base64url');
-  await authStore(store).addUser(name, role, await hashPassword(password));
+  await authStore(store.driver).addUser(name, role, await hashPassword(password));
   return { name, password };
 }
 
@@ -72,12 +71,12 @@ export async function logIn(url: string, user: Credentials): Promise<string> {
 
 export async function startTestWeb(
   t: Test,
-  store: Store,
+  store: SqlStore,
   opts: { now?: Date; staleAfterMs?: number; auth?: WebAuthOptions; logger?: Logger } = {},
 ): Promise<TestWeb> {
   const requests: RequestInfo[] = [];
   const server = await startWebServer({
-    driver: storeDriver(store),
+    driver: store.driver,
     port: 0,
     host: DEFAULT_SERVER_CONFIG.webHost,
     staleAfterMs: opts.staleAfterMs ?? DEFAULT_SERVER_CONFIG.staleAfterMs,

@@ -8,7 +8,6 @@
 import t from 'tap';
 import { pino } from 'pino';
 import { OutboxSql } from '../../db/alert-outbox.js';
-import { storeDriver } from '../../db/web-queries.js';
 import type { Store } from '../../db/store.js';
 import { outboxRows, type AlertInput } from '../../server/alerts/alert.js';
 import { StaleWatch } from '../../server/alerts/stale-watch.js';
@@ -32,7 +31,7 @@ async function machineWithReport(store: Store, hostname: string, quotedHoursAgo:
 for (const backend of BACKENDS) {
   t.test(backend.name, async (t) => {
     const store = await backend.open(t);
-    const driver = storeDriver(store);
+    const driver = store.driver;
     const watch = () =>
       new StaleWatch(driver, {
         raise: (alerts: AlertInput[]) => store.transaction((tx) => tx.insertAlerts(outboxRows(alerts, ['log'], NOW))),

@@ -2,7 +2,7 @@ import t from 'tap';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { CertificateError, TrustStore, derCertificate, parseDerCertificate } from '../../server/trust-store.js';
+import { CertificateError, TrustStore, derCertificate, parseCertificates, parseDerCertificate } from '../../server/trust-store.js';
 import { buildCertificate } from '../../shared/crypto/x509-builder.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/acs-wire/', import.meta.url));
@@ -24,6 +24,17 @@ t.test('vendor roots alone do not trust the software TPM', async (t) => {
   t.ok(store.size >= 40, `loaded ${store.size} vendor certificates`);
   const ek = parseDerCertificate(Buffer.from(enroll.ekcert, 'hex'));
   await t.rejects(store.verify(ek), CertificateError);
+});
+
+t.test('an Infineon intermediate chains to the re-issued root its authority key identifier names by key id', async (t) => {
+  const [root] = parseCertificates(await readFile(`${vendors}IFX_RSA_RT.pem`));
+  const [intermediate] = parseCertificates(await readFile(`${vendors}IFX2.pem`));
+  const store = new TrustStore();
+  store.add(root!);
+  // sha1WithRSAEncryption, and the AKI's authorityCertSerialNumber (03) is not the root's serial.
+  const chain = await store.verify(intermediate!, [], new Date('2020-01-01T00:00:00Z'));
+  t.same(chain.map((c) => c.fingerprint256), [intermediate!.fingerprint256, root!.fingerprint256]);
+  await t.rejects(store.verify(intermediate!, [], new Date('2027-01-01T00:00:00Z')), /expired/);
 });
 
 t.test('0xFF padding after the DER (IBM sends the whole NV index) is cut off', async (t) => {

@@ -8,12 +8,11 @@ import t from 'tap';
 import { OutboxSql } from '../../db/alert-outbox.js';
 import { openStore } from '../../db/open.js';
 import { PolicySql } from '../../db/policy-store.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { addTestUser, logIn, startTestWeb } from '../helpers/web-server.js';
 
 const store = await openStore('sqlite::memory:');
 t.teardown(() => store.close());
-const driver = storeDriver(store);
+const driver = store.driver;
 const policies = new PolicySql(driver);
 const outbox = new OutboxSql(driver);
 const T0 = new Date('2026-12-04T08:00:00Z');

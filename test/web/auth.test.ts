@@ -20,7 +20,7 @@ import { addTestUser, logIn, startTestWeb } from '../helpers/web-server.js';
 const WEB_DEFAULTS = { host: DEFAULT_SERVER_CONFIG.webHost, staleAfterMs: DEFAULT_SERVER_CONFIG.staleAfterMs };
 const store = await openStore('sqlite::memory:');
 t.teardown(() => store.close());
-const accounts = authStore(store);
+const accounts = authStore(store.driver);
 const form = (fields: Record<string, string>) => ({
   method: 'POST',
   headers: { 'Content-Type': 'application/x-www-form-urlencoded' },

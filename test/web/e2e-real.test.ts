@@ -25,7 +25,6 @@ import {
 import { startSwtpm } from '../helpers/swtpm.js';
 import { launchChromium, readMachinePages, screenshot, tableRows, watchedPage } from '../helpers/web-browser.js';
 import { XSS_HOST } from '../helpers/web-seed.js';
-import { storeDriver } from '../../db/web-queries.js';
 import { machinePath, startTestWeb } from '../helpers/web-server.js';
 
 interface ExpectedFirmwareLog {
@@ -120,7 +119,7 @@ t.test('real enroll, full, incremental and refused attestations (swtpm, MariaDB)
   const refused = await hostile.lastAttestation();
   t.match(refused, { errorCode: '90000020', quoteverified: true, logverified: false });
   t.ok(refused.errorMessage, 'the refusal says why');
-  const driver = storeDriver(server.store);
+  const driver = server.store.driver;
   for (const table of ['attestlog', 'bioslog', 'imalog']) {
     await driver.run(`UPDATE ${table} SET hostname = ? WHERE hostname = ?`, [XSS_HOST, HOSTILE_DNS_NAME]);
   }

@@ -52,7 +52,7 @@ t.test('log in through the form, see the page, log out', async (t) => {
 });
 
 t.test('an admin revokes an API token by clicking, the form carrying its CSRF token', async (t) => {
-  await authStore(store).createToken('build-bot', 'viewer', secretHash(newApiToken()));
+  await authStore(store.driver).createToken('build-bot', 'viewer', secretHash(newApiToken()));
   const { page, dialogs } = await watchedPage(browser, web);
   t.teardown(() => page.close());
   await page.getByRole('link', { name: 'Account' }).click();
@@ -61,7 +61,7 @@ t.test('an admin revokes an API token by clicking, the form carrying its CSRF to
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Revoke build-bot' }).click()]);
   t.equal(new URL(page.url()).pathname, '/admin/tokens');
   t.match(await page.locator('#tokens').innerText(), /build-bot\tviewer\t\S+ \S+\trevoked/, 'the page shows it revoked');
-  t.equal((await authStore(store).tokens()).find((x) => x.name === 'build-bot')?.revokedAt instanceof Date, true, 'and so does the database');
+  t.equal((await authStore(store.driver).tokens()).find((x) => x.name === 'build-bot')?.revokedAt instanceof Date, true, 'and so does the database');
   await screenshot(page, 'admin-tokens');
   t.same(dialogs, []);
 });
