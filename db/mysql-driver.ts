@@ -76,6 +76,8 @@ function runResult(header: ResultSetHeader): RunResult {
  * multi-statement query as a whole.
  */
 const ROUND_TRIP_BYTES = 3 * 1024 * 1024;
+/** Statements with this many parameters (bulk inserts) are sent prepared even when deferred writes precede them. */
+const PREPARED_PARAMS = 1000;
 
 async function all(on: CallbackPoolConnection, sql: string, params: readonly SqlValue[]): Promise<SqlRow[]> {
   return (await execute(on, sql, params)) as SqlRow[];
@@ -274,7 +276,10 @@ export class MysqlDriver implements SqlDriver {
       if (!begun && deferred.length === 0) await query(conn, 'START TRANSACTION').then(() => (begun = true));
       const head = deferred.length === 0 ? [] : await pending();
       if (head.length === 0) return execute(conn, sql, params);
-      return queryMany(conn, [...head, conn.format(sql, params as SqlValue[])]);
+      if (params.length < PREPARED_PARAMS) return queryMany(conn, [...head, conn.format(sql, params as SqlValue[])]);
+      // A bulk INSERT stays prepared (its text would cost the server more to parse); what was deferred goes ahead of it.
+      await queryMany(conn, head);
+      return execute(conn, sql, params);
     };
     const onConn: TxConnection = {
       all: (sql, params = []) => (statement(sql, params) as Promise<SqlRow[]>).catch(track),
