@@ -4,6 +4,7 @@
  * value in them was escaped by mysql2 from its placeholder.
  */
 import type { PoolConnection as CallbackPoolConnection } from 'mysql2';
+import { countRoundTrip } from './mysql-traffic.js';
 
 /**
  * Sends `statements` as one query (text protocol) and resolves to the last
@@ -12,6 +13,7 @@ import type { PoolConnection as CallbackPoolConnection } from 'mysql2';
  * were sent is rejected too, as a lost conflict.
  */
 export function queryMany(conn: CallbackPoolConnection, statements: readonly string[]): Promise<unknown> {
+  countRoundTrip(statements.length);
   return new Promise((resolve, reject) => {
     conn.query(statements.join(';\n'), (err, result) => {
       if (err) return reject(err);

@@ -20,6 +20,7 @@ import { migrateMysql, migrationCause } from './migrate.js';
 import { isConflict, isNodeFailure, isRefusal, mysqlError } from './mysql-errors.js';
 import { MysqlNodes, type NodeConnection } from './mysql-nodes.js';
 import { queryMany } from './mysql-batch.js';
+import { countRoundTrip } from './mysql-traffic.js';
 import { StoreError } from './store.js';
 
 export interface MysqlNode {
@@ -55,12 +56,14 @@ function databaseIdent(name: string): string {
  * at a few statements per attestation.
  */
 function execute(on: CallbackPoolConnection, sql: string, params: readonly SqlValue[]): Promise<unknown> {
+  countRoundTrip(1);
   return new Promise((resolve, reject) => {
     on.execute(sql, params as SqlValue[], (err, result) => (err ? reject(err) : resolve(result)));
   });
 }
 
 function query(conn: CallbackPoolConnection, sql: string): Promise<void> {
+  countRoundTrip(1);
   return new Promise((resolve, reject) => {
     conn.query(sql, (err) => (err ? reject(err) : resolve()));
   });

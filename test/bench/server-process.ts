@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { startServer, type RunningServer } from '../../server/app.js';
 import { resolveServerConfig } from '../../server/config.js';
 import { openStore } from '../../db/open.js';
+import { mysqlTraffic } from '../../db/mysql-traffic.js';
 import { SqlStore } from '../../db/sql-store.js';
 import type { SqlDriver, TxConnection } from '../../db/driver.js';
 import type { Store } from '../../db/store.js';
@@ -113,24 +114,33 @@ class RequestStats {
  * `statements` are the round trips that carry statements: each read or
  * write sent at once, and a COMMIT that carries deferred writes (BEGIN and a
  * bare COMMIT are transaction control). `sent` counts every statement,
- * deferred ones one by one.
+ * deferred ones one by one. Round trips to MySQL/MariaDB are the driver's
+ * own count (db/mysql-traffic.ts), START TRANSACTION's and COMMIT's
+ * included; SQLite has none, so there they are the calls into it.
  */
 class SqlCounter {
   statements = 0;
   sent = 0;
   transactions = 0;
-  /** Every round trip: statements, and each transaction's COMMIT (START TRANSACTION travels with its first statement). */
-  roundTrips = 0;
+  private calls = 0;
+  private trafficBase = mysqlTraffic.roundTrips;
+  private mysql = false;
+
+  /** Every round trip: statements, START TRANSACTION where it goes alone, and each transaction's COMMIT. */
+  get roundTrips(): number {
+    return this.mysql ? mysqlTraffic.roundTrips - this.trafficBase : this.calls;
+  }
 
   instrument(store: Store): void {
     if (!(store instanceof SqlStore)) return;
     const driver: SqlDriver = store.driver;
+    this.mysql = driver.dialect === 'mysql';
     const all = driver.all.bind(driver);
     const run = driver.run.bind(driver);
     const now = (): void => {
       this.statements++;
       this.sent++;
-      this.roundTrips++;
+      this.calls++;
     };
     driver.all = (sql, params) => (now(), all(sql, params));
     driver.run = (sql, params) => (now(), run(sql, params));
@@ -146,7 +156,7 @@ class SqlCounter {
           defer: (sql, params) => ((carried = true), this.sent++, conn.defer(sql, params)),
         };
         const result = await fn(counted);
-        this.roundTrips++;
+        this.calls++;
         if (carried) this.statements++;
         return result;
       });
@@ -157,7 +167,8 @@ class SqlCounter {
     this.statements = 0;
     this.sent = 0;
     this.transactions = 0;
-    this.roundTrips = 0;
+    this.calls = 0;
+    this.trafficBase = mysqlTraffic.roundTrips;
   }
 }
 

@@ -11,6 +11,7 @@ import { DuplicateKeyError, StoreError } from '../../db/store.js';
 import { SqlStore } from '../../db/sql-store.js';
 import { BACKENDS, hex, imaEvents, newAttestation, newMachine } from '../helpers/store-fixtures.js';
 import { killConnection } from '../helpers/mariadb.js';
+import { mysqlTraffic } from '../../db/mysql-traffic.js';
 
 const DEFER = { deferWrites: true };
 /** Quotes, backslashes, a NUL, a statement separator, comment markers and characters beyond the BMP. */
@@ -54,6 +55,20 @@ for (const backend of BACKENDS) {
       t.equal(await store.getAttestation(inserted), undefined, 'the attestation inserted at once is rolled back');
       const after = (await store.getMachine('defer.example'))!;
       t.same([after.enrolled, after.ekFingerprint], [before.enrolled, before.ekFingerprint], 'the machine is as it was');
+    });
+
+    // SQLite makes no round trips.
+    if (backend.name === 'mariadb') t.test('the driver counts each round trip it makes: START TRANSACTION alone, the read, the writes with COMMIT', async (t) => {
+      const id = await store.transaction((tx) => tx.insertAttestation(newAttestation(machineId, 'defer.example', 'counted')));
+      const before = { ...mysqlTraffic };
+      await store.transaction(async (tx) => {
+        await tx.quoteState('defer.example', hex('nonce counted'));
+        await tx.updateAttestation(id, { errorMessage: 'counted' });
+        await tx.insertImaEvents(imaEvents(machineId, id, 'defer.example', 100, 3));
+        await tx.updateMachine(machineId, { imaevents: 103 });
+      }, DEFER);
+      t.equal(mysqlTraffic.roundTrips - before.roundTrips, 3, 'START TRANSACTION, the prepared read, and one multi-statement round trip');
+      t.equal(mysqlTraffic.statements - before.statements, 6, 'START TRANSACTION, the read, three writes and COMMIT');
     });
 
     t.test('values reach the database exactly as bound', async (t) => {
