@@ -9,6 +9,7 @@ import { StoreError } from './store.js';
 import { insertOutboxRows, type NewOutboxRow } from './alert-outbox.js';
 import { assignDefaultPolicies, assignedPolicies, policyBody, type PolicyRef } from './policy-store.js';
 import { readQuoteState, type QuoteState } from './quote-state.js';
+import { notRefused, refused } from './report-sql.js';
 import type {
   AcceptedFirmwareEvent, AttestationPatch, AttestationRow, BiosEventRow, EnrolledMachine, LastReport, SecurityEventRow, ImaEventRow, IssuedNonce, MachinePatch, MachineRow, MachineWithoutCerts, NewAttestation, VerifiedPcrs, NewMachine, Store, StoreTx, TransactionOptions,
 } from './store.js';
@@ -174,7 +175,7 @@ class SqlStoreTx implements StoreTx {
   lastVerifiedAttestation(machineId: number, beforeId: number): Promise<VerifiedPcrs | undefined> {
     return this.one(
       verifiedPcrsCodec,
-      `SELECT ${verifiedPcrsCodec.select()} FROM attestlog WHERE machine_id = ? AND id < ? AND quoteverified = 1 AND error_code IS NULL ORDER BY id DESC LIMIT 1`,
+      `SELECT ${verifiedPcrsCodec.select('a')} FROM attestlog a WHERE a.machine_id = ? AND a.id < ? AND a.quoteverified = 1 AND ${notRefused('a')} ORDER BY a.id DESC LIMIT 1`,
       [machineId, beforeId],
     );
   }
@@ -237,7 +238,7 @@ class SqlStoreTx implements StoreTx {
   async pruneRefusedEvidence(machineId: number, keep: number): Promise<void> {
     // The oldest refused report still kept; evidence of refused reports before it goes.
     const kept = await this.conn.all(
-      `SELECT id FROM attestlog WHERE machine_id = ? AND error_code IS NOT NULL AND quoteverified = 1 ORDER BY id DESC LIMIT 1 OFFSET ?`,
+      `SELECT a.id FROM attestlog a WHERE a.machine_id = ? AND ${refused('a')} AND a.quoteverified = 1 ORDER BY a.id DESC LIMIT 1 OFFSET ?`,
       [machineId, Math.max(keep - 1, 0)],
     );
     const before = keep === 0 ? Number.MAX_SAFE_INTEGER : kept.length ? Number(kept[0]!.id) : null;
