@@ -7,7 +7,7 @@ import { ident, type SqlConnection, type SqlDriver, type SqlValue, type TxConnec
 import { attestationCodec, biosEventCodec, imaEventCodec, issuedNonceCodec, machineCodec, machineWithoutCertsCodec, lastReportCodec, securityEventCodec, verifiedPcrsCodec, type RowCodec } from './rows.js';
 import { StoreError } from './store.js';
 import { insertOutboxRows, type NewOutboxRow } from './alert-outbox.js';
-import { assignDefaultPolicies, assignedPolicies, policyBody, type PolicyRef } from './policy-store.js';
+import { assignDefaultPolicies, policyBody } from './policy-store.js';
 import { readQuoteState, type QuoteState } from './quote-state.js';
 import { notRefused, refused } from './report-sql.js';
 import type {
@@ -195,10 +195,6 @@ class SqlStoreTx implements StoreTx {
 
   insertAlerts(rows: readonly NewOutboxRow[]): Promise<void> {
     return insertOutboxRows(this.write, this.driver, rows);
-  }
-
-  assignedPolicies(hostname: string): Promise<PolicyRef[]> {
-    return assignedPolicies(this.conn, hostname);
   }
 
   policyBody(id: number): Promise<string | undefined> {

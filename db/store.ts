@@ -7,7 +7,6 @@
 
 import type { PcrBanks } from '../shared/tpm/pcr-banks.js';
 import type { NewOutboxRow } from './alert-outbox.js';
-import type { PolicyRef } from './policy-store.js';
 import type { QuoteState } from './quote-state.js';
 
 /** 24 PCRs per bank as lowercase hex; null where not known (shared/tpm/pcr-banks.ts). */
@@ -243,8 +242,6 @@ export interface StoreTx {
 
   /** Alerts to deliver once this transaction commits (db/alert-outbox.ts). */
   insertAlerts(rows: readonly NewOutboxRow[]): Promise<void>;
-  /** The reference-value policies assigned to a hostname (db/policy-store.ts). */
-  assignedPolicies(hostname: string): Promise<PolicyRef[]>;
   policyBody(id: number): Promise<string | undefined>;
   /** Gives a newly enrolled hostname the default policies. */
   assignDefaultPolicies(hostname: string, now: Date): Promise<void>;
