@@ -14,8 +14,13 @@ import type { CpuMeter } from './cpu-meter.js';
 
 /** Calls in flight at once: enough to keep the MariaDB pool's 10 connections busy. */
 const CONCURRENCY = 16;
-const WARM_UP_MS = 100;
-const WARM_UP_CALLS = 200;
+/**
+ * Calls before measuring: a fresh process runs mysql2's and net's paths
+ * unoptimized for its first thousands of calls, and a floor taken after
+ * 100 ms read a pooled `SELECT ?` at up to 8 times its warm cost.
+ */
+const WARM_UP_MS = 1000;
+const WARM_UP_CALLS = 2000;
 
 export interface TcpFloor {
   /** Connect, one small frame each way, close: CPU of both ends, µs per connection. */
