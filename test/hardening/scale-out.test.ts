@@ -6,9 +6,10 @@
  * one server and sends the quote to the next; load split that way across
  * all three, and clients of one machine spread over all three at once, keep
  * the rows consistent — the machine row lock serializes them whichever
- * server holds it.
+ * server holds it. Each subtest has a deadline, together well inside the
+ * runner's timeout: a stall fails with the servers' and the database's state.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { exchange } from '../../client/exchange.js';
 import { parseResponse, serializeRequest } from '../../shared/protocol/messages.js';
 import { openStore } from '../../db/open.js';
@@ -18,6 +19,7 @@ import { attestationByNonce, auditRows, tableCounts } from './row-audit.js';
 import { ServerCli, serveArgs } from './server-cli.js';
 import { realHostAndFiles } from './server-setup.js';
 import { SteppedHost, steppedFleet, type Endpoint, type Issued } from './stepped-host.js';
+import { withinOrReport } from './stall-report.js';
 
 const SERVERS = 3;
 const MACHINES = 45;
@@ -32,6 +34,11 @@ t.teardown(() => store.close());
 const driver = store.driver;
 const figures: string[] = [];
 
+/** A subtest that must finish within `ms`; a normal run takes a few seconds for each. */
+function timedTest(name: string, ms: number, fn: (t: Test) => Promise<void>): void {
+  t.test(name, (t) => withinOrReport(ms, name, fn(t), servers, files.dbUrl));
+}
+
 /** enrollrequest to one server, enrollcert (with the activated challenge) to another. */
 async function enrollAcross(host: SteppedHost, first: Endpoint, second: Endpoint): Promise<void> {
   const made = parseResponse('enrollrequest', await exchange(first.host, first.port, serializeRequest({
@@ -41,7 +48,7 @@ async function enrollAcross(host: SteppedHost, first: Endpoint, second: Endpoint
   parseResponse('enrollcert', await exchange(second.host, second.port, serializeRequest({ command: 'enrollcert', hostname: host.hostname, challenge })));
 }
 
-t.test('enroll with one server, finish with another; nonce from one, quote to another', async (t) => {
+timedTest('enroll with one server, finish with another; nonce from one, quote to another', 45_000, async (t) => {
   t.equal(new Set(servers.map((s) => s.port)).size, SERVERS, `${SERVERS} servers on ${servers.map((s) => s.port).join(', ')}`);
   const host = new SteppedHost('roaming.scale-out.test', files.ekCa, 1);
   await enrollAcross(host, eps[0]!, eps[1]!);
@@ -68,7 +75,7 @@ t.test('enroll with one server, finish with another; nonce from one, quote to an
   figures.push(`cross-server enroll and nonce/quote ${hops.join(', ')} ok, replay elsewhere 9000001c, swtpm host across all three`);
 });
 
-t.test('load split across the servers', async (t) => {
+timedTest('load split across the servers', 120_000, async (t) => {
   const fleet = steppedFleet(files.ekCa, 'scale', MACHINES);
   const index = new Map(fleet.map((h, i) => [h, i]));
   const enrolled = await Promise.all(fleet.map((h, i) => refusal(enrollAcross(h, eps[i % SERVERS]!, eps[(i + 1) % SERVERS]!))));
@@ -78,8 +85,9 @@ t.test('load split across the servers', async (t) => {
     const k = index.get(h)! + round;
     return { nonce: eps[k % SERVERS]!, quote: eps[(k + 1) % SERVERS]! };
   });
-  await load.acceptedMore(LOAD_ACCEPTED);
-  const attempts = await load.stop();
+  // Stopped whatever happens: loops left running would keep the test process alive.
+  await load.acceptedMore(LOAD_ACCEPTED).finally(() => load.stop());
+  const attempts = load.attempts;
   t.same(tally(attempts.map((a) => a.outcome)), { ok: attempts.length }, `all ${attempts.length} attestations accepted`);
   const rows = await Promise.all(attempts.map((a) => attestationByNonce(driver, a.nonceHex!)));
   t.ok(rows.every((r) => r?.quoted && r.errorCode === null), 'each one stored accepted under its nonce');
@@ -93,7 +101,7 @@ t.test('load split across the servers', async (t) => {
   figures.push(`${MACHINES} machines enrolled at once, ${attempts.length} attestations split nonce/quote across ${SERVERS} servers all ok (${served.join('/')} requests)`);
 });
 
-t.test('clients of one machine on all servers at once', async (t) => {
+timedTest('clients of one machine on all servers at once', 45_000, async (t) => {
   const host = new SteppedHost('shared.scale-out.test', files.ekCa, 2);
   await host.enroll(eps[0]!);
   await host.attest(eps[1]!);
@@ -112,7 +120,7 @@ t.test('clients of one machine on all servers at once', async (t) => {
   figures.push(`${SAME_MACHINE_CLIENTS} clients of one machine over ${SERVERS} servers: ${counts.ok ?? 0} accepted, ${counts['90000020'] ?? 0} refused 90000020, state consistent`);
 });
 
-t.test('every row consistent', async (t) => {
+timedTest('every row consistent', 30_000, async (t) => {
   const audit = await auditRows(driver);
   t.same(audit.problems, [], `${audit.attestations.length} rows audited`);
   t.comment(`scale-out: ${SERVERS} acs-server processes on one MariaDB database; ${figures.join('; ')}; ` +
