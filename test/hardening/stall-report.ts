@@ -5,12 +5,14 @@
  * ends as a failure that says where it stood, not as the runner's timeout
  * of the whole file.
  */
-import mysql from 'mysql2/promise';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { storeLocation } from '../../db/open.js';
+import { connectTo } from '../helpers/mariadb.js';
 import type { ServerCli } from './server-cli.js';
 
 const LOG_LINES = 8;
+
+/** What the report reads of a server. */
+export type ReportedServer = Pick<ServerCli, 'port' | 'pid' | 'log'>;
 
 export class StallError extends Error {
   override name = 'StallError';
@@ -18,10 +20,7 @@ export class StallError extends Error {
 
 /** Busy sessions and open transactions of the MariaDB server behind `dbUrl`. */
 async function databaseState(dbUrl: string): Promise<string> {
-  const where = storeLocation(dbUrl, {});
-  if (where.dialect !== 'mysql') return 'not a MySQL store';
-  const { nodes: [first], user, password, socketPath } = where.mysql;
-  const conn = await mysql.createConnection({ host: first!.host, port: first!.port, socketPath, user, password, connectTimeout: 5000 });
+  const conn = await connectTo(dbUrl);
   try {
     const [busy] = await conn.query(
       "SELECT ID, DB, COMMAND, TIME, STATE, LEFT(INFO, 200) AS INFO FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND ID <> CONNECTION_ID()",
@@ -35,7 +34,7 @@ async function databaseState(dbUrl: string): Promise<string> {
   }
 }
 
-async function report(servers: readonly ServerCli[], dbUrl: string): Promise<string> {
+async function report(servers: readonly ReportedServer[], dbUrl: string): Promise<string> {
   const logs = servers.map((s) => {
     const tail = s.log.text.trimEnd().split('\n').slice(-LOG_LINES).join('\n');
     return `server :${s.port} (pid ${s.pid ?? 'gone'}), last log lines:\n${tail}`;
@@ -45,7 +44,7 @@ async function report(servers: readonly ServerCli[], dbUrl: string): Promise<str
 }
 
 /** Resolves to `work`'s result, or rejects with a StallError carrying the report once `ms` pass first. */
-export async function withinOrReport<T>(ms: number, what: string, work: Promise<T>, servers: readonly ServerCli[], dbUrl: string): Promise<T> {
+export async function withinOrReport<T>(ms: number, what: string, work: Promise<T>, servers: readonly ReportedServer[], dbUrl: string): Promise<T> {
   const deadline = new AbortController();
   const stalled = sleep(ms, undefined, { signal: deadline.signal }).then(
     async () => {

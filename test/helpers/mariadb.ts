@@ -27,7 +27,8 @@ function withDatabase(server: string, database: string): string {
   return server.replace(/^([a-z]+:\/\/[^/?#]*)(\/[^?#]*)?/i, `$1/${database}`);
 }
 
-function connectTo(server: string): Promise<mysql.Connection> {
+/** A connection of its own to the (first) server of a mysql:// URL, whatever database the URL names. */
+export function connectTo(server: string): Promise<mysql.Connection> {
   const where = storeLocation(withDatabase(server, 'mysql'), {});
   if (where.dialect !== 'mysql') throw new TypeError(`ACS_TEST_MYSQL_URL is not a MySQL URL: ${server}`);
   const { nodes: [first], user, password, socketPath } = where.mysql;
